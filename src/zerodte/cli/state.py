@@ -1,0 +1,16 @@
+"""Process-wide CLI state set by the root callback (the config file chosen)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class CliState:
+    """Options given to the root command that sub-commands need."""
+
+    config_file: Path | None = None
+
+
+STATE = CliState()

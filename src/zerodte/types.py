@@ -1,0 +1,255 @@
+"""Value types that cross package seams (see ARCHITECTURE.md, "Seams").
+
+They live at the root so every layer can use them without importing upward. All are
+immutable; the engine builds new ones each cycle rather than mutating shared state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum, IntEnum
+from typing import Protocol
+
+import pandas as pd
+
+CONTRACT_MULTIPLIER = 100
+"""Shares per option contract. P&L is always ``(exit - entry) * 100 * qty - fees``."""
+
+
+class Action(IntEnum):
+    """Entry actions. The integer value indexes per-action score and probability arrays."""
+
+    HOLD = 0
+    BUY_CALLS = 1
+    BUY_PUTS = 2
+
+
+class Right(str, Enum):
+    """Option right."""
+
+    CALL = "C"
+    PUT = "P"
+
+
+class Side(str, Enum):
+    """Order side (options are only bought to open and sold to close here)."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(str, Enum):
+    """Order type."""
+
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One minute bar; ``time`` is the bar start (tz-aware America/New_York)."""
+
+    time: pd.Timestamp
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+@dataclass(frozen=True, slots=True)
+class OptionContract:
+    """A listed option contract."""
+
+    underlying: str
+    expiry: date
+    right: Right
+    strike: float
+
+    @property
+    def symbol(self) -> str:
+        """OCC symbol, e.g. ``SPY241122C00590000``."""
+        from zerodte.options.occ import format_occ
+
+        return format_occ(self)
+
+
+@dataclass(frozen=True, slots=True)
+class OptionQuote:
+    """A quote for one contract at one instant, with the model's greeks when known."""
+
+    contract: OptionContract
+    time: pd.Timestamp
+    bid: float
+    ask: float
+    underlying_price: float
+    iv: float = float("nan")
+    delta: float = float("nan")
+    gamma: float = float("nan")
+    theta: float = float("nan")
+    vega: float = float("nan")
+
+    @property
+    def mid(self) -> float:
+        """Mid price ``(bid + ask) / 2``."""
+        return 0.5 * (self.bid + self.ask)
+
+    @property
+    def spread(self) -> float:
+        """Quoted spread ``ask - bid``."""
+        return self.ask - self.bid
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What an entry controller decided for one observation.
+
+    ``scores`` and ``probs`` are indexed by :class:`Action` (HOLD, BUY_CALLS, BUY_PUTS).
+    ``probs`` is the probability with which the controller would take each action (the
+    propensity used by off-policy evaluation); it must sum to one.
+    """
+
+    action: Action
+    scores: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    probs: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    reasons: tuple[str, ...] = ()
+    vetoes: tuple[str, ...] = ()
+    size: int | None = None
+    confidence: float | None = None
+    context: Mapping[str, float | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    """A gate's refusal of an entry, with the gate's name and a human-readable reason."""
+
+    gate: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order to the broker. ``tag`` is the client tag every order carries."""
+
+    tag: str
+    contract: OptionContract
+    side: Side
+    qty: int
+    order_type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """A (partial or full) execution of an order."""
+
+    tag: str
+    contract: OptionContract
+    side: Side
+    qty: int
+    price: float
+    fee: float
+    time: pd.Timestamp
+    slippage: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """An open option position; ``avg_price`` is premium per share (x100 per contract)."""
+
+    contract: OptionContract
+    qty: int
+    avg_price: float
+    entry_time: pd.Timestamp
+    entry_fees: float = 0.0
+    tag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """Account values at one cycle, plus the counters entry gates need."""
+
+    cash: float
+    equity: float
+    buying_power: float
+    open_positions: int = 0
+    trades_today: int = 0
+    day_trades_window: tuple[date, ...] = ()
+    realized_pnl_today: float = 0.0
+    last_exit_time: pd.Timestamp | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """Everything a controller or gate may see at cycle ``index`` (data through bar close).
+
+    ``features`` holds causal features at this bar; ``context`` holds regime and predictor
+    outputs (``hmm_trend``, ``predicted_return``, ...) when those components are wired in.
+    """
+
+    index: int
+    time: pd.Timestamp
+    session: date
+    minutes_since_open: float
+    minutes_to_close: float
+    spy: float
+    qqq: float
+    vix: float
+    features: Mapping[str, float]
+    context: Mapping[str, float] = field(default_factory=dict)
+    positions: tuple[Position, ...] = ()
+    account: AccountState | None = None
+
+
+class ExitReason(str, Enum):
+    """Why a position was (partly) closed. The order is the order rules are applied in."""
+
+    LOSS_CAP = "loss_cap"
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    TRAILING_STOP = "trailing_stop"
+    PARTIAL_TAKE_PROFIT = "partial_take_profit"
+    RUNNER_TRAIL = "runner_trail"
+    MAX_HOLD = "max_hold"
+    EXPIRY_GUARD = "expiry_guard"
+    EOD_FLATTEN = "eod_flatten"
+    END_OF_DATA = "end_of_data"
+
+
+@dataclass(frozen=True, slots=True)
+class ExitSignal:
+    """An exit rule's verdict: close ``qty`` contracts (``None`` = all) for ``reason``."""
+
+    reason: ExitReason
+    qty: int | None = None
+    detail: str = ""
+
+
+class QuoteBook(Protocol):
+    """Option quotes available at one snapshot.
+
+    ``at="open"`` is the quote at the bar's start (what an order sent during the previous
+    bar can really get), ``at="close"`` the quote at the bar's end (what a decision at this
+    bar sees). The modelled implementation prices from the underlying and VIX; a real
+    chain can replace it.
+    """
+
+    def quote(self, contract: OptionContract, at: str = "close") -> OptionQuote | None:
+        """Return the quote for ``contract`` or ``None`` when there is none."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a feed yields per cycle: the bars of time ``time`` and option quotes."""
+
+    index: int
+    time: pd.Timestamp
+    session: date
+    minutes_since_open: float
+    minutes_to_close: float
+    bars: Mapping[str, Bar]
+    quotes: QuoteBook
