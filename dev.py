@@ -37,14 +37,10 @@ def ensure_env(extra: str) -> None:
     stamp = VENV / f".installed-{extra or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    # torch is pinned to the CPU build in pyproject.toml; the CPU index keeps pip from
-    # resolving a multi-GB CUDA build on machines without a local wheel.
-    _run([PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    # torch is pinned (==2.13.0) in pyproject.toml so pip takes the CPU wheel instead of
+    # resolving a newer multi-GB CUDA build.
     target = f".[{extra}]" if extra else "."
-    _run(
-        [PY, "-m", "pip", "install", "--quiet", "-e", target,
-         "--extra-index-url", "https://download.pytorch.org/whl/cpu"]
-    )
+    _run([PY, "-m", "pip", "install", "--quiet", "-e", target])
     stamp.write_text(digest)
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from zerodte.config import Settings
+
 
 @dataclass
 class CliState:
     """Options given to the root command that sub-commands need."""
 
     config_file: Path | None = None
+    settings: Settings | None = None
 
 
 STATE = CliState()

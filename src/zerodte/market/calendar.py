@@ -1,0 +1,79 @@
+"""The NYSE trading calendar (holidays, 13:00 half days) from ``exchange_calendars``."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+import exchange_calendars as xcals
+import pandas as pd
+
+from zerodte.errors import DataError
+from zerodte.market.schema import TIMEZONE
+
+_CAL_START = "2000-01-03"
+_CAL_END = "2035-12-31"
+
+
+@lru_cache(maxsize=1)
+def _xnys() -> xcals.ExchangeCalendar:
+    return xcals.get_calendar("XNYS", start=_CAL_START, end=_CAL_END)
+
+
+class TradingCalendar:
+    """Regular-hours sessions of the NYSE, in America/New_York time.
+
+    Session minutes are bar starts: a regular day has 390 (09:30 .. 15:59), a half day
+    210 (09:30 .. 12:59).
+    """
+
+    def __init__(self) -> None:
+        self._cal = _xnys()
+
+    def is_session(self, day: date) -> bool:
+        """Whether ``day`` is a trading day."""
+        return bool(self._cal.is_session(pd.Timestamp(day)))
+
+    def sessions(self, start: date, end: date) -> list[date]:
+        """Trading days in ``[start, end]``."""
+        idx = self._cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))
+        return [ts.date() for ts in idx]
+
+    def sessions_from(self, start: date, count: int) -> list[date]:
+        """``count`` trading days starting at the first session on or after ``start``."""
+        if count < 1:
+            raise DataError(f"need at least one trading day, got {count}")
+        first = self._cal.date_to_session(pd.Timestamp(start), direction="next")
+        idx = self._cal.sessions_window(first, count)
+        return [ts.date() for ts in idx]
+
+    def sessions_until(self, end: date, count: int) -> list[date]:
+        """The last ``count`` trading days ending at the last session on or before ``end``."""
+        last = self._cal.date_to_session(pd.Timestamp(end), direction="previous")
+        idx = self._cal.sessions_window(last, -count)
+        return [ts.date() for ts in idx]
+
+    def session_open(self, day: date) -> pd.Timestamp:
+        """Regular-session open of ``day`` (tz-aware, New York)."""
+        return self._cal.session_open(pd.Timestamp(day)).tz_convert(TIMEZONE)
+
+    def session_close(self, day: date) -> pd.Timestamp:
+        """Regular-session close of ``day`` (16:00, or 13:00 on half days)."""
+        return self._cal.session_close(pd.Timestamp(day)).tz_convert(TIMEZONE)
+
+    def is_half_day(self, day: date) -> bool:
+        """Whether ``day`` closes early (13:00)."""
+        return self.session_close(day).hour < 16
+
+    def session_minutes(self, day: date) -> pd.DatetimeIndex:
+        """Bar-start timestamps of the regular session of ``day``."""
+        open_ = self.session_open(day)
+        close = self.session_close(day)
+        return pd.date_range(open_, close, freq="1min", inclusive="left", name="timestamp")
+
+    def minutes(self, days: list[date]) -> pd.DatetimeIndex:
+        """Bar-start timestamps of every regular-session minute of ``days``."""
+        if not days:
+            return pd.DatetimeIndex([], tz=TIMEZONE, name="timestamp")
+        parts = [self.session_minutes(d) for d in days]
+        return parts[0].append(parts[1:]) if len(parts) > 1 else parts[0]

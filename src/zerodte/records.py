@@ -1,0 +1,95 @@
+"""Column schemas of the records every run writes (trades, equity, decisions, missed).
+
+The engine's recorder writes them, research computes statistics from them, the store
+persists them and the Q-scorer learns from them: this module is where they agree.
+Optional context columns are present on every trade row and null when no component
+supplied them (never zero-filled).
+"""
+
+from __future__ import annotations
+
+TRADE_COLUMNS: tuple[str, ...] = (
+    "trade_id",  # int, 0.. within the run; a partial exit makes its own row
+    "tag",  # client tag of the opening order
+    "session",  # trading date of entry
+    "entry_time",
+    "exit_time",
+    "symbol",  # OCC symbol
+    "underlying",
+    "right",  # "C" | "P"
+    "strike",
+    "expiry",
+    "qty",
+    "entry_price",  # premium per share paid (ask + slippage)
+    "exit_price",  # premium per share received (bid - slippage)
+    "fees",  # entry + exit fees of this row's contracts
+    "pnl",  # (exit_price - entry_price) * 100 * qty - fees
+    "pnl_pct",  # pnl / (entry_price * 100 * qty) * 100
+    "exit_reason",
+    "hold_minutes",
+    "max_gain_pct",
+    "max_drawdown_pct",
+    "spy_price",
+    "vix_level",
+    "exit_spy_price",
+    "exit_vix_level",
+    "delta",
+    "iv",
+    "entry_controller",
+    "signal_strategy",
+    "signal_reasoning",
+    "momentum_5m",
+    "momentum_15m",
+    "volume_spike",
+    "predicted_return",
+    "direction_prob_down",
+    "direction_prob_neutral",
+    "direction_prob_up",
+    "hmm_trend",
+    "hmm_volatility",
+    "hmm_liquidity",
+    "hmm_confidence",
+    "ml_confidence",
+    "calibrated_confidence",
+    "q_hold",
+    "q_call",
+    "q_put",
+)
+
+EQUITY_COLUMNS: tuple[str, ...] = (
+    "timestamp",
+    "cash",
+    "positions_value",  # open positions marked at the bid
+    "equity",  # cash + positions_value
+    "open_positions",
+)
+
+DECISION_COLUMNS: tuple[str, ...] = (
+    "cycle",
+    "timestamp",
+    "session",
+    "action",  # controller's action (Action int)
+    "score_hold",
+    "score_call",
+    "score_put",
+    "prob_hold",
+    "prob_call",
+    "prob_put",
+    "reason",
+    "vetoes",  # "gate:reason; gate:reason" or ""
+    "executed_action",  # action actually sent to the broker (HOLD if vetoed/flat)
+    "flat",  # no open position at decision time
+    "open_positions",
+    "cash",
+    "equity",
+)
+
+MISSED_KEY_COLUMNS: tuple[str, ...] = ("cycle", "timestamp", "session", "reason")
+"""Key columns of MissedOpportunityRecords; ghost reward columns follow, one per right and
+horizon: ``ghost_call_15m``, ``ghost_put_15m`` ... (dollars per contract, net of friction,
+null where that horizon was unavailable)."""
+
+
+def ghost_column(right: str, horizon: int) -> str:
+    """Name of the ghost-reward column for ``right`` ("call"/"put") at ``horizon`` minutes."""
+    return f"ghost_{right}_{horizon}m"
