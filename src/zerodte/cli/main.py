@@ -41,6 +41,10 @@ def main(
         Path | None,
         typer.Option(help="TOML settings file (else ZERODTE_CONFIG).", envvar="ZERODTE_CONFIG"),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Settings preset (see `zerodte presets list`).", envvar="ZERODTE_PRESET"),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
@@ -48,6 +52,8 @@ def main(
     """zerodte: find out honestly whether an entry strategy makes money after friction."""
     configure_logging(log_level, json_logs=log_json)
     STATE.config_file = config
+    STATE.preset = preset
+    STATE.settings = None  # a new invocation may name another config or preset
 
 
 config_cmds.register(app)

@@ -13,6 +13,7 @@ class CliState:
     """Options given to the root command that sub-commands need."""
 
     config_file: Path | None = None
+    preset: str | None = None
     settings: Settings | None = None
 
 

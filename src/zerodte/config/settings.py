@@ -228,7 +228,8 @@ class BrokerSettings(Section):
 class StoreSettings(Section):
     """The SQL store of runs and trades."""
 
-    url: str | None = None
+    # repr=False: a PostgreSQL URL may carry a password; keep it out of reprs and logs.
+    url: str | None = Field(default=None, repr=False)
     path: Path = Path("runs/zerodte.db")
     echo: bool = False
 
