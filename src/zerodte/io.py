@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp_path)`` then fsync and atomically rename ``tmp_path`` onto ``path``.
 
     Readers see either the old file or the complete new one, never a partial write.

@@ -1,0 +1,136 @@
+"""Bootstrap confidence intervals: i.i.d. and stationary (Politis & Romano 1994).
+
+Daily strategy returns are autocorrelated (regimes last several days), and an i.i.d.
+bootstrap then understates the width of a Sharpe-ratio interval. The stationary bootstrap
+resamples blocks of consecutive observations whose lengths are geometric with mean
+``block``; it keeps short-range dependence while staying stationary. Trade P&L is close to
+independent from trade to trade, so per-trade intervals use the i.i.d. bootstrap.
+
+All functions take a ``seed`` and draw from ``numpy.random.default_rng(seed)``, so the same
+inputs always give the same interval.
+
+References
+----------
+Politis, D. N. and Romano, J. P. (1994). The Stationary Bootstrap. JASA 89(428), 1303-1313.
+Efron, B. and Tibshirani, R. (1993). An Introduction to the Bootstrap, ch. 13 (percentile CI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+
+StatName = Literal["mean", "median", "sharpe"]
+Stat = StatName | Callable[[np.ndarray], float]
+
+
+def default_block_length(n: int) -> float:
+    """Mean block length ``n ** (1/3)`` (at least 1) for the stationary bootstrap.
+
+    The n^(1/3) rate is the optimal order for variance estimation of a mean (Politis &
+    White 2004 give the constant); for the few hundred days of a backtest it gives blocks of
+    about 4-8 days, matching the persistence of volatility regimes.
+    """
+    return max(1.0, float(n) ** (1.0 / 3.0))
+
+
+def bootstrap_indices(
+    n: int, n_boot: int, rng: np.random.Generator, *, block: float | None = None
+) -> np.ndarray:
+    """Index matrix of shape ``(n_boot, n)`` for resampling ``n`` observations.
+
+    Parameters
+    ----------
+    n, n_boot
+        Sample size and number of bootstrap replicas.
+    rng
+        Source of randomness.
+    block
+        ``None`` or ``<= 1``: i.i.d. resampling. Otherwise the stationary bootstrap: each
+        position starts a new block with probability ``p = 1 / block`` (else it continues the
+        previous block, wrapping around the end of the sample).
+    """
+    if n < 1 or n_boot < 1:
+        raise ValueError(f"bootstrap needs n >= 1 and n_boot >= 1; got n={n}, n_boot={n_boot}")
+    starts = rng.integers(0, n, size=(n_boot, n))
+    if block is None or block <= 1.0:
+        return starts
+    p = 1.0 / block
+    new_block = rng.random((n_boot, n)) < p
+    new_block[:, 0] = True
+    # Position of the most recent block start at or before each column.
+    col = np.arange(n)
+    last_start = np.maximum.accumulate(np.where(new_block, col, 0), axis=1)
+    offset = col - last_start
+    first = np.take_along_axis(starts, last_start, axis=1)
+    return np.asarray((first + offset) % n)
+
+
+def _apply(stat: Stat, samples: np.ndarray) -> np.ndarray:
+    """Statistic of every row of ``samples``; NaN where it is undefined (e.g. zero std)."""
+    if stat == "mean":
+        return np.asarray(samples.mean(axis=1))
+    if stat == "median":
+        return np.asarray(np.median(samples, axis=1))
+    if stat == "sharpe":
+        mean = samples.mean(axis=1)
+        std = samples.std(axis=1, ddof=1) if samples.shape[1] > 1 else np.zeros(len(samples))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(std > 0, mean / np.where(std > 0, std, 1.0), np.nan)
+    if callable(stat):
+        return np.array([float(stat(row)) for row in samples])
+    raise ValueError(f"unknown bootstrap statistic {stat!r}; use 'mean', 'median', 'sharpe'")
+
+
+def bootstrap_ci(
+    values: np.ndarray | list[float],
+    stat: Stat = "mean",
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    block: float | None = None,
+    alpha: float = 0.05,
+    min_valid: float = 0.5,
+) -> tuple[float, float] | None:
+    """Percentile bootstrap confidence interval of ``stat(values)``.
+
+    Parameters
+    ----------
+    values
+        One-dimensional sample (no NaN).
+    stat
+        ``"mean"``, ``"median"``, ``"sharpe"`` (per-observation mean / std, ddof=1; not
+        annualised) or a callable ``f(sample) -> float``.
+    n_boot, seed
+        Number of replicas and RNG seed (deterministic).
+    block
+        Mean block length of the stationary bootstrap; ``None`` for i.i.d. resampling.
+    alpha
+        Two-sided level: 0.05 gives the [2.5 %, 97.5 %] percentile interval.
+    min_valid
+        Fraction of replicas on which the statistic must be defined (a Sharpe ratio is not
+        when a replica has zero variance); below it the interval is ``None``.
+
+    Returns
+    -------
+    (lo, hi) or None
+        ``None`` when the sample has fewer than 2 observations or too few replicas are valid
+        (an interval from one point says nothing).
+    """
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1:
+        raise ValueError(f"bootstrap_ci needs a 1-D sample; got shape {x.shape}")
+    if np.isnan(x).any():
+        raise ValueError("bootstrap_ci got NaN values; drop or explain them before resampling")
+    if len(x) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    idx = bootstrap_indices(len(x), n_boot, rng, block=block)
+    reps = _apply(stat, x[idx])
+    valid = reps[np.isfinite(reps)]
+    if len(valid) < min_valid * n_boot:
+        return None
+    lo, hi = np.quantile(valid, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(lo), float(hi)

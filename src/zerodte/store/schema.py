@@ -1,0 +1,142 @@
+"""SQL schema of the run store: ``runs`` and their ``trades``.
+
+Times are stored in UTC (``timestamptz`` on PostgreSQL, naive UTC text on SQLite, which has
+no time-zone type) and come back tz-aware; callers convert to America/New_York. Every trade
+column of ``zerodte.records.TRADE_COLUMNS`` has a column here; context columns are nullable
+and a missing value is NULL, never 0.
+
+The Alembic migrations in ``zerodte/store/migrations`` create this schema; a test checks
+that the migrated database and this metadata agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from zerodte.records import TRADE_COLUMNS
+
+metadata = sa.MetaData()
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A tz-aware datetime stored as UTC; naive values are rejected at the door."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        """Convert an aware datetime to UTC (naive UTC on dialects without time zones)."""
+        if value is None or value is pd.NaT:
+            return None
+        if isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime()
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError(
+                f"store times must be tz-aware datetimes; got {value!r}. Localize to "
+                "America/New_York before recording."
+            )
+        value = value.astimezone(dt.UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite server defaults (CURRENT_TIMESTAMP) are text
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+INT_COLUMNS = frozenset({"trade_id", "qty"})
+DATE_COLUMNS = frozenset({"session", "expiry"})
+TIME_COLUMNS = frozenset({"entry_time", "exit_time"})
+STRING_COLUMNS = frozenset(
+    {
+        "tag",
+        "symbol",
+        "underlying",
+        "right",
+        "exit_reason",
+        "entry_controller",
+        "signal_strategy",
+    }
+)
+TEXT_COLUMNS = frozenset({"signal_reasoning"})
+REQUIRED_TRADE_COLUMNS = frozenset(
+    {
+        "trade_id",
+        "session",
+        "entry_time",
+        "exit_time",
+        "symbol",
+        "right",
+        "qty",
+        "entry_price",
+        "exit_price",
+        "fees",
+        "pnl",
+    }
+)
+"""Columns every closed trade has; all others are context and may be NULL."""
+
+
+def trade_column_type(name: str) -> sa.types.TypeEngine[Any]:
+    """SQL type of a trade column (floats unless listed in one of the sets above)."""
+    if name in INT_COLUMNS:
+        return sa.Integer()
+    if name in DATE_COLUMNS:
+        return sa.Date()
+    if name in TIME_COLUMNS:
+        return UTCDateTime()
+    if name in STRING_COLUMNS:
+        return sa.String(128)
+    if name in TEXT_COLUMNS:
+        return sa.Text()
+    return sa.Float()
+
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(128), primary_key=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False, server_default=sa.func.now()),
+    sa.Column("controller", sa.String(128), nullable=True),
+    sa.Column("mode", sa.String(32), nullable=True),
+    sa.Column("start", UTCDateTime(), nullable=True),
+    sa.Column("end", UTCDateTime(), nullable=True),
+    sa.Column("seed", sa.BigInteger(), nullable=True),
+    sa.Column("config_hash", sa.String(128), nullable=True),
+    sa.Column("data_hash", sa.String(128), nullable=True),
+    sa.Column("code_version", sa.String(128), nullable=True),
+    sa.Column("summary", sa.JSON(), nullable=True),
+    sa.Column("run_dir", sa.String(1024), nullable=True),
+    sa.Column("meta", sa.JSON(), nullable=True),
+)
+RUN_COLUMNS: tuple[str, ...] = tuple(c.name for c in runs.columns)
+
+trades = sa.Table(
+    "trades",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "run_id",
+        sa.String(128),
+        sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    *(
+        sa.Column(name, trade_column_type(name), nullable=name not in REQUIRED_TRADE_COLUMNS)
+        for name in TRADE_COLUMNS
+    ),
+    sa.UniqueConstraint("run_id", "trade_id", name="uq_trades_run_trade"),
+    sa.Index("ix_trades_session", "session"),
+    sa.Index("ix_trades_entry_controller", "entry_controller"),
+)
