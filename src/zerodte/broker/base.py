@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from zerodte.types import AccountState, Fill, Order, Position, Snapshot
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     """Lifecycle of an order."""
 
     PENDING = "pending"
     FILLED = "filled"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
+    EXPIRED = "expired"  # a day order still pending when its session ended
+
+
+class RejectReason(StrEnum):
+    """Machine-readable rejection reasons shared by every broker (``OrderRejected.reason``
+    at submit, :attr:`Rejection.reason` from ``poll``)."""
+
+    INVALID_QUANTITY = "invalid_quantity"
+    INVALID_LIMIT_PRICE = "invalid_limit_price"
+    INSUFFICIENT_POSITION = "insufficient_position"
+    INSUFFICIENT_CASH = "insufficient_cash"
+    NO_QUOTE = "no_quote"
+    MARKET_CLOSED = "market_closed"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +46,11 @@ class OrderRecord:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """An explicit rejection event (insufficient_cash, no_quote, market_closed, invalid_qty)."""
+    """An explicit rejection event; ``reason`` is a :class:`RejectReason` value.
+
+    A day limit order still pending at the end of its session is reported the same way with
+    reason ``"expired"`` (its record's status is ``EXPIRED``).
+    """
 
     order_id: str
     order: Order
