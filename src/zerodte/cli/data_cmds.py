@@ -1,11 +1,180 @@
-"""CLI commands (module: data_cmds)."""
+"""``zerodte data``: generate, import, verify and describe the market data store."""
 
 from __future__ import annotations
 
-import typer
+import json
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zerodte.cli.context import current_settings
+from zerodte.cli.market_opts import Edge, Json, Seed, Start, parse_day
+from zerodte.errors import DataError
+
+app = typer.Typer(no_args_is_help=True, help="Market data: generate, import, verify, info.")
+console = Console()
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Store directory (default data.data_dir).")
+]
+
+
+def _store_dir(data_dir: Path | None) -> Path:
+    return data_dir if data_dir is not None else current_settings().data.data_dir
+
+
+def _fail(exc: Exception, code: int = 1) -> typer.Exit:
+    print(f"error: {exc}")
+    return typer.Exit(code)
+
+
+@app.command("generate")
+def generate(  # noqa: PLR0917 (typer options)
+    days: Annotated[int | None, typer.Option("--days", help="Trading days to generate.")] = None,
+    seed: Seed = None,
+    edge: Edge = None,
+    start: Start = None,
+    data_dir: DataDir = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite stored bars at the same minutes.")
+    ] = False,
+) -> None:
+    """Generate the synthetic market and write it to the store (deterministic by seed)."""
+    from zerodte.market.loading import synthetic_config
+    from zerodte.market.store import ParquetStore
+    from zerodte.market.synthetic import simulate_market
+
+    settings = current_settings()
+    try:
+        cfg = synthetic_config(
+            settings, days=days, start=parse_day(start, "--start"), seed=seed, edge=edge
+        )
+        with console.status(f"generating {cfg.days} trading days (seed {cfg.seed})..."):
+            market = simulate_market(cfg)
+        store = ParquetStore(_store_dir(data_dir))
+        label = f"synthetic:seed={cfg.seed}:edge={cfg.edge}"
+        with console.status("writing the store..."):
+            for sym, frame in market.bars.items():
+                store.write(sym, frame, source=label, replace=replace)
+        info = store.info()
+    except DataError as exc:
+        raise _fail(exc) from exc
+    spy = market.bars["SPY"]
+    print(
+        f"generated {cfg.days} trading days ({spy['timestamp'].iloc[0].date()} .. "
+        f"{spy['timestamp'].iloc[-1].date()}), seed={cfg.seed}, edge={cfg.edge}, "
+        f"{sum(len(f) for f in market.bars.values())} bars -> {store.root}"
+    )
+    print(f"store data hash: {info.data_hash}")
+
+
+@app.command("import")
+def import_cmd(  # noqa: PLR0917 (typer options)
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet bar file.")],
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="Symbol (or filter of a long file).")
+    ] = None,
+    mapping: Annotated[
+        str | None, typer.Option("--map", help="Column renames, e.g. time=timestamp,Close=close")
+    ] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Timezone of naive timestamps.")] = None,
+    label: Annotated[
+        str, typer.Option("--label", help="Bar time label: start or end (shifted -1 min).")
+    ] = "start",
+    keep_extended: Annotated[
+        bool, typer.Option("--keep-extended", help="Keep bars outside the regular session.")
+    ] = False,
+    repair: Annotated[
+        str | None,
+        typer.Option(
+            "--repair",
+            help="Explicit repairs: drop-nan, drop-duplicates, sort, drop-outside-session, "
+            "drop-bad-prices, fill-missing (comma separated).",
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite stored bars at the same minutes.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Import a bar file into the store; refuse bad data with a full report."""
+    from zerodte.market.files import import_file
+    from zerodte.market.store import ParquetStore
+
+    if label not in ("start", "end"):
+        raise typer.BadParameter("use start or end", param_hint="--label")
+    try:
+        with console.status(f"reading {file}..."):
+            result = import_file(
+                file,
+                symbol=symbol,
+                mapping=mapping,
+                tz=tz,
+                label="end" if label == "end" else "start",
+                keep_extended=keep_extended,
+                repairs=repair,
+            )
+        store = ParquetStore(_store_dir(data_dir))
+        filled = "fill-missing" in result.repairs
+        for sym, frame in result.bars.items():
+            store.write(
+                sym, frame, source=f"file:{file.name}", replace=replace, zero_volume_ok=filled
+            )
+    except DataError as exc:
+        raise _fail(exc) from exc
+    for note in result.report.notes:
+        print(f"note: {note}")
+    for sym, frame in result.bars.items():
+        print(f"imported {len(frame)} {sym} bars from {file} -> {store.root}")
+
+
+@app.command("verify")
+def verify(data_dir: DataDir = None) -> None:
+    """Validate every stored bar; exit 1 with the report when anything is wrong."""
+    from zerodte.market.store import ParquetStore
+
+    store = ParquetStore(_store_dir(data_dir))
+    with console.status("verifying..."):
+        report = store.verify()
+    print(report.render(limit=200))
+    if not store.has_data():
+        raise typer.Exit(1)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("info")
+def info(data_dir: DataDir = None, as_json: Json = False) -> None:
+    """Symbols, first/last day, trading days, rows and the data hash of the store."""
+    from zerodte.market.store import ParquetStore
+
+    store = ParquetStore(_store_dir(data_dir))
+    summary = store.info()
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=2, sort_keys=True))
+        return
+    if summary.empty:
+        print(f"no market data in {store.root}; run `zerodte data generate` or `data import`")
+        return
+    table = Table(title=f"market data in {store.root}")
+    for col in ("symbol", "first day", "last day", "trading days", "rows", "sources"):
+        table.add_column(col)
+    for sym, i in summary.symbols.items():
+        table.add_row(
+            sym,
+            str(i.first_day),
+            str(i.last_day),
+            str(i.trading_days),
+            str(i.rows),
+            ", ".join(i.sources),
+        )
+    console.print(table)
+    print(f"data hash: {summary.data_hash}")
 
 
 def register(root: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach ``zerodte data`` to the root app."""
+    root.add_typer(app, name="data")

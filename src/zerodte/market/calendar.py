@@ -6,6 +6,7 @@ from datetime import date
 from functools import lru_cache
 
 import exchange_calendars as xcals
+import numpy as np
 import pandas as pd
 
 from zerodte.errors import DataError
@@ -75,5 +76,12 @@ class TradingCalendar:
         """Bar-start timestamps of every regular-session minute of ``days``."""
         if not days:
             return pd.DatetimeIndex([], tz=TIMEZONE, name="timestamp")
-        parts = [self.session_minutes(d) for d in days]
-        return parts[0].append(parts[1:]) if len(parts) > 1 else parts[0]
+        # vectorised over the schedule: one open and one length per day
+        sched = self._cal.schedule.loc[pd.DatetimeIndex([pd.Timestamp(d) for d in days])]
+        opens = sched["open"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        closes = sched["close"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        counts = (closes - opens) // 60_000_000_000
+        starts = np.repeat(opens, counts)
+        offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        utc = pd.DatetimeIndex(starts + offsets * 60_000_000_000, tz="UTC", name="timestamp")
+        return utc.tz_convert(TIMEZONE)

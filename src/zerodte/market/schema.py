@@ -34,7 +34,7 @@ def to_canonical(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` restricted to :data:`BAR_COLUMNS` with canonical dtypes and order."""
     out = frame.loc[:, list(BAR_COLUMNS)].copy()
     out["timestamp"] = pd.to_datetime(out["timestamp"]).dt.tz_convert(TIMEZONE)
-    out["timestamp"] = out["timestamp"].astype(f"datetime64[ns, {TIMEZONE}]")
+    out["timestamp"] = out["timestamp"].astype(pd.DatetimeTZDtype("ns", TIMEZONE))
     for col in BAR_COLUMNS[1:]:
         out[col] = out[col].astype("float64")
     return out.sort_values("timestamp", kind="stable").reset_index(drop=True)
@@ -52,16 +52,15 @@ def market_frame(bars: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     spy = bars["SPY"].set_index("timestamp")
     out = pd.DataFrame(index=spy.index)
     out.index.name = "timestamp"
-    sessions = out.index.tz_convert(TIMEZONE).normalize()
+    sessions = pd.DatetimeIndex(out.index).tz_convert(TIMEZONE).normalize()
     for sym, frame in bars.items():
         f = frame.set_index("timestamp").reindex(out.index)
         if sym != "SPY":
             f = f.groupby(sessions).ffill()
         for col in (*PRICE_COLUMNS, "volume"):
             out[f"{sym.lower()}_{col}"] = f[col].to_numpy(dtype=np.float64)
-    out["session"] = [ts.date() for ts in sessions]
+    out["session"] = sessions.date  # vectorised; same datetime.date values
     day_open = pd.Series(out.index, index=out.index).groupby(sessions).transform("min")
-    out["minute"] = ((out.index - pd.DatetimeIndex(day_open)).total_seconds() // 60).astype(
-        np.int64
-    )
+    elapsed = pd.DatetimeIndex(out.index) - pd.DatetimeIndex(day_open)
+    out["minute"] = (np.asarray(elapsed.total_seconds()) // 60).astype(np.int64)
     return out

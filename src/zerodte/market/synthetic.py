@@ -1,0 +1,518 @@
+"""The embedded synthetic market: SPY, QQQ and VIX minute bars with a planted, weak edge.
+
+Everything zerodte does runs offline on this market by default. It is built to look like
+the real thing in the ways that matter to an intraday option trader (fat tails, volatility
+clustering, intraday U-shapes, overnight gaps, a VIX that leads realised volatility) and to
+hold a *known* amount of predictability, so that a learning system can be checked against
+the truth: at ``edge=0`` nothing is predictable; at ``edge=1`` a weak, documented drift is.
+
+Model (per trading day ``d`` and session minute ``m = 0 .. L-1``; ``L`` is 390, or 210 on
+13:00 half days). Full derivation and the measured numbers are in ``docs/market.md``.
+
+1. **Volatility regime** ``s_d`` in {calm, normal, stressed}: a daily Markov chain with
+   transition matrix ``P`` (``SyntheticConfig.vol_transition``) and annualised total
+   volatility ``sigma_s`` (``regime_vols``: 7.5 %, 15 %, 30 %).
+2. **Stochastic log-volatility**: two Ornstein-Uhlenbeck factors on the minute clock,
+   ``x_slow`` (time constant ``slow_tau`` minutes, persists across days) and ``x_fast``,
+   whose innovations are correlated with the SPY return shocks (``leverage`` < 0: falling
+   prices raise volatility). The minute return scale is
+
+       sigma_dm = sigma_s * sqrt((1 - f_on) / (252 * 390)) * u(m) * v(k) * exp(x_slow + x_fast - c)
+
+   with ``u(m)`` the intraday U-shape (mean square 1 over a full day), ``f_on`` the
+   overnight share of variance, ``v(k)`` the flow-regime multiplier and ``c`` the
+   log-normal correction that keeps ``E[sigma^2]`` at the regime level.
+3. **Shocks**: Student-t (``t_dof``) scaled to unit variance, plus rare Gaussian jumps
+   (probability ``jump_prob`` per minute, ``jump_scale`` in units of ``sigma_dm``).
+4. **Flow regime** ``k_dm`` in {trend, neutral, range}: hidden, minute clock, leaves its
+   state with probability ``1 / flow_duration`` per minute and redraws from ``pi(s_d, m)``
+   (trend is likelier when volatility is stressed and in the first and last hour, range in
+   calm markets). It raises volume and volatility a little in trend and lowers them in range,
+   which makes it partly observable.
+5. **Planted drift** (the only predictable component)::
+
+       r_dm = mu_dm + sigma_dm * e_dm,   mu_dm = edge * kappa(k_{d,m-1}) * R30_{d,m-1} / 30
+       R30_{d,m} = close_{d,m} / close_{d,max(m-30,-1)} - 1   (close_{d,-1} = session open)
+
+   ``kappa`` is ``+kappa_trend`` (momentum), 0, or ``-kappa_range`` (mean reversion). Prices
+   are ``close_m = close_{m-1} * (1 + r_m)`` with symmetric mean-zero shocks, so at
+   ``edge=0`` every price is an exact martingale: ``E[close_{m+1} | past] = close_m``.
+6. **Overnight gap**: ``open_d = close_{d-1} * (1 + sigma_s * sqrt(f_on / 252) * t)``.
+7. **QQQ**: ``r_Q = beta * r_SPY + sigma_dm * idio * t'`` (minute correlation ~0.9).
+8. **VIX**: annualised expected volatility over the next 21 sessions times a variance risk
+   premium::
+
+       VIX = 100 * exp(vrp + y) * sqrt(sum_j Q[s_d, j] * sigma_j^2) * exp(w * x_slow) * noise
+
+   with ``Q = (1/21) sum_{n<21} P^n`` the expected regime occupancy, ``w`` the horizon
+   weight of the slow factor and ``y`` an OU premium factor that also loads on SPY shocks.
+
+The oracle of the planted edge is :func:`planted_signal` on the hidden state
+(``kappa(k_m) * R30_m``); :func:`observable_signal` is the best simple predictor from
+observable columns alone (SPY closes and VIX). Measured information coefficients against
+the forward 15-minute SPY return are in ``docs/market.md`` and asserted by tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from scipy.signal import lfilter
+
+from zerodte.errors import DataError
+from zerodte.market.calendar import TradingCalendar
+from zerodte.market.schema import BAR_COLUMNS, TIMEZONE
+
+logger = logging.getLogger(__name__)
+
+MINUTES_PER_DAY = 390
+TRADING_DAYS = 252
+VIX_HORIZON_DAYS = 21
+FLOW_NAMES: tuple[str, ...] = ("trend", "neutral", "range")
+VOL_NAMES: tuple[str, ...] = ("calm", "normal", "stressed")
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """Every parameter of the synthetic market; the default is the calibrated market.
+
+    Parameters
+    ----------
+    seed, edge, start, days
+        Random seed, planted-edge scale in [0, 1], first day (the first session on or after
+        it) and number of trading days.
+    spy_start_price, qqq_ratio
+        Starting SPY price and the QQQ/SPY price ratio on the first day.
+    regime_vols
+        Annualised total volatility (intraday plus overnight) of calm, normal, stressed.
+    vol_transition
+        Daily transition matrix of the volatility regime (rows sum to 1).
+    """
+
+    seed: int = 7
+    edge: float = 1.0
+    start: date = date(2024, 1, 2)
+    days: int = 120
+    spy_start_price: float = 470.0
+    qqq_ratio: float = 0.86
+    regime_vols: tuple[float, float, float] = (0.075, 0.15, 0.30)
+    vol_transition: tuple[tuple[float, float, float], ...] = (
+        (0.95, 0.05, 0.00),
+        (0.05, 0.91, 0.04),
+        (0.00, 0.10, 0.90),
+    )
+    overnight_var_share: float = 0.30
+    slow_tau: float = 1950.0
+    slow_std: float = 0.28
+    fast_tau: float = 20.0
+    fast_std: float = 0.25
+    leverage: float = -0.6
+    t_dof: float = 12.0
+    jump_prob: float = 0.0002
+    jump_scale: float = 5.0
+    open_vol_boost: float = 1.1
+    open_vol_tau: float = 20.0
+    close_vol_boost: float = 1.0
+    close_vol_tau: float = 30.0
+    qqq_beta: float = 1.25
+    qqq_idio: float = 0.62
+    # flow regime (planted edge); rows: calm, normal, stressed; columns: trend, neutral, range
+    flow_mix: tuple[tuple[float, float, float], ...] = (
+        (0.15, 0.35, 0.50),
+        (0.30, 0.40, 0.30),
+        (0.50, 0.30, 0.20),
+    )
+    flow_duration: float = 45.0
+    flow_edge_hours_boost: float = 1.6
+    flow_vol_mult: tuple[float, float, float] = (1.12, 1.0, 0.92)
+    flow_volume_mult: tuple[float, float, float] = (1.30, 1.0, 0.85)
+    kappa_trend: float = 0.19
+    kappa_range: float = 0.10
+    # volume and VIX
+    spy_volume: float = 90_000.0
+    qqq_volume: float = 45_000.0
+    volume_noise: float = 0.35
+    vrp: float = 1.15
+    vrp_tau: float = 7800.0
+    vrp_std: float = 0.06
+    vrp_leverage: float = -0.3
+    vix_noise: float = 0.0005
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.edge <= 1.0:
+            raise DataError(f"synthetic edge must be in [0, 1], got {self.edge}; use 0..1")
+        if self.days < 1:
+            raise DataError(f"synthetic days must be >= 1, got {self.days}")
+        trans = np.asarray(self.vol_transition, dtype=float)
+        if trans.shape != (3, 3) or not np.allclose(trans.sum(axis=1), 1.0):
+            raise DataError(f"vol_transition must be 3x3 with rows summing to 1, got {trans}")
+        mix = np.asarray(self.flow_mix, dtype=float)
+        if mix.shape != (3, 3) or not np.allclose(mix.sum(axis=1), 1.0):
+            raise DataError(f"flow_mix must be 3x3 with rows summing to 1, got {mix}")
+        if self.t_dof <= 2.0:
+            raise DataError(f"t_dof must exceed 2 (finite variance), got {self.t_dof}")
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-dict form for manifests."""
+        out = asdict(self)
+        out["start"] = self.start.isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class SyntheticMarket:
+    """Bars plus the hidden state that produced them (for tests and research only).
+
+    ``state`` is indexed like the SPY bars and holds ``vol_regime`` (0 calm, 1 normal,
+    2 stressed), ``flow_regime`` (0 trend, 1 neutral, 2 range; the state at the end of the
+    bar), ``sigma`` (the minute return scale of the bar), ``drift`` (the planted drift of the
+    bar), ``kappa_next`` (the drift coefficient that will apply to the next bar) and
+    ``r30`` (``close / close 30 bars earlier within the session - 1``).
+    """
+
+    config: SyntheticConfig
+    bars: dict[str, pd.DataFrame]
+    state: pd.DataFrame
+
+
+def generate_market(
+    start: date, days: int, seed: int, edge: float = 1.0
+) -> dict[str, pd.DataFrame]:
+    """Canonical SPY, QQQ and VIX bars of the default synthetic market.
+
+    Deterministic: the same arguments give identical frames (and identical Parquet bytes).
+    Different ``edge`` values with the same seed share every random draw; only the planted
+    drift differs.
+    """
+    cfg = SyntheticConfig(seed=seed, edge=edge, start=start, days=days)
+    return simulate_market(cfg).bars
+
+
+def _u_shape(length: int, cfg: SyntheticConfig) -> np.ndarray:
+    """Intraday volatility multiplier ``u(m)``, normalised on a full day to mean square 1."""
+    full = np.arange(MINUTES_PER_DAY, dtype=float)
+    raw_full = (
+        1.0
+        + cfg.open_vol_boost * np.exp(-full / cfg.open_vol_tau)
+        + cfg.close_vol_boost * np.exp(-(MINUTES_PER_DAY - 1 - full) / cfg.close_vol_tau)
+    )
+    norm = np.sqrt(np.mean(raw_full**2))
+    m = np.arange(length, dtype=float)
+    raw = (
+        1.0
+        + cfg.open_vol_boost * np.exp(-m / cfg.open_vol_tau)
+        + cfg.close_vol_boost * np.exp(-(length - 1 - m) / cfg.close_vol_tau)
+    )
+    return raw / norm
+
+
+def _volume_shape(length: int) -> np.ndarray:
+    """Intraday volume multiplier: heavy open, quiet lunch, heavier close (auction flow)."""
+    m = np.arange(length, dtype=float)
+    to_close = length - 1 - m
+    return (
+        1.0
+        + 1.8 * np.exp(-m / 25.0)
+        + 4.0 * np.exp(-to_close / 15.0)
+        + 1.0 * np.exp(-to_close / 60.0)
+    )
+
+
+def _ou(innov: np.ndarray, tau: float, std: float, x0: float) -> np.ndarray:
+    """AR(1) ``x_t = phi x_{t-1} + sqrt(1-phi^2) std eps_t`` by a linear filter (vectorised)."""
+    phi = float(np.exp(-1.0 / tau))
+    scale = std * np.sqrt(1.0 - phi * phi)
+    zi = np.array([phi * x0])
+    out, _ = lfilter([scale], [1.0, -phi], innov, zi=zi)
+    return np.asarray(out)
+
+
+def _t_unit(rng: np.random.Generator, dof: float, size: int | tuple[int, ...]) -> np.ndarray:
+    """Student-t draws scaled to unit variance; clipped symmetrically (mean stays zero)."""
+    draws = rng.standard_t(dof, size=size) * np.sqrt((dof - 2.0) / dof)
+    return np.clip(draws, -25.0, 25.0)
+
+
+def _vol_path(rng: np.random.Generator, days: int, trans: np.ndarray) -> np.ndarray:
+    """Daily volatility regimes, starting from the stationary distribution."""
+    evals, evecs = np.linalg.eig(trans.T)
+    stat = np.real(evecs[:, np.argmin(np.abs(evals - 1.0))])
+    stat = stat / stat.sum()
+    u = rng.random(days)
+    cum = np.cumsum(trans, axis=1)
+    out = np.empty(days, dtype=np.int64)
+    out[0] = int(np.searchsorted(np.cumsum(stat), u[0]))
+    for d in range(1, days):
+        out[d] = int(np.searchsorted(cum[out[d - 1]], u[d]))
+    return np.minimum(out, 2)
+
+
+def simulate_market(cfg: SyntheticConfig) -> SyntheticMarket:
+    """Simulate the synthetic market described in the module docstring."""
+    cal = TradingCalendar()
+    sessions = cal.sessions_from(cfg.start, cfg.days)
+    lengths = np.array([len(cal.session_minutes(d)) for d in sessions], dtype=np.int64)
+    n_days, width = len(sessions), int(lengths.max())
+    mask = np.arange(width)[None, :] < lengths[:, None]  # valid minutes per day
+    n = int(mask.sum())
+    rng = np.random.default_rng(cfg.seed)
+
+    trans = np.asarray(cfg.vol_transition, dtype=float)
+    vol_reg = _vol_path(rng, n_days, trans)
+    sig_reg = np.asarray(cfg.regime_vols, dtype=float)
+
+    # Shocks are drawn in a fixed order so that every edge shares them.
+    z = _t_unit(rng, cfg.t_dof, n)
+    jump_on = rng.random(n) < cfg.jump_prob
+    jump = np.where(jump_on, rng.standard_normal(n) * cfg.jump_scale, 0.0)
+    eta_slow, eta_fast, eta_vrp = rng.standard_normal((3, n))
+    qqq_idio = _t_unit(rng, cfg.t_dof, n)
+    gap_z = _t_unit(rng, cfg.t_dof, n_days)
+    qqq_gap_z = rng.standard_normal(n_days)
+    flow_u = rng.random((n_days, width, 2))
+    wick = np.abs(rng.standard_normal((4, n)))
+    vol_noise = rng.standard_normal((2, n))
+    vix_noise = rng.standard_normal(n)
+
+    # Volatility factors: the innovation of minute t loads on that minute's return shock
+    # (leverage). ``*_after`` is the state at the close of bar t (what VIX shows then); the
+    # return scale of bar t uses the state after bar t-1, so it is known one bar ahead and
+    # prices stay martingales.
+    rho = cfg.leverage
+    lev = np.sqrt(1.0 - rho * rho)
+    slow_after = _ou(rho * z + lev * eta_slow, cfg.slow_tau, cfg.slow_std, 0.0)
+    fast_after = _ou(rho * z + lev * eta_fast, cfg.fast_tau, cfg.fast_std, 0.0)
+    x_slow = np.concatenate([[0.0], slow_after[:-1]])
+    x_fast = np.concatenate([[0.0], fast_after[:-1]])
+    rv = cfg.vrp_leverage
+    y_vrp = _ou(rv * z + np.sqrt(1 - rv * rv) * eta_vrp, cfg.vrp_tau, cfg.vrp_std, 0.0)
+    corr = cfg.slow_std**2 + cfg.fast_std**2
+
+    def grid(flat: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        out = np.full((n_days, width), fill)
+        out[mask] = flat
+        return out
+
+    u = np.zeros((n_days, width))
+    vshape = np.zeros((n_days, width))
+    for length in np.unique(lengths):
+        rows = lengths == length
+        u[rows, :length] = _u_shape(int(length), cfg)
+        vshape[rows, :length] = _volume_shape(int(length))
+    base = sig_reg[vol_reg] * np.sqrt((1.0 - cfg.overnight_var_share) / (TRADING_DAYS * 390))
+    sigma0 = base[:, None] * u * np.exp(grid(x_slow) + grid(x_fast) - corr)
+    shocks = grid(np.clip(z + jump, -40.0, 40.0))
+
+    # Flow regime and planted drift: one pass over the minutes, vectorised across days.
+    mix = np.asarray(cfg.flow_mix, dtype=float)[vol_reg]  # (days, 3)
+    m_idx = np.arange(width)
+    edge_hours = (m_idx[None, :] < 60) | (m_idx[None, :] >= lengths[:, None] - 60)
+    boost = np.where(edge_hours, cfg.flow_edge_hours_boost, 1.0)
+    mix_t = np.repeat(mix[:, None, :], width, axis=1)
+    mix_t[:, :, 0] *= boost
+    mix_t /= mix_t.sum(axis=2, keepdims=True)
+    cum_mix = np.cumsum(mix_t, axis=2)
+    kappa_of = np.array([cfg.kappa_trend, 0.0, -cfg.kappa_range])
+    vmult_of = np.asarray(cfg.flow_vol_mult, dtype=float)
+
+    gaps = sig_reg[vol_reg] * np.sqrt(cfg.overnight_var_share / TRADING_DAYS)
+    gap_ret = np.clip(gaps * np.exp(grid(x_slow)[:, 0] - cfg.slow_std**2) * gap_z, -0.2, 0.2)
+    gap_ret[0] = 0.0
+    # The first open is the configured price; later opens gap from the prior close.
+    closes = np.zeros((n_days, width + 1))  # column 0 = session open price
+    flow = np.zeros((n_days, width), dtype=np.int64)
+    drift = np.zeros((n_days, width))
+    sigma = np.zeros((n_days, width))
+    r30 = np.zeros((n_days, width))
+    state = np.array([int(np.searchsorted(cum_mix[d, 0], flow_u[d, 0, 1])) for d in range(n_days)])
+    state = np.minimum(state, 2)
+    # Day opens depend on the previous day's close, so days are chained first with the
+    # driftless path and then corrected: simpler to simulate day-relative prices (open = 1)
+    # and chain the levels afterwards, since the drift uses only within-day ratios.
+    closes[:, 0] = 1.0
+    for m in range(width):
+        kappa = kappa_of[state]
+        back = max(m - 30, 0)  # column of close_{m-31}, or of the open early in the day
+        past = closes[:, m] / closes[:, back] - 1.0 if m > 0 else np.zeros(n_days)
+        mu = cfg.edge * kappa * past / 30.0
+        sig = sigma0[:, m] * vmult_of[state]
+        ret = np.clip(mu + sig * shocks[:, m], -0.2, 0.2)
+        valid = mask[:, m]
+        closes[:, m + 1] = np.where(valid, closes[:, m] * (1.0 + ret), closes[:, m])
+        drift[:, m] = np.where(valid, mu, 0.0)
+        sigma[:, m] = np.where(valid, sig, 0.0)
+        # state at the end of bar m (drives bar m+1)
+        leave = flow_u[:, m, 0] < 1.0 / cfg.flow_duration
+        draw = np.minimum((flow_u[:, m, 1][:, None] > cum_mix[:, m, :]).sum(axis=1), 2)
+        state = np.where(leave & (m > 0), draw, state)
+        flow[:, m] = state
+        r30[:, m] = closes[:, m + 1] / closes[:, max(m - 29, 0)] - 1.0
+    rel = closes  # day-relative price path
+    day_ret = rel[np.arange(n_days), lengths]  # close / open of each day
+    open_level = np.empty(n_days)
+    level = cfg.spy_start_price
+    for d in range(n_days):
+        open_level[d] = level * (1.0 + gap_ret[d])
+        level = open_level[d] * day_ret[d]
+    spy_path = rel * open_level[:, None]
+    spy_ret_grid = rel[:, 1:] / rel[:, :-1] - 1.0
+
+    qqq_rel_ret = cfg.qqq_beta * spy_ret_grid + sigma * cfg.qqq_idio * grid(qqq_idio)
+    qqq_rel = np.concatenate([np.ones((n_days, 1)), np.cumprod(1.0 + qqq_rel_ret, axis=1)], 1)
+    qqq_gap = np.clip(cfg.qqq_beta * gap_ret + gaps * cfg.qqq_idio * qqq_gap_z * 0.5, -0.25, 0.25)
+    qqq_gap[0] = 0.0
+    qqq_day = qqq_rel[np.arange(n_days), lengths]
+    qqq_open = np.empty(n_days)
+    level = cfg.spy_start_price * cfg.qqq_ratio
+    for d in range(n_days):
+        qqq_open[d] = level * (1.0 + qqq_gap[d])
+        level = qqq_open[d] * qqq_day[d]
+    qqq_path = qqq_rel * qqq_open[:, None]
+
+    # VIX: expected regime variance over the next 21 sessions, slow factor, premium.
+    occ = sum(np.linalg.matrix_power(trans, k) for k in range(VIX_HORIZON_DAYS))
+    occ = np.asarray(occ) / VIX_HORIZON_DAYS
+    exp_var = occ @ (sig_reg**2)
+    w_slow = (cfg.slow_tau / (VIX_HORIZON_DAYS * 390)) * (
+        1.0 - np.exp(-VIX_HORIZON_DAYS * 390 / cfg.slow_tau)
+    )
+    vix_flat = (
+        100.0
+        * np.sqrt(exp_var[np.repeat(vol_reg, lengths)])
+        * cfg.vrp
+        * np.exp(y_vrp + w_slow * slow_after + cfg.vix_noise * vix_noise)
+    )
+
+    index = cal.minutes(sessions)
+    flow_flat = flow[mask]
+    vmul = np.asarray(cfg.flow_volume_mult, dtype=float)[flow_flat]
+    vol_level = (
+        np.exp(0.8 * (x_slow + x_fast))
+        * vmul
+        * np.exp(cfg.volume_noise * vol_noise[0] - 0.5 * cfg.volume_noise**2)
+    )
+    vshape_flat = vshape[mask]
+    bars = {
+        "SPY": _ohlc(index, spy_path, mask, sigma[mask], wick[:2]),
+        "QQQ": _ohlc(index, qqq_path, mask, sigma[mask] * 1.3, wick[2:]),
+        "VIX": _vix_bars(index, vix_flat, lengths, wick[0]),
+    }
+    bars["SPY"]["volume"] = np.maximum(np.round(cfg.spy_volume * vshape_flat * vol_level), 1.0)
+    bars["QQQ"]["volume"] = np.maximum(
+        np.round(cfg.qqq_volume * vshape_flat * vol_level * np.exp(0.2 * vol_noise[1])), 1.0
+    )
+    state_frame = pd.DataFrame(
+        {
+            "vol_regime": np.repeat(vol_reg, lengths),
+            "flow_regime": flow_flat,
+            "sigma": sigma[mask],
+            "drift": drift[mask],
+            "kappa_next": kappa_of[flow_flat],
+            "r30": r30[mask],
+        },
+        index=index,
+    )
+    logger.debug("simulated %d sessions (%d minutes), edge=%s", n_days, n, cfg.edge)
+    return SyntheticMarket(config=cfg, bars=bars, state=state_frame)
+
+
+def _ohlc(
+    index: pd.DatetimeIndex,
+    path: np.ndarray,
+    mask: np.ndarray,
+    sigma: np.ndarray,
+    wick: np.ndarray,
+) -> pd.DataFrame:
+    """Bars from a (days, width+1) path whose column 0 is the session open price."""
+    opens = path[:, :-1][mask]
+    closes = path[:, 1:][mask]
+    hi = np.maximum(opens, closes) * (1.0 + 0.5 * sigma * wick[0])
+    lo = np.minimum(opens, closes) * (1.0 - 0.5 * sigma * wick[1])
+    return _frame(index, opens, hi, lo, closes)
+
+
+def _vix_bars(
+    index: pd.DatetimeIndex, closes: np.ndarray, lengths: np.ndarray, wick: np.ndarray
+) -> pd.DataFrame:
+    """VIX bars: open is the previous close within the day (the first open is the close)."""
+    opens = np.concatenate([[closes[0]], closes[:-1]])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    opens[starts] = closes[starts]
+    hi = np.maximum(opens, closes) * (1.0 + 0.0005 * wick)
+    lo = np.minimum(opens, closes) * (1.0 - 0.0005 * wick)
+    frame = _frame(index, opens, hi, lo, closes)
+    frame["volume"] = 0.0
+    return frame
+
+
+def _frame(
+    index: pd.DatetimeIndex,
+    opens: np.ndarray,
+    highs: np.ndarray,
+    lows: np.ndarray,
+    closes: np.ndarray,
+) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "timestamp": index.astype(pd.DatetimeTZDtype("ns", TIMEZONE)),
+            "open": opens.astype(np.float64),
+            "high": highs.astype(np.float64),
+            "low": lows.astype(np.float64),
+            "close": closes.astype(np.float64),
+            "volume": np.zeros(len(opens)),
+        }
+    )
+    return frame.loc[:, list(BAR_COLUMNS)]
+
+
+def planted_signal(state: pd.DataFrame) -> pd.Series:
+    """The oracle of the planted edge from the hidden state: ``kappa(k_t) * R30_t``.
+
+    Proportional to the drift the next bar will carry (at ``edge=1``); its correlation with
+    the forward 15-minute SPY return is the information coefficient documented in
+    ``docs/market.md``. Needs the hidden state of :class:`SyntheticMarket`.
+    """
+    return (state["kappa_next"] * state["r30"]).rename("planted_signal")
+
+
+def observable_signal(frame: pd.DataFrame, cfg: SyntheticConfig | None = None) -> pd.Series:
+    """A causal predictor of the planted drift from observable columns only.
+
+    ``E[kappa | VIX, minute] * R30`` where the volatility regime is read from the VIX level
+    (the regime's VIX at the premium, midpoints as thresholds) and the flow mix
+    ``pi(s, m)`` gives the expected drift coefficient. Uses ``spy_close``, ``vix_close``,
+    ``session`` and ``minute`` of the market frame; nothing after the bar.
+    """
+    cfg = cfg or SyntheticConfig()
+    trans = np.asarray(cfg.vol_transition, dtype=float)
+    sig_reg = np.asarray(cfg.regime_vols, dtype=float)
+    occ = sum(np.linalg.matrix_power(trans, k) for k in range(VIX_HORIZON_DAYS))
+    vix_levels = 100.0 * cfg.vrp * np.sqrt((np.asarray(occ) / VIX_HORIZON_DAYS) @ sig_reg**2)
+    cuts = 0.5 * (vix_levels[:-1] + vix_levels[1:])
+    regime = np.searchsorted(cuts, frame["vix_close"].to_numpy())
+    mix = np.asarray(cfg.flow_mix, dtype=float)[regime]
+    minute = frame["minute"].to_numpy()
+    # session length from the exchange schedule (known in advance), never from the data
+    cal = TradingCalendar()
+    lengths = {d: len(cal.session_minutes(d)) for d in pd.unique(frame["session"])}
+    length = frame["session"].map(lengths).to_numpy()
+    edge_hours = (minute < 60) | (minute >= length - 60)
+    mix[:, 0] *= np.where(edge_hours, cfg.flow_edge_hours_boost, 1.0)
+    mix /= mix.sum(axis=1, keepdims=True)
+    kappa = mix[:, 0] * cfg.kappa_trend - mix[:, 2] * cfg.kappa_range
+    close = frame["spy_close"]
+    grouped = close.groupby(frame["session"])
+    first_open = frame.groupby("session")["spy_open"].transform("first")
+    back = grouped.shift(30)
+    back = back.fillna(first_open)
+    r30 = close / back - 1.0
+    return pd.Series(kappa * r30.to_numpy(), index=frame.index, name="observable_signal")
+
+
+def with_overrides(cfg: SyntheticConfig, **changes: object) -> SyntheticConfig:
+    """A copy of ``cfg`` with ``changes`` applied (validated again)."""
+    return replace(cfg, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,478 @@
+"""Bar validation that lists every problem, and the few explicit, safe repairs.
+
+A :class:`ValidationReport` holds one :class:`Problem` per bad cell, row or gap: where it is
+(file and 1-based data row, i.e. the row number after the header), which field, what is
+wrong, the value seen and how to fix it. Nothing here changes data silently: repairs are
+named, opt-in (``--repair drop-duplicates,sort``), and each one reports what it did.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from zerodte.errors import DataError
+from zerodte.market.calendar import TradingCalendar
+from zerodte.market.schema import PRICE_COLUMNS, TIMEZONE
+
+ROW_COLUMN = "_row"
+"""Optional column holding the row number in the source file (kept through repairs)."""
+
+REPAIRS: tuple[str, ...] = (
+    "drop-nan",
+    "drop-duplicates",
+    "sort",
+    "drop-outside-session",
+    "drop-bad-prices",
+    "fill-missing",
+)
+"""Repairs a user may ask for. ``fill-missing`` forward-fills the previous close into
+missing minutes (volume 0) and is the only one that adds rows."""
+
+NO_VOLUME_SYMBOLS = frozenset({"VIX"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in bar data."""
+
+    file: str
+    row: int | None
+    field: str
+    problem: str
+    value: str
+    fix: str
+
+    def render(self) -> str:
+        """One line: ``file:row field: problem (value) -> fix``."""
+        where = f"{self.file}:{self.row}" if self.row is not None else self.file
+        return f"{where} [{self.field}] {self.problem} (seen {self.value}) -> {self.fix}"
+
+
+@dataclass
+class ValidationReport:
+    """Every problem found in one or more bar frames."""
+
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def extend(self, other: ValidationReport) -> None:
+        """Add the problems and notes of ``other``."""
+        self.problems.extend(other.problems)
+        self.notes.extend(other.notes)
+
+    def counts(self) -> dict[str, int]:
+        """Number of problems per kind."""
+        return dict(Counter(p.problem for p in self.problems))
+
+    def render(self, limit: int = 50) -> str:
+        """Human-readable report: counts per kind, then up to ``limit`` problems."""
+        if self.ok:
+            return "no problems found" + "".join(f"\n  note: {n}" for n in self.notes)
+        lines = [f"{len(self.problems)} problem(s):"]
+        lines += [f"  {kind}: {n}" for kind, n in sorted(self.counts().items())]
+        lines += ["  " + p.render() for p in self.problems[:limit]]
+        if len(self.problems) > limit:
+            lines.append(f"  ... and {len(self.problems) - limit} more")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def raise_if_bad(self, what: str) -> None:
+        """Raise :class:`DataError` with the report when there is any problem."""
+        if not self.ok:
+            raise DataError(f"{what} refused: the data has problems.\n{self.render()}")
+
+
+def in_session(ts: pd.Series, calendar: TradingCalendar) -> np.ndarray:
+    """Boolean mask: which tz-aware timestamps are regular-session bar starts."""
+    if len(ts) == 0:
+        return np.zeros(0, dtype=bool)
+    days = sorted(set(ts.dt.tz_convert(TIMEZONE).dt.date))
+    expected = calendar.minutes(calendar.sessions(days[0], days[-1]))
+    ns = ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return np.isin(ns, expected.asi8)
+
+
+def _rows(frame: pd.DataFrame, positions: np.ndarray) -> list[int]:
+    if ROW_COLUMN in frame.columns:
+        return [int(v) for v in frame[ROW_COLUMN].to_numpy()[positions]]
+    return [int(p) + 1 for p in positions]
+
+
+def validate_bars(
+    frame: pd.DataFrame,
+    symbol: str,
+    source: str,
+    *,
+    calendar: TradingCalendar | None = None,
+    check_missing: bool = True,
+    zero_volume: Literal["problem", "note"] = "problem",
+) -> ValidationReport:
+    """Check a bar frame and list every problem.
+
+    Parameters
+    ----------
+    frame
+        Bars with ``timestamp`` and ``open high low close volume`` (an optional ``_row``
+        column gives the file row numbers to report).
+    symbol
+        Symbol the bars belong to (VIX may have zero volume).
+    source
+        File name or source label used in each problem's location.
+    check_missing
+        Report minutes missing inside each session that has data.
+    zero_volume
+        ``"note"`` reports zero-volume minutes of a traded symbol as a note instead of a
+        problem (minutes forward-filled on request carry volume 0).
+    """
+    cal = calendar or TradingCalendar()
+    report = ValidationReport()
+    add = report.problems.append
+    if "timestamp" not in frame.columns:
+        add(
+            Problem(
+                source,
+                None,
+                "timestamp",
+                "missing column",
+                str(list(frame.columns)),
+                "map the time column with --map <name>=timestamp",
+            )
+        )
+        return report
+    missing_cols = [c for c in (*PRICE_COLUMNS, "volume") if c not in frame.columns]
+    for col in missing_cols:
+        add(
+            Problem(
+                source,
+                None,
+                col,
+                "missing column",
+                str(list(frame.columns)),
+                f"map the {col} column with --map <name>={col}",
+            )
+        )
+    if missing_cols:
+        return report
+    ts = frame["timestamp"]
+    tz = getattr(ts.dt, "tz", None) if pd.api.types.is_datetime64_any_dtype(ts) else None
+    if not pd.api.types.is_datetime64_any_dtype(ts):
+        add(
+            Problem(
+                source,
+                None,
+                "timestamp",
+                "not a datetime column",
+                str(ts.dtype),
+                "parse timestamps (files: they are parsed on import)",
+            )
+        )
+        return report
+    if tz is None:
+        add(
+            Problem(
+                source,
+                None,
+                "timestamp",
+                "missing timezone",
+                "naive timestamps",
+                "give the file's timezone with --tz (e.g. America/New_York or UTC)",
+            )
+        )
+        return report
+    if str(tz) != TIMEZONE:
+        add(
+            Problem(
+                source,
+                None,
+                "timestamp",
+                "wrong timezone",
+                str(tz),
+                f"convert to {TIMEZONE} (import does this for tz-aware input)",
+            )
+        )
+        ts = ts.dt.tz_convert(TIMEZONE)
+
+    n = len(frame)
+    for col in (*PRICE_COLUMNS, "volume"):
+        values = frame[col].to_numpy(dtype=np.float64)
+        for pos in np.flatnonzero(np.isnan(values)):
+            row = _rows(frame, np.array([pos]))[0]
+            add(
+                Problem(
+                    source,
+                    row,
+                    col,
+                    "missing value (NaN)",
+                    "NaN",
+                    "fix the file or drop the row with --repair drop-nan",
+                )
+            )
+    prices = {c: frame[c].to_numpy(dtype=np.float64) for c in PRICE_COLUMNS}
+    with np.errstate(invalid="ignore"):
+        for col in PRICE_COLUMNS:
+            bad = np.flatnonzero(prices[col] <= 0)
+            for pos, row in zip(bad, _rows(frame, bad), strict=True):
+                add(
+                    Problem(
+                        source,
+                        row,
+                        col,
+                        "non-positive price",
+                        f"{prices[col][pos]!r}",
+                        "fix the file or drop the row with --repair drop-bad-prices",
+                    )
+                )
+        hi, lo = prices["high"], prices["low"]
+        bad = np.flatnonzero(hi < lo)
+        for pos, row in zip(bad, _rows(frame, bad), strict=True):
+            add(
+                Problem(
+                    source,
+                    row,
+                    "high",
+                    "high below low",
+                    f"high={hi[pos]} low={lo[pos]}",
+                    "check the column mapping or --repair drop-bad-prices",
+                )
+            )
+        for col in ("open", "close"):
+            v = prices[col]
+            bad = np.flatnonzero(((v > hi) | (v < lo)) & (hi >= lo))
+            for pos, row in zip(bad, _rows(frame, bad), strict=True):
+                add(
+                    Problem(
+                        source,
+                        row,
+                        col,
+                        f"{col} outside [low, high]",
+                        f"{col}={v[pos]} low={lo[pos]} high={hi[pos]}",
+                        "check the column mapping or --repair drop-bad-prices",
+                    )
+                )
+        vol = frame["volume"].to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(vol < 0)
+        for pos, row in zip(bad, _rows(frame, bad), strict=True):
+            add(
+                Problem(
+                    source,
+                    row,
+                    "volume",
+                    "negative volume",
+                    f"{vol[pos]!r}",
+                    "fix the file or drop the row with --repair drop-bad-prices",
+                )
+            )
+        if symbol.upper() not in NO_VOLUME_SYMBOLS:
+            bad = np.flatnonzero(vol == 0)
+            if ROW_COLUMN in frame.columns:  # minutes filled on request are not file rows
+                bad = bad[frame[ROW_COLUMN].to_numpy()[bad] >= 0]
+            if zero_volume == "note" and len(bad):
+                report.notes.append(f"{symbol}: {len(bad)} zero-volume minute(s)")
+                bad = bad[:0]
+            for row in _rows(frame, bad):
+                add(
+                    Problem(
+                        source,
+                        row,
+                        "volume",
+                        "zero volume",
+                        "0",
+                        "a traded symbol has volume every minute; check the file or "
+                        "--repair drop-bad-prices",
+                    )
+                )
+
+    if n == 0:
+        report.notes.append(f"{symbol}: no rows")
+        return report
+    ns = ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    order_bad = np.flatnonzero(np.diff(ns) < 0) + 1
+    for pos, row in zip(order_bad, _rows(frame, order_bad), strict=True):
+        add(
+            Problem(
+                source,
+                row,
+                "timestamp",
+                "out of order",
+                str(ts.iloc[pos]),
+                "sort by time with --repair sort",
+            )
+        )
+    dup = np.flatnonzero(ts.duplicated(keep="first").to_numpy())
+    for pos, row in zip(dup, _rows(frame, dup), strict=True):
+        add(
+            Problem(
+                source,
+                row,
+                "timestamp",
+                "duplicate timestamp",
+                str(ts.iloc[pos]),
+                "keep the first with --repair drop-duplicates",
+            )
+        )
+    unaligned = np.flatnonzero(ns % 60_000_000_000 != 0)
+    for pos, row in zip(unaligned, _rows(frame, unaligned), strict=True):
+        add(
+            Problem(
+                source,
+                row,
+                "timestamp",
+                "not on a whole minute",
+                str(ts.iloc[pos]),
+                "use 1-minute bars stamped at the minute",
+            )
+        )
+
+    days = sorted(set(ts.dt.date))
+    session_days = cal.sessions(days[0], days[-1])
+    expected = cal.minutes(session_days)
+    inside = np.isin(ns, expected.asi8)  # int64 nanoseconds: fast and tz-safe
+    outside = np.flatnonzero(~inside)
+    for pos, row in zip(outside, _rows(frame, outside), strict=True):
+        add(
+            Problem(
+                source,
+                row,
+                "timestamp",
+                "outside the regular session",
+                str(ts.iloc[pos]),
+                "drop with --repair drop-outside-session (import drops extended hours "
+                "unless --keep-extended)",
+            )
+        )
+    if check_missing:
+        have_days = set(ts[inside].dt.date)
+        wanted = expected[np.isin(pd.DatetimeIndex(expected).date, list(have_days))]
+        missing = wanted[~np.isin(wanted.asi8, ns)]
+        for start, end, count in _runs(missing):
+            add(
+                Problem(
+                    source,
+                    None,
+                    "timestamp",
+                    "missing minutes",
+                    f"{start} .. {end.strftime('%H:%M')} ({count} min)",
+                    "get the missing bars or forward-fill with --repair fill-missing",
+                )
+            )
+    return report
+
+
+def _runs(missing: pd.DatetimeIndex) -> Iterable[tuple[pd.Timestamp, pd.Timestamp, int]]:
+    """Contiguous one-minute runs of ``missing`` as (first, last, count)."""
+    if len(missing) == 0:
+        return []
+    ns = missing.asi8
+    breaks = np.flatnonzero(np.diff(ns) != 60_000_000_000) + 1
+    starts = np.concatenate([[0], breaks])
+    ends = np.concatenate([breaks, [len(ns)]]) - 1
+    return [(missing[s], missing[e], int(e - s + 1)) for s, e in zip(starts, ends, strict=True)]
+
+
+def parse_repairs(text: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Parse ``"drop-duplicates,sort"`` into known repair names or raise :class:`DataError`."""
+    if text is None:
+        return ()
+    items = text.split(",") if isinstance(text, str) else list(text)
+    names = tuple(i.strip() for i in items if i.strip())
+    unknown = [n for n in names if n not in REPAIRS]
+    if unknown:
+        raise DataError(f"unknown repair(s) {unknown}; choose from {', '.join(REPAIRS)}")
+    return names
+
+
+def repair_bars(
+    frame: pd.DataFrame,
+    symbol: str,
+    repairs: Iterable[str],
+    *,
+    calendar: TradingCalendar | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Apply the named repairs in a fixed, safe order; return the frame and what was done.
+
+    Order: drop-nan, drop-bad-prices, sort, drop-duplicates (keeps the first row in time
+    order), drop-outside-session, fill-missing. Needs tz-aware New York timestamps.
+    """
+    wanted = set(parse_repairs(list(repairs)))
+    cal = calendar or TradingCalendar()
+    out = frame.copy()
+    notes: list[str] = []
+    cols = [*PRICE_COLUMNS, "volume"]
+
+    def drop(mask: np.ndarray, what: str) -> None:
+        nonlocal out
+        if mask.any():
+            rows = _rows(out, np.flatnonzero(mask))
+            shown = ", ".join(map(str, rows[:20])) + (" ..." if len(rows) > 20 else "")
+            notes.append(f"{symbol}: dropped {int(mask.sum())} row(s) with {what} (rows {shown})")
+            out = out.loc[~mask].reset_index(drop=True)
+
+    if "drop-nan" in wanted:
+        drop(out[cols].isna().any(axis=1).to_numpy(), "NaN values")
+    if "drop-bad-prices" in wanted:
+        p = {c: out[c].to_numpy(dtype=np.float64) for c in cols}
+        bad = (
+            (np.minimum.reduce([p[c] for c in PRICE_COLUMNS]) <= 0)
+            | (p["high"] < p["low"])
+            | (p["open"] > p["high"])
+            | (p["open"] < p["low"])
+            | (p["close"] > p["high"])
+            | (p["close"] < p["low"])
+            | (p["volume"] < 0)
+        )
+        if symbol.upper() not in NO_VOLUME_SYMBOLS:
+            bad |= p["volume"] == 0
+        drop(bad, "invalid prices or volume")
+    if "sort" in wanted:
+        ts = out["timestamp"]
+        if not ts.is_monotonic_increasing:
+            notes.append(f"{symbol}: sorted rows by timestamp")
+            out = out.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    if "drop-duplicates" in wanted:
+        drop(out["timestamp"].duplicated(keep="first").to_numpy(), "duplicate timestamps")
+    if "drop-outside-session" in wanted and len(out):
+        drop(~in_session(out["timestamp"], cal), "times outside the regular session")
+    if "fill-missing" in wanted and len(out):
+        out = _fill_missing(out, symbol, cal, notes)
+    return out, notes
+
+
+def _fill_missing(
+    frame: pd.DataFrame, symbol: str, cal: TradingCalendar, notes: list[str]
+) -> pd.DataFrame:
+    """Insert missing session minutes as flat bars at the previous close (volume 0)."""
+    days = sorted(set(frame["timestamp"].dt.date))
+    expected = cal.minutes([d for d in days if cal.is_session(d)])
+    indexed = frame.set_index("timestamp")
+    if indexed.index.has_duplicates:
+        raise DataError(f"{symbol}: fill-missing needs unique timestamps; add drop-duplicates")
+    full = indexed.reindex(indexed.index.union(expected))
+    added = full["close"].isna() & ~full.index.isin(indexed.index)
+    if not added.any():
+        return frame
+    session = pd.Series(pd.DatetimeIndex(full.index).date, index=full.index)
+    prev_close = full["close"].groupby(session).ffill()
+    first_open = full["open"].groupby(session).bfill()
+    # a gap at the open takes the first real open of the day (still no invented move)
+    fill = prev_close.where(prev_close.notna(), first_open)
+    for col in PRICE_COLUMNS:
+        full.loc[added, col] = fill[added]
+    full.loc[added, "volume"] = 0.0
+    if ROW_COLUMN in full.columns:
+        full.loc[added, ROW_COLUMN] = -1
+    notes.append(
+        f"{symbol}: forward-filled {int(added.sum())} missing minute(s) with the previous "
+        "close (volume 0)"
+    )
+    return full.reset_index().rename(columns={"index": "timestamp"})

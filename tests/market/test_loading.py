@@ -1,0 +1,66 @@
+"""load_market: explicit seed/edge -> in memory; store -> load; empty -> generate and store."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from zerodte.config import Settings
+from zerodte.errors import DataError
+from zerodte.market.loading import load_market
+from zerodte.market.store import ParquetStore
+
+
+def _settings(tmp_path: Path, days: int = 4) -> Settings:
+    return Settings.model_validate(
+        {
+            "data": {
+                "data_dir": tmp_path / "data",
+                "synthetic_days": days,
+                "synthetic_start": date(2024, 5, 1),
+                "synthetic_seed": 9,
+            }
+        }
+    )
+
+
+def test_empty_store_generates_and_stores(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    s = _settings(tmp_path)
+    with caplog.at_level(logging.INFO, logger="zerodte.market.loading"):
+        md = load_market(s)
+    assert "generating the synthetic market" in caplog.text
+    assert md.sessions[0] == date(2024, 5, 1) and len(md.sessions) == 4
+    store = ParquetStore(s.data.data_dir)
+    assert store.info().data_hash == md.data_hash
+    again = load_market(s)  # now from the store, same content
+    assert again.source.startswith("store:") and again.data_hash == md.data_hash
+    last2 = load_market(s, days=2)
+    assert last2.sessions == md.sessions[-2:]
+    ranged = load_market(s, start=date(2024, 5, 2), end=date(2024, 5, 3))
+    assert ranged.sessions == [date(2024, 5, 2), date(2024, 5, 3)]
+    assert list(ranged.frame.columns[:2]) == ["spy_open", "spy_high"]
+
+
+def test_seed_or_edge_generates_in_memory(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    md = load_market(s, seed=3, edge=0.0, days=2, start=date(2024, 6, 3))
+    assert md.sessions == [date(2024, 6, 3), date(2024, 6, 4)]
+    assert md.synthetic is not None and md.synthetic.edge == 0.0
+    assert not ParquetStore(s.data.data_dir).has_data()
+    assert (
+        load_market(s, seed=3, edge=0.0, days=2, start=date(2024, 6, 3)).data_hash == md.data_hash
+    )
+
+
+def test_missing_symbols_raise_with_hint(tmp_path: Path, small_market: dict) -> None:
+    s = _settings(tmp_path)
+    store = ParquetStore(s.data.data_dir)
+    store.write("QQQ", small_market["QQQ"], source="t")
+    with pytest.raises(DataError, match="no SPY bars"):
+        load_market(s)
+    store.write("SPY", small_market["SPY"], source="t")
+    with pytest.raises(DataError, match=r"VIX.*zerodte data import"):
+        load_market(s)
