@@ -1,0 +1,150 @@
+"""Feature sets: named, versioned, ordered column lists with a schema hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
+
+import zerodte.features.topology as _topology  # registers the topology group
+from zerodte.features.groups import GROUPS, group_of
+
+_ = _topology
+
+DTYPE = "float64"
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """An ordered list of feature columns.
+
+    Parameters
+    ----------
+    name, version
+        Identify the set; bump ``version`` whenever a definition changes.
+    columns
+        Output columns in order (all float64).
+    optional_groups
+        Groups added only when their input column is present in the data (put/call ratio,
+        sentiment): absent data means the columns are absent, never zero. See
+        :meth:`resolve`.
+
+    ``warmup_minutes`` is the number of leading rows (minutes of data) during which at least
+    one column is NaN by definition; ``schema_hash`` is the SHA-256 of name, version,
+    ordered columns and dtypes.
+    """
+
+    name: str
+    version: int
+    columns: tuple[str, ...]
+    optional_groups: tuple[str, ...] = ()
+    groups: tuple[str, ...] = field(init=False)
+    warmup_minutes: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        if len(set(self.columns)) != len(self.columns):
+            dup = sorted({c for c in self.columns if self.columns.count(c) > 1})
+            raise ValueError(f"feature set {self.name!r} lists columns twice: {dup}")
+        groups: list[str] = []
+        warmup = 0
+        for col in self.columns:
+            group = group_of(col)
+            if group.name not in groups:
+                groups.append(group.name)
+            warmup = max(warmup, group.warmup[col])
+        object.__setattr__(self, "groups", tuple(groups))
+        object.__setattr__(self, "warmup_minutes", warmup)
+
+    @property
+    def dtypes(self) -> tuple[str, ...]:
+        """The dtype of every column (always float64)."""
+        return tuple(DTYPE for _ in self.columns)
+
+    @property
+    def schema_hash(self) -> str:
+        """SHA-256 of ``{name, version, columns, dtypes}`` as canonical JSON."""
+        payload = {
+            "name": self.name,
+            "version": self.version,
+            "columns": list(self.columns),
+            "dtypes": list(self.dtypes),
+        }
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Market-frame columns the set reads."""
+        seen: dict[str, None] = {}
+        for g in self.groups:
+            seen.update(dict.fromkeys(GROUPS[g].inputs))
+        return tuple(seen)
+
+    @property
+    def lookback(self) -> int:
+        """Rows of history (including the current bar) the stream must keep."""
+        return max([GROUPS[g].lookback for g in self.groups] or [1])
+
+    def resolve(self, available: Collection[str]) -> FeatureSet:
+        """This set plus the optional groups whose input is among ``available`` columns."""
+        extra: list[str] = []
+        for name in self.optional_groups:
+            group = GROUPS[name]
+            if group.optional_input in available:
+                extra.extend(c for c in group.columns if c not in self.columns)
+        if not extra:
+            return replace(self, optional_groups=())
+        return FeatureSet(self.name, self.version, (*self.columns, *extra), ())
+
+
+def _cols(*groups: str) -> tuple[str, ...]:
+    return tuple(c for g in groups for c in GROUPS[g].columns)
+
+
+MINIMAL_COLUMNS: tuple[str, ...] = (
+    "ret_1m",
+    "ret_5m",
+    "ret_15m",
+    "ret_30m",
+    "ret_60m",
+    "momentum_5m",
+    "momentum_15m",
+    "rv_15m",
+    "rv_30m",
+    "volume_spike",
+    "vix_level",
+    "vix_change_5m",
+    "vix_change_15m",
+    "minute_of_session",
+    "minutes_to_close",
+    "day_of_week",
+)
+DEFAULT_COLUMNS: tuple[str, ...] = _cols(
+    "returns", "volatility", "oscillators", "trend", "volume", "session", "time", "vix", "cross"
+)
+_OPTIONAL = ("put_call", "sentiment")
+
+FEATURE_SETS: dict[str, FeatureSet] = {
+    "default": FeatureSet("default", 1, DEFAULT_COLUMNS, _OPTIONAL),
+    "minimal": FeatureSet("minimal", 1, MINIMAL_COLUMNS),
+    "topology": FeatureSet("topology", 1, (*DEFAULT_COLUMNS, *_cols("topology")), _OPTIONAL),
+}
+"""Registered feature sets. ``topology`` is ``default`` plus the (slow) topological columns."""
+
+
+def get_feature_set(name: str | FeatureSet) -> FeatureSet:
+    """Look up a registered feature set (a :class:`FeatureSet` is returned unchanged)."""
+    if isinstance(name, FeatureSet):
+        return name
+    try:
+        return FEATURE_SETS[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown feature set {name!r}; registered sets: {sorted(FEATURE_SETS)}"
+        ) from None
+
+
+def custom_feature_set(name: str, version: int, columns: Iterable[str]) -> FeatureSet:
+    """A feature set of any known columns (for experiments; not registered)."""
+    return FeatureSet(name, version, tuple(columns))
