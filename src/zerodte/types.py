@@ -180,6 +180,7 @@ class AccountState:
     day_trades_window: tuple[date, ...] = ()
     realized_pnl_today: float = 0.0
     last_exit_time: pd.Timestamp | None = None
+    day_start_equity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

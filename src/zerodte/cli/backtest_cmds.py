@@ -1,11 +1,178 @@
-"""CLI commands (module: backtest_cmds)."""
+"""``zerodte backtest`` and ``zerodte runs list|show``."""
 
 from __future__ import annotations
 
-import typer
+import json
+from pathlib import Path
+from typing import Annotated, Any
 
-app = typer.Typer(no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from zerodte.cli.context import current_settings
+from zerodte.cli.market_opts import Days, Edge, End, Json, Seed, Start, parse_day
+from zerodte.errors import ConfigError, DataError
+
+runs_app = typer.Typer(no_args_is_help=True, help="Recorded runs in the SQL store.")
+
+_HEADLINE = (
+    "run_id",
+    "controller",
+    "start",
+    "end",
+    "cycles",
+    "trades",
+    "pnl",
+    "per_trade_pnl",
+    "per_trade_pnl_ci95",
+    "win_rate",
+    "sharpe",
+    "max_drawdown",
+    "fees_paid",
+    "final_equity",
+)
+
+
+def backtest(  # noqa: PLR0917 (typer maps parameters to options)
+    controller: Annotated[
+        str | None, typer.Option("--controller", help="Entry controller (else ENTRY_CONTROLLER).")
+    ] = None,
+    days: Days = None,
+    start: Start = None,
+    end: End = None,
+    seed: Seed = None,
+    edge: Edge = None,
+    run_dir: Annotated[
+        Path | None, typer.Option("--run-dir", help="Run directory (else runs/<run_id>).")
+    ] = None,
+    streaming: Annotated[
+        bool, typer.Option("--streaming", help="Decide cycle by cycle, as live does.")
+    ] = False,
+    json_out: Json = False,
+) -> None:
+    """Backtest an entry controller on the market data and write its run directory."""
+    from zerodte.engine.backtest import run_backtest
+    from zerodte.engine.clock import WallClock
+    from zerodte.engine.rundir import code_version
+    from zerodte.market.loading import load_market
+    from zerodte.policy.controllers import build_controller
+
+    settings = current_settings()
+    if controller is not None:
+        settings = settings.model_copy(
+            update={"entry": settings.entry.model_copy(update={"controller": controller})}
+        )
+    try:
+        ctrl = build_controller(settings)
+        data = load_market(
+            settings,
+            days=days,
+            start=parse_day(start, "--start"),
+            end=parse_day(end, "--end"),
+            seed=seed,
+            edge=edge,
+        )
+        with Progress(
+            TextColumn("backtest"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            disable=json_out,
+        ) as bar:
+            task = bar.add_task("cycles", total=len(data.frame))
+            result = run_backtest(
+                settings,
+                data,
+                controller=ctrl,
+                run_dir=run_dir,
+                path="streaming" if streaming else "vectorised",
+                code_version=code_version(),
+                created_at=WallClock().now(),
+                progress=lambda i, total: bar.update(task, completed=i),
+            )
+    except (ConfigError, DataError) as exc:
+        print(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    if json_out:
+        print(json.dumps(result.summary, indent=2, sort_keys=True))
+        return
+    _print_summary(result.summary)
+    print(f"run directory: {result.run_dir}")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title=f"run {summary.get('run_id')}", show_header=False)
+    for key in _HEADLINE:
+        if key in summary:
+            table.add_row(key, _fmt(summary[key]))
+    table.add_row("exit_reasons", _fmt(summary.get("exit_reasons")))
+    table.add_row("vetoes", _fmt(summary.get("vetoes")))
+    Console().print(table)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return str(value)
+
+
+def _store() -> Any:
+    from zerodte.store import RunStore, make_engine
+
+    return RunStore(make_engine(current_settings().store))
+
+
+@runs_app.command("list")
+def runs_list(json_out: Json = False) -> None:
+    """List recorded runs, oldest first."""
+    rows = _store().list_runs()
+    if json_out:
+        print(json.dumps(rows, indent=2, sort_keys=True, default=str))
+        return
+    table = Table("run_id", "controller", "mode", "start", "end", "trades", "pnl", "created")
+    for row in rows:
+        s = row.get("summary") or {}
+        table.add_row(
+            str(row["run_id"]),
+            str(row.get("controller")),
+            str(row.get("mode")),
+            str(row.get("start")),
+            str(row.get("end")),
+            str(s.get("trades")),
+            _fmt(s.get("pnl")),
+            str(row.get("created_at")),
+        )
+    Console().print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `zerodte runs list`).")],
+    json_out: Json = False,
+) -> None:
+    """Show one run's summary and metadata."""
+    row = _store().get_run(run_id)
+    if row is None:
+        print(f"no run {run_id!r} in the store; `zerodte runs list` shows the recorded runs")
+        raise typer.Exit(1)
+    if json_out:
+        print(json.dumps(row, indent=2, sort_keys=True, default=str))
+        return
+    _print_summary(dict(row.get("summary") or {}, run_id=run_id))
+    meta = {k: v for k, v in row.items() if k not in ("summary",)}
+    for key, value in meta.items():
+        print(f"{key}: {value}")
 
 
 def register(root: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach ``backtest`` and the ``runs`` group to the root app."""
+    root.command("backtest")(backtest)
+    root.add_typer(runs_app, name="runs")

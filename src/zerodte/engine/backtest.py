@@ -1,0 +1,225 @@
+"""``run_backtest``: the composition the CLI (and the Q-scorer pipeline) use.
+
+Backtest and live differ only in the injected feed (historical replay with a simulated
+clock), broker (paper) and decision source; the loop is :class:`~zerodte.engine.engine.Engine`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from zerodte.broker.paper import PaperBroker
+from zerodte.config.manifest import settings_hash, settings_manifest
+from zerodte.config.root import Settings
+from zerodte.engine.build import build_engine, modelled_quote_books, validate_settings
+from zerodte.engine.clock import SimulatedClock
+from zerodte.engine.engine import ContextSource, ContractSelector
+from zerodte.engine.feed import HistoricalFeed, QuoteBookFactory
+from zerodte.engine.recorder import Recorder
+from zerodte.engine.rundir import make_run_id, write_manifest, write_records
+from zerodte.engine.sources import BatchDecisions, StreamDecisions
+from zerodte.errors import ConfigError
+from zerodte.features import FeatureStream, compute_features
+from zerodte.policy.base import EntryController
+from zerodte.policy.controllers import build_controller
+from zerodte.research.report import write_run_report
+from zerodte.research.serialize import jsonable
+from zerodte.research.stats import summarize
+
+logger = logging.getLogger(__name__)
+
+Path_ = Literal["vectorised", "streaming"]
+
+
+@dataclass
+class BacktestResult:
+    """Everything one backtest produced."""
+
+    run_id: str
+    summary: dict[str, Any]
+    trades: pd.DataFrame
+    equity: pd.DataFrame
+    decisions: pd.DataFrame
+    run_dir: Path | None
+    manifest: dict[str, Any]
+
+
+def run_backtest(
+    settings: Settings,
+    market_data: Any,
+    *,
+    controller: EntryController | None = None,
+    run_dir: Path | None = None,
+    path: Path_ = "vectorised",
+    code_version: str = "unknown",
+    write: bool = True,
+    record: bool = True,
+    run_id: str | None = None,
+    created_at: pd.Timestamp | None = None,
+    feature_set: str = "default",
+    quote_books: QuoteBookFactory | None = None,
+    selector: ContractSelector | None = None,
+    context: ContextSource | None = None,
+    n_boot: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Run one backtest over ``market_data`` and (optionally) write its run directory.
+
+    Parameters
+    ----------
+    settings
+        Effective settings; re-validated first (:class:`~zerodte.errors.ConfigError`).
+    market_data
+        A :class:`zerodte.market.loading.MarketData` (``frame``, ``data_hash``, ``source``).
+    controller
+        Entry controller (default: :func:`build_controller` of ``settings``).
+    run_dir
+        Directory to write (default ``settings.engine.runs_dir / run_id``).
+    path
+        ``"vectorised"`` (features and ``decide_batch`` for the whole frame) or
+        ``"streaming"`` (``FeatureStream`` and ``decide`` per cycle, as live).
+    code_version
+        Package version and git commit, read once by the caller.
+    write, record
+        Write the run directory; add the run to the SQL store.
+    run_id
+        Fixed id (default: derived from config hash, data hash, controller and seed).
+    created_at
+        Creation time for the manifest (the caller's clock); never in ``summary.json``.
+    feature_set, quote_books, selector, context
+        Overrides of the features, the option quotes, contract selection, and the
+        per-cycle context (regime, predictions).
+    n_boot
+        Bootstrap replicas of the summary's confidence intervals.
+    progress
+        ``(cycle, total)`` callback, called every few thousand cycles.
+    """
+    settings = validate_settings(settings)
+    if path not in ("vectorised", "streaming"):
+        raise ConfigError(f"path must be 'vectorised' or 'streaming', got {path!r}")
+    ctrl = controller if controller is not None else build_controller(settings)
+    frame: pd.DataFrame = market_data.frame
+    feed = HistoricalFeed(
+        frame,
+        quote_books if quote_books is not None else modelled_quote_books(settings, frame),
+        SimulatedClock(),
+    )
+    broker = PaperBroker.from_settings(settings)
+    recorder = Recorder(feed.columns.times, feed.columns.sessions)
+    decide_batch = getattr(ctrl, "decide_batch", None)
+    if path == "vectorised" and decide_batch is not None:
+        features = compute_features(frame, feature_set)
+        new = [c for c in features.columns if c not in frame.columns]
+        joined = pd.concat([frame, features[new]], axis=1)
+        source: BatchDecisions | StreamDecisions = BatchDecisions(decide_batch(joined), features)
+    else:
+        if path == "vectorised":
+            logger.info("controller %s has no decide_batch; running the streaming path", ctrl.name)
+        source = StreamDecisions(ctrl, FeatureStream(feature_set), feed)
+    engine = build_engine(
+        settings,
+        feed=feed,
+        broker=broker,
+        recorder=recorder,
+        controller_name=ctrl.name,
+        selector=selector,
+        context=context,
+        poll_when_idle=False,  # the paper broker only acts on pending orders and positions
+    )
+    total = len(frame)
+    tick = None if progress is None else (lambda i: progress(i, total))
+    run = engine.run(source, tick)
+
+    trades = recorder.trades_frame()
+    equity = recorder.equity_frame()
+    decisions = recorder.decisions_frame()
+    start_equity = settings.broker.initial_cash
+    stats = summarize(
+        trades, equity, start_equity=start_equity, n_boot=n_boot, seed=settings.engine.seed
+    )
+    config_hash = settings_hash(settings)
+    rid = run_id or make_run_id(config_hash, market_data.data_hash, ctrl.name, settings.engine.seed)
+    times = feed.columns.times
+    start = str(feed.columns.sessions[0])
+    end = str(feed.columns.sessions[run.cycles - 1]) if run.cycles else start
+    extra = {
+        "run_id": rid,
+        "controller": ctrl.name,
+        "start": start,
+        "end": end,
+        "cycles": run.cycles,
+        "vetoes": dict(sorted(recorder.veto_counts.items())),
+        "entries_sent": recorder.executed_entries(),
+        "open_at_end": run.open_at_end,
+    }
+    summary = jsonable({**stats, **extra})
+    manifest = jsonable(
+        {
+            "run_id": rid,
+            "created_at": None if created_at is None else created_at.isoformat(),
+            "mode": f"backtest:{source.name}",
+            "controller": ctrl.name,
+            "seed": settings.engine.seed,
+            "start": start,
+            "end": end,
+            "first_bar": times[0].isoformat(),
+            "last_bar": times[max(run.cycles - 1, 0)].isoformat(),
+            "cycles": run.cycles,
+            "data_hash": market_data.data_hash,
+            "data_source": getattr(market_data, "source", "unknown"),
+            "config_hash": config_hash,
+            "code_version": code_version,
+            "feature_set": feature_set,
+            "execution": broker.execution.describe(),
+            "config": settings_manifest(settings),
+        }
+    )
+    out_dir: Path | None = None
+    if write:
+        out_dir = Path(run_dir) if run_dir is not None else settings.engine.runs_dir / rid
+        write_records(
+            out_dir,
+            trades=trades,
+            equity=equity,
+            decisions=decisions if settings.engine.write_decisions else None,
+        )
+        write_run_report(
+            out_dir,
+            trades,
+            equity,
+            stats,
+            title=f"{ctrl.name} backtest {start} to {end}",
+            extra=extra,
+        )
+        write_manifest(out_dir, {**manifest, "run_dir": str(out_dir)})
+    if record:
+        _record(settings, manifest, summary, trades, out_dir)
+    return BacktestResult(rid, summary, trades, equity, decisions, out_dir, manifest)
+
+
+def _record(
+    settings: Settings,
+    manifest: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    trades: pd.DataFrame,
+    out_dir: Path | None,
+) -> None:
+    from zerodte.store import RunStore, make_engine
+
+    meta = {
+        k: manifest[k]
+        for k in ("run_id", "controller", "mode", "seed", "start", "end", "config_hash")
+    }
+    meta.update(
+        data_hash=manifest["data_hash"],
+        code_version=manifest["code_version"],
+        created_at=manifest["created_at"],
+        run_dir=None if out_dir is None else str(out_dir),
+    )
+    RunStore(make_engine(settings.store)).record_run(meta, summary, trades)

@@ -1,0 +1,132 @@
+"""Composition helpers: the same engine for backtest, paper and live.
+
+:func:`build_engine` takes the three parts that differ between modes (feed, broker, and
+the clock inside the feed) and builds everything else from the settings: gates, sizer,
+exit manager and contract selection. Mode is decided by the caller, never in here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from zerodte.broker.base import Broker
+from zerodte.config.root import Settings
+from zerodte.engine.engine import ContextSource, ContractSelector, Engine, ExitPolicy
+from zerodte.engine.feed import Feed, QuoteBookFactory
+from zerodte.engine.recorder import Recorder
+from zerodte.errors import ConfigError
+from zerodte.exits.manager import ExitManager
+from zerodte.market.calendar import TradingCalendar
+from zerodte.policy.gates import build_gates
+from zerodte.policy.sizing import Sizer, build_sizer
+from zerodte.types import Observation, OptionContract, QuoteBook, Right
+
+
+def validate_settings(settings: Settings) -> Settings:
+    """Re-validate ``settings`` (objects built with ``model_construct`` skip validation).
+
+    Raises
+    ------
+    ConfigError
+        With every problem pydantic found (e.g. a negative stop, a trail at or above its
+        activation), before anything runs.
+    """
+    try:
+        return Settings.model_validate(settings.model_dump())
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration, refusing to start: {problems}") from exc
+
+
+def build_engine(
+    settings: Settings,
+    *,
+    feed: Feed,
+    broker: Broker,
+    recorder: Recorder,
+    controller_name: str,
+    selector: ContractSelector | None = None,
+    exits: ExitPolicy | None = None,
+    sizer: Sizer | None = None,
+    context: ContextSource | None = None,
+    poll_when_idle: bool = True,
+) -> Engine:
+    """The engine for ``settings`` around the injected feed and broker."""
+    return Engine(
+        feed=feed,
+        broker=broker,
+        recorder=recorder,
+        gates=build_gates(settings),
+        sizer=sizer if sizer is not None else build_sizer(settings),
+        selector=selector if selector is not None else ModelContractSelector(settings),
+        exits=exits if exits is not None else ExitManager.from_settings(settings.exits),
+        controller_name=controller_name,
+        tag_prefix=settings.broker.client_tag_prefix,
+        context=context,
+        poll_when_idle=poll_when_idle,
+        max_cycles=settings.engine.max_cycles,
+    )
+
+
+class ModelContractSelector:
+    """Contract selection by ``options.selection`` (ATM, target delta or N strikes OTM)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def select(
+        self, observation: Observation, right: Right, quotes: QuoteBook
+    ) -> OptionContract | None:
+        """The contract ``options.selection`` picks at this observation."""
+        from zerodte.options.chain import select_contract
+
+        opts = self.settings.options
+        expiry = _expiry(observation.session, opts.expiry_days)
+        return select_contract(
+            observation.spy,
+            right,
+            expiry,
+            rule=opts.selection,
+            settings=opts,
+            quotes=quotes,
+            vix=observation.vix,
+            minutes_to_close=observation.minutes_to_close,
+        )
+
+
+def _expiry(session: date, expiry_days: int) -> date:
+    """The expiry ``expiry_days`` trading days after ``session`` (0 = same day)."""
+    if expiry_days == 0:
+        return session
+    return TradingCalendar().sessions_from(session, expiry_days + 1)[-1]
+
+
+def modelled_quote_books(settings: Settings, frame: pd.DataFrame) -> QuoteBookFactory:
+    """``i -> ModelledQuoteBook`` pricing options from SPY and VIX of bar ``i``."""
+    from zerodte.options.model import ModelledQuoteBook, OptionModel
+
+    model = OptionModel(settings.options)
+    times = pd.DatetimeIndex(frame.index)
+    cols: Mapping[str, np.ndarray] = {
+        c: frame[c].to_numpy(dtype=float)
+        for c in ("spy_open", "spy_close", "vix_open", "vix_close")
+    }
+
+    def book(i: int) -> QuoteBook:
+        return ModelledQuoteBook(
+            model,
+            time=times[i],
+            spot_open=cols["spy_open"][i],
+            spot_close=cols["spy_close"][i],
+            vix_open=cols["vix_open"][i],
+            vix_close=cols["vix_close"][i],
+        )
+
+    return book

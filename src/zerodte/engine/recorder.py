@@ -1,0 +1,152 @@
+"""The recorder: decisions every cycle, trades with their context, equity every cycle.
+
+It never decides. Per-cycle values go into preallocated numpy arrays (a flat cycle that
+holds costs a few array stores, no objects); trades are rare and kept as dict rows. The
+frames it returns follow :mod:`zerodte.records` exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from zerodte.records import DECISION_COLUMNS, EQUITY_COLUMNS, TRADE_COLUMNS
+from zerodte.types import Action, Decision
+
+_BATCH_COLUMNS = (
+    "action",
+    "score_hold",
+    "score_call",
+    "score_put",
+    "prob_hold",
+    "prob_call",
+    "prob_put",
+)
+
+
+class Recorder:
+    """Holds the records of one run.
+
+    Parameters
+    ----------
+    times
+        Bar-start timestamps of every cycle the run may have (arrays are sized from it;
+        a run that stops early is cut to the cycles it reached).
+    sessions
+        Trading date of each cycle.
+    """
+
+    def __init__(self, times: pd.DatetimeIndex, sessions: Sequence[date]) -> None:
+        n = len(times)
+        self.times = times
+        self.sessions = np.asarray(sessions, dtype=object)
+        self.n_cycles = 0
+        self.action = np.zeros(n, dtype=np.int8)
+        self.scores = np.zeros((n, 3))
+        self.probs = np.zeros((n, 3))
+        self.probs[:, 0] = 1.0
+        self.reason = np.full(n, "", dtype=object)
+        self.executed = np.zeros(n, dtype=np.int8)
+        self.flat = np.ones(n, dtype=bool)
+        self.open_positions = np.zeros(n, dtype=np.int16)
+        self.cash = np.zeros(n)
+        self.positions_value = np.zeros(n)
+        self.vetoes: dict[int, str] = {}
+        self.veto_counts: dict[str, int] = {}
+        self.trades: list[dict[str, Any]] = []
+
+    # -- decisions -----------------------------------------------------------------------
+    def set_batch_decisions(self, decisions: pd.DataFrame) -> None:
+        """Store a whole frame of controller decisions (the vectorised path)."""
+        n = len(decisions)
+        self.action[:n] = decisions["action"].to_numpy(dtype=np.int8)
+        self.scores[:n] = decisions[["score_hold", "score_call", "score_put"]].to_numpy(float)
+        self.probs[:n] = decisions[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
+        self.reason[:n] = decisions["reason"].to_numpy(dtype=object)
+
+    def record_decision(self, i: int, decision: Decision) -> None:
+        """Store the controller's decision of cycle ``i`` (the streaming path)."""
+        self.action[i] = int(decision.action)
+        self.scores[i] = decision.scores
+        self.probs[i] = decision.probs
+        self.reason[i] = "; ".join(decision.reasons)
+
+    def record_vetoes(self, i: int, vetoes: Sequence[tuple[str, str]]) -> None:
+        """Store the gates' vetoes of cycle ``i`` as ``(gate, reason)`` pairs."""
+        self.vetoes[i] = "; ".join(f"{g}:{r}" for g, r in vetoes)
+        for gate, _ in vetoes:
+            self.veto_counts[gate] = self.veto_counts.get(gate, 0) + 1
+
+    # -- trades --------------------------------------------------------------------------
+    def record_trade(self, row: Mapping[str, Any]) -> None:
+        """Store one closed trade (or partial exit); missing context columns stay null."""
+        unknown = set(row) - set(TRADE_COLUMNS)
+        if unknown:
+            raise KeyError(f"trade row has columns outside TRADE_COLUMNS: {sorted(unknown)}")
+        self.trades.append({c: row.get(c) for c in TRADE_COLUMNS})
+
+    # -- frames --------------------------------------------------------------------------
+    def equity_frame(self) -> pd.DataFrame:
+        """Equity every cycle (:data:`~zerodte.records.EQUITY_COLUMNS`)."""
+        n = self.n_cycles
+        cash = self.cash[:n]
+        pos = self.positions_value[:n]
+        frame = pd.DataFrame(
+            {
+                "timestamp": self.times[:n],
+                "cash": cash,
+                "positions_value": pos,
+                "equity": cash + pos,
+                "open_positions": self.open_positions[:n].astype(np.int64),
+            }
+        )
+        return frame.loc[:, list(EQUITY_COLUMNS)]
+
+    def decisions_frame(self) -> pd.DataFrame:
+        """Every cycle's decision (:data:`~zerodte.records.DECISION_COLUMNS`).
+
+        ``executed_action``, ``flat`` and ``vetoes`` make the frame sufficient for a
+        vectorised computation of missed opportunities (ghost rewards) after the run.
+        """
+        n = self.n_cycles
+        vetoes = np.full(n, "", dtype=object)
+        for i, text in self.vetoes.items():
+            if i < n:
+                vetoes[i] = text
+        cash = self.cash[:n]
+        frame = pd.DataFrame(
+            {
+                "cycle": np.arange(n, dtype=np.int64),
+                "timestamp": self.times[:n],
+                "session": self.sessions[:n],
+                "action": self.action[:n].astype(np.int64),
+                "score_hold": self.scores[:n, 0],
+                "score_call": self.scores[:n, 1],
+                "score_put": self.scores[:n, 2],
+                "prob_hold": self.probs[:n, 0],
+                "prob_call": self.probs[:n, 1],
+                "prob_put": self.probs[:n, 2],
+                "reason": self.reason[:n],
+                "vetoes": vetoes,
+                "executed_action": self.executed[:n].astype(np.int64),
+                "flat": self.flat[:n],
+                "open_positions": self.open_positions[:n].astype(np.int64),
+                "cash": cash,
+                "equity": cash + self.positions_value[:n],
+            }
+        )
+        return frame.loc[:, list(DECISION_COLUMNS)]
+
+    def trades_frame(self) -> pd.DataFrame:
+        """Closed trades (:data:`~zerodte.records.TRADE_COLUMNS`), one row per exit fill."""
+        if not self.trades:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
+        return pd.DataFrame(self.trades, columns=list(TRADE_COLUMNS))
+
+    def executed_entries(self) -> int:
+        """Number of cycles whose entry was sent to the broker."""
+        return int(np.count_nonzero(self.executed[: self.n_cycles] != Action.HOLD))

@@ -1,0 +1,129 @@
+"""Bookkeeping of the trades the engine opened: entry context, minute-by-minute extremes,
+and the finished trade rows (:data:`~zerodte.records.TRADE_COLUMNS`).
+
+Cash and positions belong to the broker; this module only remembers what the broker does
+not: why a trade was entered, what the market looked like then, and how far the option
+went for and against it while open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from zerodte.exits.base import TrackedPosition
+from zerodte.types import CONTRACT_MULTIPLIER, Decision, Fill, Observation, OptionQuote, Position
+
+FEATURE_CONTEXT = ("momentum_5m", "momentum_15m", "volume_spike")
+"""Feature values copied onto every trade row at entry."""
+
+PREDICTION_CONTEXT = (
+    "predicted_return",
+    "direction_prob_down",
+    "direction_prob_neutral",
+    "direction_prob_up",
+    "hmm_trend",
+    "hmm_volatility",
+    "hmm_liquidity",
+    "hmm_confidence",
+    "ml_confidence",
+    "calibrated_confidence",
+    "q_hold",
+    "q_call",
+    "q_put",
+)
+"""Context values copied when the decision or the observation supplies them (else null)."""
+
+
+def entry_context(
+    observation: Observation,
+    decision: Decision,
+    quote: OptionQuote,
+    controller: str,
+) -> dict[str, Any]:
+    """The trade-row columns known when the entry order is sent."""
+    ctx: dict[str, Any] = {
+        "spy_price": observation.spy,
+        "vix_level": observation.vix,
+        "delta": quote.delta,
+        "iv": quote.iv,
+        "entry_controller": controller,
+        "signal_strategy": str(decision.context.get("strategy", controller)),
+        "signal_reasoning": "; ".join(decision.reasons),
+    }
+    for key in FEATURE_CONTEXT:
+        feature = observation.features.get(key)
+        ctx[key] = None if feature is None else float(feature)
+    for key in PREDICTION_CONTEXT:
+        ctx[key] = decision.context.get(key, observation.context.get(key))
+    return ctx
+
+
+@dataclass
+class OpenTrade:
+    """A trade the engine holds: its entry and what the option did since."""
+
+    tag: str
+    position: Position
+    entry_fee: float
+    context: dict[str, Any]
+    session: object
+    max_gain_pct: float | None = None
+    max_drawdown_pct: float | None = None
+    tracked: TrackedPosition | None = None
+    exits_sent: int = 0
+
+    def track(self, tracked: TrackedPosition) -> None:
+        """Take this minute's extremes from the exit manager's tracked state."""
+        if tracked.max_gain_pct == tracked.max_gain_pct:  # not NaN (no quote yet)
+            self.max_gain_pct = tracked.max_gain_pct
+            self.max_drawdown_pct = tracked.max_drawdown_pct
+        self.tracked = tracked
+
+
+def trade_row(
+    trade_id: int,
+    trade: OpenTrade,
+    fill: Fill,
+    *,
+    reason: str,
+    exit_spy: float,
+    exit_vix: float,
+) -> dict[str, Any]:
+    """The finished row for a (partial) exit ``fill`` of ``trade``.
+
+    Fees are the exit fee plus the entry fee pro rata to the contracts sold, so that
+    ``pnl = (exit - entry) * 100 * qty - fees`` and the rows of one trade add up.
+    """
+    pos = trade.position
+    share = fill.qty / pos.qty
+    fees = trade.entry_fee * share + fill.fee
+    cost = pos.avg_price * CONTRACT_MULTIPLIER * fill.qty
+    pnl = (fill.price - pos.avg_price) * CONTRACT_MULTIPLIER * fill.qty - fees
+    c = pos.contract
+    row: dict[str, Any] = {
+        "trade_id": trade_id,
+        "tag": trade.tag,
+        "session": trade.session,
+        "entry_time": pos.entry_time,
+        "exit_time": fill.time,
+        "symbol": c.symbol,
+        "underlying": c.underlying,
+        "right": c.right.value,
+        "strike": c.strike,
+        "expiry": c.expiry,
+        "qty": fill.qty,
+        "entry_price": pos.avg_price,
+        "exit_price": fill.price,
+        "fees": fees,
+        "pnl": pnl,
+        "pnl_pct": pnl / cost * 100.0 if cost > 0 else None,
+        "exit_reason": reason,
+        "hold_minutes": (fill.time - pos.entry_time).total_seconds() / 60.0,
+        "max_gain_pct": trade.max_gain_pct,
+        "max_drawdown_pct": trade.max_drawdown_pct,
+        "exit_spy_price": exit_spy,
+        "exit_vix_level": exit_vix,
+    }
+    row.update(trade.context)
+    return row

@@ -1,0 +1,74 @@
+"""Build the entry controller named by ``settings.entry.controller`` (``ENTRY_CONTROLLER``).
+
+Controllers of lower packages register here at import time; packages that sit below
+``policy`` (the Q-scorer, predictors) call :func:`register_controller` from their own
+module, which the composition root imports.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+
+from zerodte.config.root import Settings
+from zerodte.errors import ConfigError
+from zerodte.policy.base import EntryController
+
+ControllerFactory = Callable[[Settings], EntryController]
+
+_FACTORIES: dict[str, ControllerFactory] = {}
+
+
+def register_controller(name: str, factory: ControllerFactory, *, replace: bool = False) -> None:
+    """Make ``name`` buildable by :func:`build_controller`.
+
+    Registering a taken name raises unless ``replace`` (two packages silently fighting
+    over one name would make a run's controller depend on import order).
+    """
+    if name in _FACTORIES and not replace and _FACTORIES[name] is not factory:
+        raise ConfigError(f"entry controller {name!r} is already registered")
+    _FACTORIES[name] = factory
+
+
+def available_controllers() -> tuple[str, ...]:
+    """Registered controller names, sorted."""
+    return tuple(sorted(_FACTORIES))
+
+
+def build_controller(settings: Settings, name: str | None = None) -> EntryController:
+    """Build the controller ``name`` (default ``settings.entry.controller``).
+
+    Raises
+    ------
+    ConfigError
+        The name is unknown; the message lists the valid names and the closest match.
+    """
+    key = name if name is not None else settings.entry.controller
+    factory = _FACTORIES.get(key)
+    if factory is None:
+        valid = available_controllers()
+        close = difflib.get_close_matches(key, valid, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"unknown entry controller {key!r} (entry.controller / ENTRY_CONTROLLER); "
+            f"valid names: {', '.join(valid)}.{hint}"
+        )
+    return factory(settings)
+
+
+def _momentum(settings: Settings) -> EntryController:
+    from zerodte.policy.controllers.momentum import MomentumController
+
+    e = settings.entry
+    return MomentumController(e.momentum_lookback_minutes, e.momentum_threshold_pct)
+
+
+def _random(settings: Settings) -> EntryController:
+    from zerodte.policy.controllers.random import RandomController
+
+    e = settings.entry
+    return RandomController(e.random_p_call, e.random_p_put, e.random_seed)
+
+
+register_controller("momentum", _momentum)
+register_controller("random", _random)
