@@ -71,5 +71,7 @@ def test_root_modules_import_no_packages() -> None:
         path = SRC / f"{name}.py"
         for line, module in _imports(path):
             target = _layer_of(module)
-            allowed = target in ROOT_MODULES or (name == "types" and module == "zerodte.options.occ")
+            allowed = target in ROOT_MODULES or (
+                name == "types" and module == "zerodte.options.occ"
+            )
             assert allowed, f"{name}.py:{line} imports {module}"

@@ -1,11 +1,101 @@
-"""CLI commands (module: options_cmds)."""
+"""CLI commands (module: options_cmds): ``zerodte options quote`` and ``options chain``."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated, Any
+
+import numpy as np
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from zerodte.cli.context import current_settings
+from zerodte.options.chain import strike_grid
+from zerodte.options.model import OptionModel
+
+app = typer.Typer(no_args_is_help=True, help="Modelled option quotes, greeks and chains.")
+
+_FIELDS = ("mid", "bid", "ask", "iv", "delta", "gamma", "theta", "vega")
+
+
+def _right(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("call", "c"):
+        return True
+    if text in ("put", "p"):
+        return False
+    raise typer.BadParameter(f"right must be 'call' or 'put', got {value!r}")
+
+
+@app.command("quote")
+def quote(  # noqa: PLR0917 (typer maps parameters to options)
+    spot: Annotated[float, typer.Option(help="Underlying price.")],
+    strike: Annotated[float, typer.Option(help="Strike.")],
+    right: Annotated[str, typer.Option(help="call or put.")] = "call",
+    minutes_to_close: Annotated[
+        float, typer.Option(help="Minutes to the session close (= expiry for 0DTE).")
+    ] = 120.0,
+    vix: Annotated[float, typer.Option(help="VIX level (index points).")] = 15.0,
+    minutes_to_expiry: Annotated[
+        float | None, typer.Option(help="Minutes to expiry if not today's close.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Price one option: mid, bid, ask, implied vol and greeks (per share)."""
+    model = OptionModel(current_settings().options)
+    mte = minutes_to_close if minutes_to_expiry is None else minutes_to_expiry
+    q = model.quote_values(spot, strike, _right(right), mte, vix, minutes_to_close)
+    row = {"spot": spot, "strike": strike, "right": right.lower(), "minutes_to_expiry": mte}
+    row.update({k: float(getattr(q, k)) for k in _FIELDS})
+    if as_json:
+        print(json.dumps(row, indent=2))
+        return
+    for key, value in row.items():
+        print(f"{key:>18}: {value:.6g}" if isinstance(value, float) else f"{key:>18}: {value}")
+
+
+@app.command("chain")
+def chain(
+    spot: Annotated[float, typer.Option(help="Underlying price.")],
+    vix: Annotated[float, typer.Option(help="VIX level (index points).")] = 15.0,
+    minutes_to_close: Annotated[float, typer.Option(help="Minutes to the close.")] = 120.0,
+    width: Annotated[int, typer.Option(help="Strikes each side of ATM.", min=0)] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A modelled 0DTE chain around the money: calls and puts side by side."""
+    opts = current_settings().options
+    model = OptionModel(opts)
+    strikes = strike_grid(spot, opts.strike_step, width)
+    calls = model.price(spot, strikes, True, minutes_to_close, vix)
+    puts = model.price(spot, strikes, False, minutes_to_close, vix)
+    rows: list[dict[str, Any]] = [
+        {
+            "strike": float(k),
+            "call": {f: float(calls[f][i]) for f in _FIELDS},
+            "put": {f: float(puts[f][i]) for f in _FIELDS},
+        }
+        for i, k in enumerate(np.asarray(strikes))
+    ]
+    if as_json:
+        print(
+            json.dumps(
+                {"spot": spot, "vix": vix, "minutes_to_close": minutes_to_close, "chain": rows},
+                indent=2,
+            )
+        )
+        return
+    print(f"spot {spot:.2f}  VIX {vix:.2f}  {minutes_to_close:.0f} min to close")
+    head = f"{'c.delta':>8} {'c.iv':>6} {'c.bid':>7} {'c.ask':>7} | {'strike':>8} | "
+    head += f"{'p.bid':>7} {'p.ask':>7} {'p.iv':>6} {'p.delta':>8}"
+    print(head)
+    for r in rows:
+        c, p = r["call"], r["put"]
+        print(
+            f"{c['delta']:8.3f} {c['iv']:6.3f} {c['bid']:7.2f} {c['ask']:7.2f} | "
+            f"{r['strike']:8.2f} | {p['bid']:7.2f} {p['ask']:7.2f} {p['iv']:6.3f} "
+            f"{p['delta']:8.3f}"
+        )
 
 
 def register(root: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    root.add_typer(app, name="options")

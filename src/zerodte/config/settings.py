@@ -46,19 +46,22 @@ class OptionsSettings(Section):
     target_delta: float = Field(default=0.50, gt=0, lt=1)
     otm_offset: int = Field(default=0, ge=0, description="strikes out of the money for 'otm'")
     # volatility surface from VIX (parameters justified in docs/options.md)
-    iv_vix_ratio: float = Field(default=1.0, gt=0)
-    skew_slope: float = -1.5
-    smile_curvature: float = 4.0
-    zero_dte_term_mult: float = Field(default=1.0, gt=0)
+    iv_vix_ratio: float = Field(default=0.87, gt=0)
+    skew_slope: float = -0.05
+    smile_curvature: float = 0.02
+    zero_dte_term_mult: float = Field(default=1.66, gt=0)
     iv_floor: float = Field(default=0.05, gt=0)
+    smile_z_cap: float = Field(default=3.0, gt=0, description="|z| cap of the smile, ATM sds")
     # bid/ask model
     tick: float = Field(default=0.01, gt=0)
     min_spread: float = Field(default=0.01, ge=0)
     base_spread_pct: float = Field(default=2.0, ge=0, description="percent of mid")
-    spread_moneyness_mult: float = Field(default=4.0, ge=0)
+    spread_moneyness_mult: float = Field(default=1.0, ge=0)
     spread_close_mult: float = Field(default=1.0, ge=0)
     spread_vix_mult: float = Field(default=0.02, ge=0)
     max_spread_pct: float = Field(default=50.0, gt=0)
+    spread_vix_ref: float = Field(default=15.0, ge=0, description="VIX with no vix widening")
+    spread_close_minutes: float = Field(default=60.0, gt=0, description="widening window")
 
 
 class CostsSettings(Section):
@@ -158,6 +161,7 @@ class QScorerSettings(Section):
 
     horizon_minutes: int = Field(default=15, ge=1)
     horizons: tuple[int, ...] = (10, 15, 20, 30, 60)
+    feature_set: str = Field(default="minimal", description="state features (zerodte.features)")
     label_mode: Literal["all", "flat_only", "hold_only"] = "all"
     record_labels: bool = True
     apply_exit_rules: bool = False
