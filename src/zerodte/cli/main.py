@@ -12,6 +12,7 @@ from zerodte.cli import (
     backtest_cmds,
     config_cmds,
     data_cmds,
+    demo_cmds,
     options_cmds,
     q_cmds,
     train_cmds,
@@ -62,3 +63,4 @@ options_cmds.register(app)
 backtest_cmds.register(app)
 q_cmds.register(app)
 train_cmds.register(app)
+demo_cmds.register(app)

@@ -12,9 +12,7 @@ from typing import Annotated
 import typer
 
 Days = Annotated[int | None, typer.Option("--days", help="Trading days of data to use.")]
-Start = Annotated[
-    str | None, typer.Option("--start", help="First trading day (YYYY-MM-DD).")
-]
+Start = Annotated[str | None, typer.Option("--start", help="First trading day (YYYY-MM-DD).")]
 End = Annotated[str | None, typer.Option("--end", help="Last trading day (YYYY-MM-DD).")]
 Seed = Annotated[int | None, typer.Option("--seed", help="Synthetic market seed.")]
 Edge = Annotated[
@@ -30,4 +28,5 @@ def parse_day(value: str | None, option: str) -> date | None:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from exc
+        message = f"{value!r} is not a date; use YYYY-MM-DD"
+        raise typer.BadParameter(message, param_hint=option) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from functools import lru_cache
 
@@ -18,7 +19,12 @@ _CAL_END = "2035-12-31"
 
 @lru_cache(maxsize=1)
 def _xnys() -> xcals.ExchangeCalendar:
-    return xcals.get_calendar("XNYS", start=_CAL_START, end=_CAL_END)
+    # exchange_calendars 4.x calls Series.values on tz-aware data while building the
+    # calendar, which pandas 3.1 deprecates; the values it uses are correct, so the
+    # third-party deprecation notice is silenced here only.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Series.values returning")
+        return xcals.get_calendar("XNYS", start=_CAL_START, end=_CAL_END)
 
 
 class TradingCalendar:

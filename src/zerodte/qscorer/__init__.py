@@ -1,0 +1,7 @@
+"""The Q-scorer: ghost rewards, offline Q-regression, the ``q_scorer`` controller, evaluation.
+
+Modules are imported directly (``zerodte.qscorer.ghosts``, ``.dataset``, ``.train``,
+``.controller``, ``.evaluate``, ``.compare``, ``.optimize``, ``.pipeline``) so that the
+controller can be used without importing torch. Importing ``zerodte.qscorer.controller``
+registers ``q_scorer`` with :mod:`zerodte.policy.controllers.registry`. See docs/qscorer.md.
+"""

@@ -1,0 +1,432 @@
+"""The one-command Q-scorer pipeline (``zerodte q pipeline``).
+
+Windows on the chosen market data (sessions in time order)::
+
+    [ dataset window: ~cycles minutes ][ out-of-sample window: every later session ]
+      logged by the exploratory policy     baseline vs Q-scorer, same data and exits
+      -> ghosts -> dataset -> training
+         (walk-forward split + embargo inside)
+
+The out-of-sample window starts at the session after the dataset window: the overnight
+gap (more than 17 hours) exceeds any label horizon, so the embargo holds by construction
+(and is asserted). Steps: log the dataset in paper mode with the ``random`` controller
+(exact propensities), write ``missed.parquet``, build the dataset, train, evaluate on the
+validation window, compare out of sample, optionally deploy (atomic copy into
+``qscorer.model_dir``), write ``REPORT.md`` with plots and ``pipeline.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from zerodte.config.root import Settings
+from zerodte.engine.backtest import BacktestResult, run_backtest
+from zerodte.errors import ConfigError, DataError
+from zerodte.features import compute_features, get_feature_set
+from zerodte.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from zerodte.market.loading import MarketData
+from zerodte.qscorer.artifacts import METADATA_FILE, MODEL_FILE, load_model, save_model
+from zerodte.qscorer.compare import Comparison, compare, slice_market
+from zerodte.qscorer.controller import QScorerController, expected_schema_hash
+from zerodte.qscorer.dataset import QDataset, build_dataset
+from zerodte.qscorer.evaluate import evaluate_q_scorer
+from zerodte.qscorer.ghosts import (
+    GhostTradeEvaluator,
+    guard_minutes,
+    session_closes,
+    write_missed,
+)
+from zerodte.qscorer.train import TrainResult, train_q_scorer
+
+logger = logging.getLogger(__name__)
+
+LOGGING_CONTROLLER = "random"
+
+
+def require_paper(settings: Settings) -> None:
+    """Refuse to generate data or evaluate in live mode."""
+    if settings.broker.mode == "live" or not settings.broker.paper_trading:
+        raise ConfigError(
+            "the Q-scorer pipeline only runs in paper mode (broker.mode='paper', "
+            f"paper_trading=true); got mode={settings.broker.mode!r}. Switch to paper to "
+            "generate counterfactual data"
+        )
+
+
+def with_controller(settings: Settings, name: str) -> Settings:
+    """``settings`` with ``entry.controller = name``."""
+    return settings.model_copy(
+        update={"entry": settings.entry.model_copy(update={"controller": name})}
+    )
+
+
+def with_horizon(settings: Settings, horizon: int) -> Settings:
+    """``settings`` with the label horizon ``horizon`` (added to the ghost horizons)."""
+    hs = tuple(sorted({*settings.qscorer.horizons, int(horizon)}))
+    return settings.model_copy(
+        update={
+            "qscorer": settings.qscorer.model_copy(
+                update={"horizon_minutes": int(horizon), "horizons": hs}
+            )
+        }
+    )
+
+
+def split_sessions(md: MarketData, cycles: int) -> tuple[list[Any], list[Any]]:
+    """Dataset sessions (enough for ``cycles`` decision minutes) and the later sessions."""
+    sessions = list(md.sessions)
+    per_day = md.frame.groupby("session").size()
+    total = 0
+    n = 0
+    for s in sessions:
+        total += int(per_day.get(s, 0))
+        n += 1
+        if total >= cycles:
+            break
+    n = max(n, 2)
+    if len(sessions) - n < 2:
+        raise DataError(
+            f"{len(sessions)} sessions leave {len(sessions) - n} for the out-of-sample "
+            f"comparison after a {cycles}-cycle dataset; use more --days or fewer --cycles"
+        )
+    return sessions[:n], sessions[n:]
+
+
+@dataclass
+class DatasetRun:
+    """A logged run turned into a Q-scorer dataset."""
+
+    run: BacktestResult
+    missed: pd.DataFrame
+    dataset: QDataset
+
+
+def generate_dataset(
+    settings: Settings,
+    md: MarketData,
+    run_dir: Path | None,
+    *,
+    logging_controller: str = LOGGING_CONTROLLER,
+    code_version: str = "unknown",
+) -> DatasetRun:
+    """Log ``md`` with the exploratory controller, compute ghosts and build the dataset."""
+    require_paper(settings)
+    q = settings.qscorer
+    get_feature_set(q.feature_set)
+    log_settings = with_controller(settings, logging_controller)
+    run = run_backtest(
+        log_settings,
+        md,
+        run_dir=run_dir,
+        write=run_dir is not None,
+        record=False,
+        feature_set=q.feature_set,
+        n_boot=200,
+        code_version=code_version,
+    )
+    ev = GhostTradeEvaluator(settings)
+    missed = ev.missed_records(md.frame, run.decisions)
+    if run_dir is not None:
+        write_missed(run_dir, missed)
+    dataset = dataset_from_records(settings, md, run.decisions, missed, run.trades)
+    return DatasetRun(run, missed, dataset)
+
+
+def dataset_from_records(  # noqa: PLR0917
+    settings: Settings,
+    md: MarketData,
+    decisions: pd.DataFrame,
+    missed: pd.DataFrame,
+    trades: pd.DataFrame,
+    horizon: int | None = None,
+) -> QDataset:
+    """Join a run's records with the state features of ``qscorer.feature_set``."""
+    q = settings.qscorer
+    fs = get_feature_set(q.feature_set)
+    feats = compute_features(md.frame, fs)
+    closes = session_closes(list(pd.unique(md.frame["session"])))
+    close_ns = np.array([closes[d].value for d in md.frame["session"]], dtype=np.int64)
+    mtc = pd.Series((close_ns - pd.DatetimeIndex(md.frame.index).asi8) / 60e9, index=md.frame.index)
+    guard = guard_minutes(settings)
+    return build_dataset(
+        decisions,
+        missed,
+        trades,
+        feats,
+        feature_columns=list(feats.columns),
+        schema_hash=fs.schema_hash,
+        horizon=int(horizon or q.horizon_minutes),
+        guard_minutes=guard,
+        minutes_to_close=mtc,
+        data_hash=md.data_hash,
+    )
+
+
+def training_metadata(
+    settings: Settings, res: TrainResult, ds: QDataset, code_version: str
+) -> dict[str, Any]:
+    """Metadata saved next to the model."""
+    return {
+        "feature_set": settings.qscorer.feature_set,
+        "windows": res.split.to_dict(),
+        "metrics": res.metrics,
+        "data_hash": ds.data_hash,
+        "dataset": ds.report.to_dict(),
+        "config": res.config,
+        "code_version_full": code_version,
+    }
+
+
+def deploy(model_dir: Path, target: Path) -> Path:
+    """Copy a verified pair into ``target`` atomically (``.pt`` first, then metadata)."""
+    loaded = load_model(model_dir)  # verify before publishing
+    atomic_write_bytes(Path(target) / MODEL_FILE, (Path(model_dir) / MODEL_FILE).read_bytes())
+    atomic_write_bytes(Path(target) / METADATA_FILE, (Path(model_dir) / METADATA_FILE).read_bytes())
+    check = load_model(target)
+    if check.sha256 != loaded.sha256:
+        raise DataError(f"deployed model in {target} does not match {model_dir}")
+    return Path(target)
+
+
+def pipeline_id(settings: Settings, md: MarketData, horizon: int, cycles: int) -> str:
+    """Deterministic id of a pipeline run (config, data, horizon, cycles)."""
+    key = f"{settings.model_dump_json()}|{md.data_hash}|{horizon}|{cycles}"
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def run_pipeline(
+    settings: Settings,
+    md: MarketData,
+    *,
+    horizon: int | None = None,
+    cycles: int = 2500,
+    deploy_model: bool = False,
+    baseline: str = "momentum",
+    out_dir: Path | None = None,
+    code_version: str = "unknown",
+    n_boot: int = 2000,
+) -> dict[str, Any]:
+    """Dataset -> training -> evaluation -> comparison -> optional deploy; returns the summary."""
+    require_paper(settings)
+    h = int(horizon or settings.qscorer.horizon_minutes)
+    settings = with_horizon(settings, h)
+    ds_sessions, oos_sessions = split_sessions(md, cycles)
+    pid = pipeline_id(settings, md, h, cycles)
+    root = Path(out_dir) if out_dir is not None else settings.engine.runs_dir / "q_pipeline" / pid
+    md_ds = slice_market(md, ds_sessions)
+    md_oos = slice_market(md, oos_sessions)
+    # The embargo between the last label of the dataset and the first OOS decision.
+    last_label = pd.DatetimeIndex(md_ds.frame.index).max() + pd.Timedelta(minutes=h)
+    first_oos = pd.DatetimeIndex(md_oos.frame.index).min()
+    assert last_label < first_oos, "dataset labels overlap the out-of-sample window"
+
+    dsr = generate_dataset(settings, md_ds, root / "dataset", code_version=code_version)
+    ds = dsr.dataset
+    res = train_q_scorer(ds, settings.qscorer, h)
+    model_dir = root / "model"
+    save_model(model_dir, res.model, training_metadata(settings, res, ds, code_version))
+    loaded = load_model(model_dir)
+    e = settings.entry
+    ctrl = QScorerController(
+        loaded,
+        q_threshold=e.q_threshold,
+        q_min_conf=e.q_min_conf,
+        q_min_abs_ret=e.q_min_abs_ret,
+        expected_schema=expected_schema_hash(settings),
+    )
+    val_start = res.split.validation_start
+    val_idx = np.flatnonzero(ds.frame["timestamp"] >= val_start)
+    evaluation = evaluate_q_scorer(ds, ctrl, rows=val_idx, n_boot=min(n_boot, 1000))
+    evaluation["validation_rows"] = len(val_idx)
+    cmp = compare(
+        settings,
+        md_oos,
+        ctrl,
+        baseline=baseline,
+        out_dir=root / "compare",
+        n_boot=n_boot,
+        code_version=code_version,
+    )
+    deployed = None
+    if deploy_model:
+        deployed = str(deploy(model_dir, settings.qscorer.model_dir))
+    summary = _summary(settings, cmp, evaluation, res, ds, root, model_dir, deployed, h, cycles)
+    summary["dataset_run"] = {"run_dir": str(dsr.run.run_dir), "summary": dsr.run.summary}
+    atomic_write_json(root / "pipeline.json", summary)
+    atomic_write_text(root / "REPORT.md", render_report(summary, root))
+    _plots(root, cmp, evaluation)
+    return summary
+
+
+def _summary(  # noqa: PLR0917 (private report assembly)
+    settings: Settings,
+    cmp: Comparison,
+    evaluation: dict[str, Any],
+    res: TrainResult,
+    ds: QDataset,
+    root: Path,
+    model_dir: Path,
+    deployed: str | None,
+    horizon: int,
+    cycles: int,
+) -> dict[str, Any]:
+    ope = evaluation["ope"]
+    return {
+        "pipeline_dir": str(root),
+        "horizon": horizon,
+        "cycles": cycles,
+        "feature_set": settings.qscorer.feature_set,
+        "baseline_controller": cmp.baseline.manifest.get("controller"),
+        "baseline": cmp.baseline.summary,
+        "q_scorer": cmp.q_scorer.summary,
+        "table": cmp.table(),
+        "oos_window": [str(cmp.sessions[0]), str(cmp.sessions[-1])],
+        "oos_sessions": len(cmp.sessions),
+        "diff_per_trade_pnl": cmp.diff_per_trade_pnl,
+        "diff_per_trade_pnl_ci95": cmp.diff_per_trade_pnl_ci95,
+        "diff_daily_pnl": cmp.diff_daily_pnl,
+        "diff_daily_pnl_ci95": cmp.diff_daily_pnl_ci95,
+        "significant": cmp.significant,
+        "ope": {
+            k: ope[k]
+            for k in (
+                "ips",
+                "ips_ci95",
+                "snips",
+                "snips_ci95",
+                "dr",
+                "dr_ci95",
+                "n",
+                "unit",
+                "effective_sample_size",
+                "logged_value",
+            )
+        },
+        "evaluation": evaluation,
+        "dataset": ds.report.to_dict(),
+        "training": {"windows": res.split.to_dict(), "metrics": res.metrics},
+        "run_dirs": {
+            "dataset": str(root / "dataset"),
+            "baseline": str(cmp.baseline.run_dir),
+            "q_scorer": str(cmp.q_scorer.run_dir),
+        },
+        "model_dir": str(model_dir),
+        "deployed_to": deployed,
+        "thresholds": {
+            "q_threshold": settings.entry.q_threshold,
+            "q_min_conf": settings.entry.q_min_conf,
+            "q_min_abs_ret": settings.entry.q_min_abs_ret,
+        },
+    }
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:,.2f}"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def render_report(s: dict[str, Any], root: Path) -> str:
+    """The pipeline report as Markdown."""
+    lines = [
+        f"# Q-scorer pipeline (horizon {s['horizon']} min)",
+        "",
+        f"Out-of-sample window {s['oos_window'][0]} to {s['oos_window'][1]} "
+        f"({s['oos_sessions']} sessions), same data, exits and friction for both controllers.",
+        "",
+        "| controller | trades | win rate | P&L | per-trade P&L | 95% CI | max DD | P&L/DD "
+        "| Sharpe |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in s["table"]:
+        lines.append(
+            f"| {row['controller']} | {_fmt(row['trades'])} | {_fmt(row['win_rate'])} | "
+            f"{_fmt(row['pnl'])} | {_fmt(row['per_trade_pnl'])} | "
+            f"{_fmt(row['per_trade_pnl_ci95'])} | {_fmt(row['max_drawdown'])} | "
+            f"{_fmt(row['pnl_to_dd'])} | {_fmt(row['sharpe'])} |"
+        )
+    ope = s["ope"]
+    lines += [
+        "",
+        f"Per-trade P&L difference (Q-scorer - baseline): {_fmt(s['diff_per_trade_pnl'])}, "
+        f"paired 95% CI {_fmt(s['diff_per_trade_pnl_ci95'])} -> "
+        f"**{'significant' if s['significant'] else 'not significant'}**.",
+        f"Daily P&L difference: {_fmt(s['diff_daily_pnl'])}, CI {_fmt(s['diff_daily_pnl_ci95'])}.",
+        "",
+        "## Off-policy estimates on the validation window (dollars per cycle)",
+        "",
+        f"IPS {_fmt(ope['ips'])} {_fmt(ope['ips_ci95'])}; SNIPS {_fmt(ope['snips'])} "
+        f"{_fmt(ope['snips_ci95'])}; DR {_fmt(ope['dr'])} {_fmt(ope['dr_ci95'])}; logged "
+        f"policy {_fmt(ope['logged_value'])}; effective sample size "
+        f"{_fmt(ope['effective_sample_size'])}.",
+        "",
+        "## Dataset",
+        "",
+    ]
+    d = s["dataset"]
+    lines.append(
+        f"{d['decisions']} decisions, {d['matched']} matched ({d['from_ghosts']} ghost labels, "
+        f"{d['from_trades']} realised trades)."
+    )
+    lines += [f"- unmatched: {g['reason']}: {g['rows']} rows" for g in d["unmatched"]]
+    ev = s["evaluation"]
+    anti = ev["anti_selection"]
+    lines += [
+        "",
+        "## Evaluation (validation window)",
+        "",
+        f"Trade rate {_fmt(ev['trade_rate'])}; missed positive-EV cycles "
+        f"{ev['missed_positive_ev']['count']}; anti-selection Spearman {_fmt(anti['spearman'])} "
+        f"CI {_fmt(anti['ci95'])}{' **FLAGGED**' if anti['flag'] else ''}.",
+        "",
+        "![equity](equity.png) ![reliability](reliability.png)",
+        "",
+        f"Model: `{s['model_dir']}`; deployed to: `{s['deployed_to'] or 'not deployed'}`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _plots(root: Path, cmp: Comparison, evaluation: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name, r in (("baseline", cmp.baseline), ("q_scorer", cmp.q_scorer)):
+        if not r.equity.empty:
+            ax.plot(pd.to_datetime(r.equity["timestamp"]), r.equity["equity"], label=name)
+    ax.set_title("Out-of-sample equity")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(root / "equity.png", dpi=90)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for head in ("call", "put"):
+        rel = evaluation[head]["reliability"]
+        if rel:
+            ax.plot(
+                [r["mean_predicted"] for r in rel],
+                [r["mean_realised"] for r in rel],
+                "o-",
+                label=head,
+            )
+    ax.axline((0, 0), slope=1, color="grey", lw=0.8)
+    ax.set_xlabel("predicted Q ($/contract)")
+    ax.set_ylabel("realised ($/contract)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(root / "reliability.png", dpi=90)
+    plt.close(fig)

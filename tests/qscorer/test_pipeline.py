@@ -1,0 +1,135 @@
+"""End to end: logged dataset, missing-horizon regression, pipeline and optimisation verdicts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from zerodte.config import Settings
+from zerodte.config.settings import QScorerSettings
+from zerodte.errors import ConfigError
+from zerodte.market.loading import load_market
+from zerodte.qscorer.artifacts import load_model, save_model
+from zerodte.qscorer.compare import slice_market
+from zerodte.qscorer.ghosts import read_missed
+from zerodte.qscorer.optimize import optimize_thresholds
+from zerodte.qscorer.pipeline import generate_dataset, require_paper, run_pipeline
+from zerodte.qscorer.train import train_q_scorer
+from zerodte.records import ghost_column
+
+
+def _settings(tmp_path) -> Settings:
+    s = Settings()
+    return s.model_copy(
+        update={
+            "engine": s.engine.model_copy(update={"runs_dir": tmp_path / "runs"}),
+            "qscorer": s.qscorer.model_copy(update={"model_dir": tmp_path / "deployed"}),
+        }
+    )
+
+
+def test_missing_horizon_regression_end_to_end(tmp_path) -> None:
+    """Late cycles lack the 60-minute horizon: their records are written and H=15 uses them."""
+    s = _settings(tmp_path)
+    md = load_market(s, days=6, seed=11, edge=1.0)
+    dsr = generate_dataset(s, md, tmp_path / "run")
+    missed = read_missed(tmp_path / "run")
+    dec = dsr.run.decisions
+    assert len(missed) == int((dec["executed_action"] == 0).sum())
+    c15, c60 = ghost_column("call", 15), ghost_column("call", 60)
+    lacking_60 = missed[missed[c60].isna() & missed[c15].notna()]
+    assert len(lacking_60) > 0  # minutes where 60 is past the guard but 15 is not
+    ds = dsr.dataset
+    report = ds.report
+    labelled = ds.labelled
+    # every such record is matched when training on H = 15
+    matched_ts = set(labelled.loc[labelled["source"] == "ghost", "timestamp"])
+    warm = set(ds.frame["timestamp"])
+    expected = {t for t in lacking_60["timestamp"] if t in warm}
+    assert expected and expected <= matched_ts
+    assert report.matched == len(labelled) > 0
+    assert any("horizon 15 unavailable" in g.reason for g in report.unmatched)
+    assert report.matched + sum(g.rows for g in report.unmatched) == report.decisions
+    res = train_q_scorer(ds, QScorerSettings(epochs=3, ensemble_size=2, hidden=(8,)))
+    assert res.metrics["train_rows"] > 0
+
+
+def test_live_mode_refused(tmp_path) -> None:
+    s = _settings(tmp_path)
+    live = s.model_copy(
+        update={"broker": s.broker.model_copy(update={"mode": "live", "paper_trading": False})}
+    )
+    with pytest.raises(ConfigError, match="paper"):
+        require_paper(live)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "open defect: on the planted-edge market the Q-scorer does not yet beat the momentum "
+        "baseline out of sample (paired CI includes 0); strict, so a fix must remove this mark"
+    ),
+)
+def test_planted_edge_beats_baseline_out_of_sample(tmp_path) -> None:
+    s = _settings(tmp_path)
+    md = load_market(s, days=60, seed=7, edge=1.0)
+    out = run_pipeline(
+        s, md, cycles=40 * 390, out_dir=tmp_path / "p", deploy_model=True, n_boot=1000
+    )
+    print(
+        json.dumps(
+            {k: out[k] for k in ("table", "diff_per_trade_pnl", "diff_per_trade_pnl_ci95", "ope")},
+            default=str,
+        )
+    )
+    assert load_model(tmp_path / "deployed").sha256 == load_model(tmp_path / "p" / "model").sha256
+    assert out["diff_per_trade_pnl_ci95"] is not None
+    assert out["diff_per_trade_pnl_ci95"][0] > 0
+    assert out["significant"] is True
+
+
+@pytest.mark.slow
+def test_null_market_reports_no_edge(tmp_path) -> None:
+    s = _settings(tmp_path)
+    md = load_market(s, days=30, seed=7, edge=0.0)
+    out = run_pipeline(s, md, cycles=15 * 390, out_dir=tmp_path / "p", n_boot=500)
+    assert out["significant"] is False
+    for key in (
+        "baseline",
+        "q_scorer",
+        "ope",
+        "run_dirs",
+        "model_dir",
+        "diff_per_trade_pnl",
+        "diff_per_trade_pnl_ci95",
+    ):
+        assert key in out
+    for est in ("ips", "snips", "dr"):
+        assert f"{est}_ci95" in out["ope"]
+    loaded = load_model(tmp_path / "p" / "model")
+    sessions = list(md.sessions)[15:]
+    res = optimize_thresholds(
+        s,
+        loaded,
+        slice_market(md, sessions[:7]),
+        slice_market(md, sessions[7:]),
+        grid={"q_threshold": (-5.0, 0.0, 5.0), "q_min_conf": (0.0, 0.7), "q_min_abs_ret": (0.0,)},
+        top_k=2,
+    )
+    assert res["n_trials"] == 6 + 2
+    assert res["significant"] is False
+
+
+def test_model_pair_is_replaced_atomically(tmp_path) -> None:
+    from .conftest import toy_dataset
+
+    res = train_q_scorer(toy_dataset(800), QScorerSettings(epochs=2, ensemble_size=2, hidden=(4,)))
+    save_model(tmp_path, res.model, {"v": 1})
+    first = load_model(tmp_path).sha256
+    save_model(tmp_path, res.model, {"v": 2})
+    assert load_model(tmp_path).sha256 == first  # same weights, same bytes
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert np.isfinite(res.model.offset).all()
