@@ -29,7 +29,7 @@ def _run(cmd: list[str | os.PathLike[str]], **kw: object) -> None:
 
 def ensure_env(extra: str) -> None:
     """Create .venv and install zerodte (editable) with ``extra``, once per pyproject change."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (dev.py may be run by an older python3)
         sys.exit(f"zerodte needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PY.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
