@@ -141,7 +141,8 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
     table = Table("column", "available", "mean $/contract")
     for c, n in res["available"].items():
         table.add_row(c, str(n), _fmt(res["mean"][c]))
-    Console().print(table)
+    # Wide enough for every column even when stdout is not a terminal (80 columns).
+    Console(width=max(Console().width, 150)).print(table)
     if compare:
         gap = Table(
             "horizon",
@@ -319,7 +320,8 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     table = Table("controller", *keys)
     for r in rows:
         table.add_row(r["controller"], *(_fmt(r.get(k)) for k in keys))
-    Console().print(table)
+    # Wide enough for every column even when stdout is not a terminal (80 columns).
+    Console(width=max(Console().width, 150)).print(table)
 
 
 @app.command("compare")
