@@ -271,6 +271,10 @@ def build_gates(settings: Settings) -> list[Gate]:
         )
     if g.regime_filter_enabled or g.regime_conflict_veto:
         gates.extend(_regime_gates(settings))
+    if g.calibration_enabled:
+        from zerodte.policy.calibration_gate import CalibrationGate
+
+        gates.append(CalibrationGate.from_settings(settings))
     return gates
 
 

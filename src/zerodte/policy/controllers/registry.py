@@ -72,3 +72,12 @@ def _random(settings: Settings) -> EntryController:
 
 register_controller("momentum", _momentum)
 register_controller("random", _random)
+
+
+def _prediction(settings: Settings) -> EntryController:
+    from zerodte.policy.controllers.prediction import PredictionController
+
+    return PredictionController.from_settings(settings)
+
+
+register_controller("prediction", _prediction)

@@ -1,0 +1,65 @@
+"""``zerodte eval calibration --json`` and ``zerodte train ...`` contracts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from zerodte.cli.main import app
+from zerodte.models import load_bundle
+
+
+@pytest.mark.slow
+def test_eval_calibration_json(tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    res = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "calibration",
+            "--days",
+            "24",
+            "--seed",
+            "3",
+            "--edge",
+            "1",
+            "--folds",
+            "2",
+            "--json",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert Path(data["reliability_plot"]).read_bytes()[:4] == b"\x89PNG"
+    for name in ("direction_up", "direction_neutral", "confidence"):
+        r = data["outputs"][name]
+        for key in (
+            "n",
+            "accuracy",
+            "accuracy_ci95",
+            "brier",
+            "brier_climatology",
+            "ece_raw",
+            "ece_calibrated",
+        ):
+            assert key in r, (name, key)
+        assert r["n"] > 0 and r["accuracy_ci95"][0] <= r["accuracy"] <= r["accuracy_ci95"][1]
+    bundle = load_bundle(out)
+    assert bundle.kind == "trees" and bundle.data_hash and bundle.code_version
+    assert bundle.metrics["confidence"]["n"] == data["outputs"]["confidence"]["n"]
+
+
+def test_train_commands_exist() -> None:
+    res = CliRunner().invoke(app, ["train", "--help"])
+    assert res.exit_code == 0
+    for cmd in ("predictor", "trees", "retrieval", "patchtst", "hmm"):
+        assert cmd in res.output
+    bad = CliRunner().invoke(
+        app, ["eval", "calibration", "--model", "nope", "--days", "20", "--seed", "1"]
+    )
+    assert bad.exit_code == 2 and "unknown model kind" in bad.output
