@@ -12,26 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from zerodte.exits.base import TrackedPosition
+from zerodte.records import TRADE_COLUMNS
 from zerodte.types import CONTRACT_MULTIPLIER, Decision, Fill, Observation, OptionQuote, Position
 
 FEATURE_CONTEXT = ("momentum_5m", "momentum_15m", "volume_spike")
 """Feature values copied onto every trade row at entry."""
 
-PREDICTION_CONTEXT = (
-    "predicted_return",
-    "direction_prob_down",
-    "direction_prob_neutral",
-    "direction_prob_up",
-    "hmm_trend",
-    "hmm_volatility",
-    "hmm_liquidity",
-    "hmm_confidence",
-    "ml_confidence",
-    "calibrated_confidence",
-    "q_hold",
-    "q_call",
-    "q_put",
-)
+PREDICTION_CONTEXT: tuple[str, ...] = TRADE_COLUMNS[
+    TRADE_COLUMNS.index("predicted_return") : TRADE_COLUMNS.index("q_put") + 1
+]
 """Context values copied when the decision or the observation supplies them (else null)."""
 
 
