@@ -122,3 +122,43 @@ def test_aliases_markdown_matches_module(runner: CliRunner) -> None:
     assert result.output.strip() == alias_table_markdown()
     plain = runner.invoke(app, ["config", "aliases"])
     assert "HARD_STOP_LOSS_PCT" in plain.output and "exits.stop_loss_pct" in plain.output
+
+
+def _market_commands() -> list[tuple[str, ...]]:
+    """Every command that takes the market options (it has ``--days``)."""
+    from typer.main import get_command
+
+    out: list[tuple[str, ...]] = []
+
+    def walk(cmd: object, path: tuple[str, ...]) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, (*path, name))
+        elif any("--days" in getattr(p, "opts", ()) for p in getattr(cmd, "params", ())):
+            out.append(path)
+
+    walk(get_command(app), ())
+    return out
+
+
+def test_market_commands_accept_config_and_preset_after_the_command(
+    runner: CliRunner, clean_env: Path
+) -> None:
+    commands = _market_commands()
+    assert ("backtest",) in commands and ("q", "pipeline") in commands, commands
+    (clean_env / "cfg.toml").write_text("[exits]\nstop_los_pct = 7\n", encoding="utf-8")
+    for path in commands:
+        STATE.config_file, STATE.settings = None, None
+        # a bad file given after the command is read (and refused) before any work starts
+        result = runner.invoke(app, [*path, "--config", "cfg.toml", "--days", "2"])
+        assert result.exit_code == 2, (path, result.output)
+        assert "did you mean exits.stop_loss_pct?" in result.output, (path, result.output)
+        STATE.config_file, STATE.preset, STATE.settings = None, None, None
+        bad_preset = runner.invoke(app, [*path, "--preset", "no_such_preset", "--days", "2"])
+        assert bad_preset.exit_code == 2, (path, bad_preset.output)
+        assert "no_such_preset" in bad_preset.output, (path, bad_preset.output)
+    STATE.config_file, STATE.preset, STATE.settings = None, None, None
+    (clean_env / "good.toml").write_text("[exits]\nstop_loss_pct = 7.5\n", encoding="utf-8")
+    runner.invoke(app, ["backtest", "--config", "good.toml", "--help"])
+    assert current_settings().exits.stop_loss_pct == 7.5

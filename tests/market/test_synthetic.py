@@ -22,7 +22,7 @@ from zerodte.market.synthetic import (
 
 # Documented band (docs/market.md): oracle IC of the planted signal vs the forward
 # 15-minute SPY return over one year at edge 1.
-IC_BAND = (0.04, 0.12)
+IC_BAND = (0.15, 0.30)
 NULL_IC_MAX = 0.03  # about 3 standard errors of a one-year IC with overlapping windows
 
 

@@ -12,7 +12,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from zerodte.cli.context import current_settings
-from zerodte.cli.market_opts import Days, Edge, End, Json, Seed, Start, parse_day
+from zerodte.cli.market_opts import (
+    Config,
+    Days,
+    Edge,
+    End,
+    Json,
+    Preset,
+    Seed,
+    Start,
+    parse_day,
+)
 from zerodte.errors import ConfigError, DataError
 
 runs_app = typer.Typer(no_args_is_help=True, help="Recorded runs in the SQL store.")
@@ -44,6 +54,8 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
     end: End = None,
     seed: Seed = None,
     edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Run directory (else runs/<run_id>).")
     ] = None,

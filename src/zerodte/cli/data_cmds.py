@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zerodte.cli.context import current_settings
-from zerodte.cli.market_opts import Edge, Json, Seed, Start, parse_day
+from zerodte.cli.market_opts import Config, Edge, Json, Preset, Seed, Start, parse_day
 from zerodte.errors import DataError
 
 app = typer.Typer(no_args_is_help=True, help="Market data: generate, import, verify, info.")
@@ -36,6 +36,8 @@ def generate(  # noqa: PLR0917 (typer options)
     days: Annotated[int | None, typer.Option("--days", help="Trading days to generate.")] = None,
     seed: Seed = None,
     edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
     start: Start = None,
     data_dir: DataDir = None,
     replace: Annotated[

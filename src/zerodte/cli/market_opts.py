@@ -7,9 +7,12 @@ see :func:`zerodte.market.loading.load_market` for how they choose the data.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from zerodte.cli.state import STATE
 
 Days = Annotated[int | None, typer.Option("--days", help="Trading days of data to use.")]
 Start = Annotated[str | None, typer.Option("--start", help="First trading day (YYYY-MM-DD).")]
@@ -19,6 +22,45 @@ Edge = Annotated[
     float | None, typer.Option("--edge", help="Synthetic planted edge, 0 (martingale) to 1.")
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _use_config(value: Path | None) -> None:
+    """``--config`` given after the command: same effect as before it (``zerodte --config``)."""
+    if value is not None:
+        STATE.config_file = value
+        STATE.settings = None
+
+
+def _use_preset(value: str | None) -> None:
+    """``--preset`` given after the command: same effect as before it."""
+    if value is not None:
+        STATE.preset = value
+        STATE.settings = None
+
+
+# Accepted by every command that runs on market data, so that
+# ``zerodte backtest --config FILE`` and ``zerodte --config FILE backtest`` agree. The value
+# goes to the process settings state (read by ``current_settings``), not to the command.
+Config = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML settings file (same as the root --config).",
+        callback=_use_config,
+        is_eager=True,
+        expose_value=False,
+    ),
+]
+Preset = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        help="Settings preset (same as the root --preset).",
+        callback=_use_preset,
+        is_eager=True,
+        expose_value=False,
+    ),
+]
 
 
 def parse_day(value: str | None, option: str) -> date | None:

@@ -13,7 +13,17 @@ from rich.console import Console
 from rich.table import Table
 
 from zerodte.cli.context import current_settings
-from zerodte.cli.market_opts import Days, Edge, End, Json, Seed, Start, parse_day
+from zerodte.cli.market_opts import (
+    Config,
+    Days,
+    Edge,
+    End,
+    Json,
+    Preset,
+    Seed,
+    Start,
+    parse_day,
+)
 from zerodte.config import Settings
 from zerodte.errors import ConfigError, DataError, ModelError
 
@@ -107,6 +117,8 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
     end: End = None,
     seed: Seed = None,
     edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
     json_out: Json = False,
 ) -> None:
     """Log the market with the exploratory policy and write its missed-opportunity records."""
@@ -180,6 +192,8 @@ def train(  # noqa: PLR0917
     end: End = None,
     seed: Seed = None,
     edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
     json_out: Json = False,
 ) -> None:
     """Log a dataset (paper mode, exploratory policy), train the Q-scorer and save it."""
@@ -253,6 +267,8 @@ def evaluate(  # noqa: PLR0917
     end: End = None,
     seed: Seed = None,
     edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
     json_out: Json = False,
 ) -> None:
     """Evaluate a model on freshly logged data: fit, anti-selection and off-policy value."""
@@ -334,6 +350,8 @@ def compare_cmd(  # noqa: PLR0917
     end: End = None,
     seed: Seed = None,
     edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
     json_out: Json = False,
 ) -> None:
     """Baseline vs Q-scorer on the same window, data and exits, with a paired interval.
@@ -386,6 +404,8 @@ def optimize(  # noqa: PLR0917
     end: End = None,
     seed: Seed = None,
     edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
     json_out: Json = False,
 ) -> None:
     """Coarse threshold sweep on the first half of the window, fine re-check on the second."""
@@ -436,6 +456,8 @@ def pipeline(  # noqa: PLR0917
     end: End = None,
     seed: Seed = None,
     edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
     json_out: Json = False,
 ) -> None:
     """Dataset (paper) -> training -> evaluation -> out-of-sample comparison -> deploy."""

@@ -9,7 +9,17 @@ from typing import Annotated, Any
 import typer
 
 from zerodte.cli.context import current_settings
-from zerodte.cli.market_opts import Days, Edge, End, Json, Seed, Start, parse_day
+from zerodte.cli.market_opts import (
+    Config,
+    Days,
+    Edge,
+    End,
+    Json,
+    Preset,
+    Seed,
+    Start,
+    parse_day,
+)
 from zerodte.errors import ConfigError, DataError, ModelError
 
 app = typer.Typer(no_args_is_help=True, help="Train predictors walk-forward and save bundles.")
@@ -132,6 +142,8 @@ def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
         end: End = None,
         seed: Seed = None,
         edge: Edge = None,
+        config: Config = None,
+        preset: Preset = None,
         folds: Folds = 3,
         feature_set: FeatureSetOpt = "default",
         out: OutDir = None,
@@ -180,6 +192,8 @@ def train_hmm(  # noqa: PLR0917
     end: End = None,
     seed: Seed = None,
     edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
     out: OutDir = None,
     json_out: Json = False,
 ) -> None:
@@ -206,6 +220,8 @@ def eval_calibration(  # noqa: PLR0917
     end: End = None,
     seed: Seed = None,
     edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
     folds: Folds = 3,
     feature_set: FeatureSetOpt = "default",
     out: OutDir = None,

@@ -130,8 +130,8 @@ class SyntheticConfig:
     flow_edge_hours_boost: float = 1.6
     flow_vol_mult: tuple[float, float, float] = (1.12, 1.0, 0.92)
     flow_volume_mult: tuple[float, float, float] = (1.30, 1.0, 0.85)
-    kappa_trend: float = 0.19
-    kappa_range: float = 0.10
+    kappa_trend: float = 0.48
+    kappa_range: float = 0.25
     # volume and VIX
     spy_volume: float = 90_000.0
     qqq_volume: float = 45_000.0
