@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -45,7 +46,7 @@ class SimpleBook:
         self.time, self.s = time, {"open": s_open, "close": s_close}
         self.m = {"open": m_open, "close": m_close}
 
-    def quote(self, contract: OptionContract, at: str = "close") -> OptionQuote | None:
+    def quote(self, contract: OptionContract, at: str = "close") -> OptionQuote:
         s, m = self.s[at], max(self.m[at], 0.0)
         k = contract.strike
         intrinsic = max(s - k, 0.0) if contract.right is Right.CALL else max(k - s, 0.0)
@@ -56,7 +57,7 @@ class SimpleBook:
         )
 
 
-def simple_books(frame: pd.DataFrame):
+def simple_books(frame: pd.DataFrame) -> Callable[[int], SimpleBook]:
     times = pd.DatetimeIndex(frame.index)
     so, sc = frame["spy_open"].to_numpy(), frame["spy_close"].to_numpy()
     closes = {
@@ -67,7 +68,7 @@ def simple_books(frame: pd.DataFrame):
     m_close = (close_ns - times.as_unit("ns").asi8) / 60e9 - 1.0
     m_open = m_close + 1.0
 
-    def book(i: int) -> QuoteBook:
+    def book(i: int) -> SimpleBook:
         return SimpleBook(times[i], float(so[i]), float(sc[i]), float(m_open[i]), float(m_close[i]))
 
     return book

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import pandas as pd
@@ -160,7 +161,13 @@ class NextBarLatency:
     def due_time(self, decision_bar: pd.Timestamp) -> pd.Timestamp:
         """Start of the bar whose open quote an order decided at ``decision_bar`` gets."""
         bars = math.floor((self.bar_seconds + self.latency_seconds) / self.bar_seconds)
-        return decision_bar + pd.Timedelta(seconds=bars * self.bar_seconds)
+        return decision_bar + _seconds(bars * self.bar_seconds)
+
+
+@lru_cache(maxsize=16)
+def _seconds(seconds: float) -> pd.Timedelta:
+    """``pd.Timedelta(seconds=...)``, built once: the paper broker asks on every order."""
+    return pd.Timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ exit manager and contract selection. Mode is decided by the caller, never in her
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import numpy as np
@@ -17,11 +17,12 @@ from pydantic import ValidationError
 from zerodte.broker.base import Broker
 from zerodte.config.root import Settings
 from zerodte.engine.engine import ContextSource, ContractSelector, Engine, ExitPolicy
-from zerodte.engine.feed import Feed, QuoteBookFactory
+from zerodte.engine.feed import ONE_MINUTE, BoxedTimes, Feed, QuoteBookFactory
 from zerodte.engine.recorder import Recorder
 from zerodte.errors import ConfigError
 from zerodte.exits.manager import ExitManager
 from zerodte.market.calendar import TradingCalendar
+from zerodte.policy.base import Gate
 from zerodte.policy.gates import build_gates
 from zerodte.policy.sizing import Sizer, build_sizer
 from zerodte.types import Observation, OptionContract, QuoteBook, Right
@@ -57,13 +58,17 @@ def build_engine(
     sizer: Sizer | None = None,
     context: ContextSource | None = None,
     poll_when_idle: bool = True,
+    gates: Sequence[Gate] | None = None,
 ) -> Engine:
-    """The engine for ``settings`` around the injected feed and broker."""
+    """The engine for ``settings`` around the injected feed and broker.
+
+    ``gates`` replaces the gates of :func:`~zerodte.policy.gates.build_gates`.
+    """
     return Engine(
         feed=feed,
         broker=broker,
         recorder=recorder,
-        gates=build_gates(settings),
+        gates=build_gates(settings) if gates is None else gates,
         sizer=sizer if sizer is not None else build_sizer(settings),
         selector=selector if selector is not None else ModelContractSelector(settings),
         exits=exits if exits is not None else ExitManager.from_settings(settings.exits),
@@ -114,15 +119,23 @@ def modelled_quote_books(settings: Settings, frame: pd.DataFrame) -> QuoteBookFa
 
     model = OptionModel(settings.options)
     times = pd.DatetimeIndex(frame.index)
-    cols: Mapping[str, np.ndarray] = {
-        c: frame[c].to_numpy(dtype=float)
+    ends_index = times + ONE_MINUTE  # a bar's close quotes are priced at its end
+    starts, ends = BoxedTimes(times), BoxedTimes(ends_index)
+    # Where the next bar starts at this bar's end, its boxed start is this bar's end:
+    # each Timestamp is boxed once (see BoxedTimes for why boxing is worth saving).
+    next_starts_here = np.zeros(len(times), dtype=bool)
+    next_starts_here[:-1] = ends_index.asi8[:-1] == times.asi8[1:]
+    chained = next_starts_here.tolist()
+    cols: Mapping[str, list[float]] = {
+        c: frame[c].to_numpy(dtype=float).tolist()
         for c in ("spy_open", "spy_close", "vix_open", "vix_close")
     }
 
     def book(i: int) -> QuoteBook:
         return ModelledQuoteBook(
             model,
-            time=times[i],
+            time=starts[i],
+            time_close=starts[i + 1] if chained[i] else ends[i],
             spot_open=cols["spy_open"][i],
             spot_close=cols["spy_close"][i],
             vix_open=cols["vix_open"][i],

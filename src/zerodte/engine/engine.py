@@ -10,6 +10,11 @@ Per cycle ``t`` (a decision at ``t`` sees data through the close of bar ``t``):
    every gate (all vetoes are recorded), is sized, its contract selected, and sent;
 4. equity (cash + positions at the close bid) and the decision are recorded.
 
+Every closed trade (each exit fill, as recorded) is shown, in order, to each gate and to
+the decision source's controller that defines ``observe_trade(row)``, as a plain dict of
+the :data:`~zerodte.records.TRADE_COLUMNS`. A trade filled at bar ``t``'s open is known
+to the gates of the decision at ``t``'s close.
+
 A flat, idle, HOLD cycle touches a few lists and arrays only: the snapshot, the
 observation and the account are built when the broker, the exits or the gates need them.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from zerodte.broker.base import Broker, BrokerEvent, Rejection
 from zerodte.engine.feed import ONE_MINUTE, CloseAsOpenBook, Feed
@@ -30,6 +35,7 @@ from zerodte.exits.base import TrackedPosition
 from zerodte.policy.base import Gate
 from zerodte.policy.sizing import Sizer
 from zerodte.types import (
+    AccountState,
     Action,
     Decision,
     ExitReason,
@@ -78,7 +84,11 @@ class ExitPolicy(Protocol):
 
 
 class DecisionSource(Protocol):
-    """Where the decision of cycle ``i`` comes from (batch arrays or a streaming controller)."""
+    """Where the decision of cycle ``i`` comes from (batch arrays or a streaming controller).
+
+    A source may carry the ``controller`` behind its decisions; the engine shows it closed
+    trades when it has ``observe_trade``.
+    """
 
     name: str
 
@@ -101,6 +111,15 @@ class DecisionSource(Protocol):
 
 ContextSource = Callable[[int], Mapping[str, float]]
 """``cycle -> context`` (regime, predictor outputs) for the observation."""
+
+TradeObserver = Callable[[dict[str, Any]], None]
+"""``observe_trade(row)`` of a gate or controller that learns from closed trades."""
+
+
+def trade_observers(parts: Iterable[object]) -> tuple[TradeObserver, ...]:
+    """The ``observe_trade`` methods of ``parts`` (duck-typed; ``None`` parts are skipped)."""
+    found = (getattr(part, "observe_trade", None) for part in parts if part is not None)
+    return tuple(observe for observe in found if observe is not None)
 
 
 @dataclass
@@ -169,8 +188,10 @@ class Engine:
         self._day_start_equity: float | None = None
         self._snap: Snapshot | None = None
         self._obs: Observation | None = None
+        self._account: AccountState | None = None
         self._i = -1
         self._source: DecisionSource | None = None
+        self._observers: tuple[TradeObserver, ...] = ()
 
     # -- the loop ------------------------------------------------------------------------
     def run(
@@ -178,13 +199,15 @@ class Engine:
     ) -> EngineRun:
         """Run every cycle of the feed with decisions from ``source``."""
         self._source = source
+        # Looked up once per run: a run whose gates do not learn pays nothing per trade.
+        self._observers = trade_observers([*self.gates, getattr(source, "controller", None)])
         rec = self.recorder
         source.prepare(rec)
         cols = self.feed.columns
         first_of_session = cols.first_of_session
         last_of_session = cols.last_of_session
         cash_arr = rec.cash
-        self._cash = self.broker.account().cash
+        self._cash = self._account_now().cash
         observe = self._observe
         hold = int(Action.HOLD)
         limit = self.max_cycles
@@ -196,6 +219,7 @@ class Engine:
             self._i = i
             self._snap = None
             self._obs = None
+            self._account = None
             # The first bar of a session is always polled: the broker rolls its day counters
             # (trades today, realised P&L today) there.
             if (
@@ -239,7 +263,7 @@ class Engine:
         i = self._i
         c = self.feed.columns
         assert self._source is not None
-        account = self.broker.account()
+        account = self._account_now()
         account = replace(
             account,
             open_positions=account.open_positions + len(self._pending_entries),
@@ -261,12 +285,25 @@ class Engine:
         )
         return self._obs
 
+    def _account_now(self) -> AccountState:
+        """The broker's account in this cycle, read once after the poll.
+
+        Between a poll and the next one nothing changes the paper broker's account (orders
+        only queue), so the observation, the equity record and the day's start share one
+        read; :meth:`_handle` drops it after every poll and settlement.
+        """
+        if self._account is None:
+            self._account = self.broker.account()
+        return self._account
+
     def _equity_now(self) -> float:
         if not self._open:
             return self._cash
-        return self.broker.account().equity
+        return self._account_now().equity
 
     def _handle(self, events: Sequence[BrokerEvent]) -> None:
+        """Book the broker's events after a poll or a settlement."""
+        self._account = None  # the poll moved the marks; fills moved cash and positions
         if not events:
             return
         for event in events:
@@ -276,7 +313,7 @@ class Engine:
                 self._bought(event)
             else:
                 self._sold(event)
-        self._cash = self.broker.account().cash
+        self._cash = self._account_now().cash
 
     def _bought(self, fill: Fill) -> None:
         pending = self._pending_entries.pop(fill.tag, None)
@@ -320,7 +357,9 @@ class Engine:
             spy, vix = self.feed.columns.spy[j], self.feed.columns.vix[j]
         row = trade_row(self._trade_id, trade, fill, reason=reason, exit_spy=spy, exit_vix=vix)
         self._trade_id += 1
-        self.recorder.record_trade(row)
+        stored = self.recorder.record_trade(row)
+        for observe in self._observers:
+            observe(dict(stored))  # a copy: an observer cannot alter the record
         remaining = trade.position.qty - fill.qty
         if remaining <= 0:
             del self._open[fill.contract]
@@ -397,7 +436,7 @@ class Engine:
         self.recorder.executed[i] = action
 
     def _record_marked(self, i: int) -> None:
-        account = self.broker.account()
+        account = self._account_now()
         rec = self.recorder
         rec.cash[i] = account.cash
         rec.positions_value[i] = account.equity - account.cash

@@ -24,9 +24,67 @@ from zerodte.types import Bar, OptionContract, OptionQuote, QuoteBook, Snapshot
 
 FEED_SYMBOLS: tuple[str, ...] = ("SPY", "QQQ", "VIX")
 ONE_MINUTE = pd.Timedelta(minutes=1)
+_BAR_FIELDS = ("open", "high", "low", "close", "volume")
 
 QuoteBookFactory = Callable[[int], QuoteBook]
 """``cycle index -> QuoteBook`` of that bar (open and close quotes)."""
+
+
+class BoxedTimes:
+    """``times[i]`` as a :class:`pandas.Timestamp`, boxed once per bar on first use.
+
+    Indexing a ``DatetimeIndex`` costs ~8 µs per Timestamp; building it from the integer
+    epoch value costs about half, and the loop needs the times of only the bars in which
+    it trades or holds (boxing every bar up front would cost more than it saves). The
+    value is converted to the index's own unit so every Timestamp equals ``times[i]``
+    exactly, with the same unit and time zone.
+    """
+
+    __slots__ = ("_boxed", "_tz", "_unit", "_values", "times")
+
+    def __init__(self, times: pd.DatetimeIndex) -> None:
+        self.times = times
+        # DatetimeIndex.tz and .unit are properties that cost as much as the boxing.
+        self._tz = times.tz
+        self._unit = times.unit
+        self._values: list[int] = times.asi8.tolist()
+        self._boxed: dict[int, pd.Timestamp] = {}
+
+    def __getitem__(self, i: int) -> pd.Timestamp:
+        t = self._boxed.get(i)
+        if t is None:
+            t = self._boxed[i] = self._box(self._values[i])
+        return t
+
+    def _box(self, value: int) -> pd.Timestamp:
+        # The epoch integer is in the index's unit; Timestamp(int) reads it as ns.
+        if self._unit == "ns":
+            return pd.Timestamp(value, tz=self._tz)
+        return pd.Timestamp(value, unit=self._unit, tz=self._tz).as_unit(self._unit)
+
+
+class MemoBook:
+    """A quote book that prices each ``(contract, at)`` once per snapshot.
+
+    In a cycle that holds a position, the exit rules and the broker's mark both ask for
+    the same close quote; a modelled quote costs far more than the dictionary lookup.
+    Quote books are pure functions of the bar, so the memo changes no value.
+    """
+
+    __slots__ = ("_memo", "book")
+
+    def __init__(self, book: QuoteBook) -> None:
+        self.book = book
+        self._memo: dict[tuple[OptionContract, str], OptionQuote | None] = {}
+
+    def quote(self, contract: OptionContract, at: str = "close") -> OptionQuote | None:
+        """The wrapped book's quote, computed at most once per ``(contract, at)``."""
+        key = (contract, at)
+        try:
+            return self._memo[key]
+        except KeyError:
+            quote = self._memo[key] = self.book.quote(contract, at=at)
+            return quote
 
 
 @dataclass
@@ -47,14 +105,18 @@ class FeedColumns:
     vix: list[float] = field(default_factory=list)
     first_of_session: list[bool] = field(default_factory=list)
     last_of_session: list[bool] = field(default_factory=list)
-    _boxed: dict[int, pd.Timestamp] = field(default_factory=dict, repr=False)
+    _boxed: BoxedTimes | None = field(default=None, repr=False)
 
     def time(self, i: int) -> pd.Timestamp:
-        """Bar start of cycle ``i`` (cached: boxing a Timestamp from the index is slow)."""
-        t = self._boxed.get(i)
-        if t is None:
-            t = self._boxed[i] = self.times[i]
-        return t
+        """Bar start of cycle ``i`` (see :class:`BoxedTimes`: boxing one at a time is slow).
+
+        A live feed that appends bars replaces ``times`` with a longer index; the boxed
+        times are then rebuilt from it.
+        """
+        boxed = self._boxed
+        if boxed is None or boxed.times is not self.times:
+            boxed = self._boxed = BoxedTimes(self.times)
+        return boxed[i]
 
 
 @runtime_checkable
@@ -113,17 +175,16 @@ class HistoricalFeed:
         self.quote_books = quote_books
         self.clock = clock if clock is not None else SimulatedClock()
         self.columns = _columns(frame, calendar or TradingCalendar())
-        self._ohlcv = {
-            sym: np.column_stack(
-                [
-                    frame[f"{sym.lower()}_{c}"].to_numpy(dtype=float)
-                    if f"{sym.lower()}_{c}" in frame.columns
-                    else np.full(len(frame), np.nan)
-                    for c in ("open", "high", "low", "close", "volume")
-                ]
-            )
-            for sym in FEED_SYMBOLS
-        }
+        # One row per bar: open, high, low, close, volume of each of FEED_SYMBOLS in turn.
+        self._ohlcv = np.column_stack(
+            [
+                frame[f"{sym.lower()}_{c}"].to_numpy(dtype=float)
+                if f"{sym.lower()}_{c}" in frame.columns
+                else np.full(len(frame), np.nan)
+                for sym in FEED_SYMBOLS
+                for c in _BAR_FIELDS
+            ]
+        )
         self._row_cols = [
             c for c in frame.columns if c != "session" and pd.api.types.is_numeric_dtype(frame[c])
         ]
@@ -143,7 +204,9 @@ class HistoricalFeed:
         """Bars of SPY/QQQ/VIX at cycle ``i`` and its quote book."""
         c = self.columns
         t = c.time(i)
-        bars = {sym: Bar(t, *(float(v) for v in self._ohlcv[sym][i])) for sym in FEED_SYMBOLS}
+        values = self._ohlcv[i].tolist()
+        n = len(_BAR_FIELDS)
+        bars = {sym: Bar(t, *values[k * n : (k + 1) * n]) for k, sym in enumerate(FEED_SYMBOLS)}
         return Snapshot(
             index=i,
             time=t,
@@ -151,7 +214,7 @@ class HistoricalFeed:
             minutes_since_open=c.minutes_since_open[i],
             minutes_to_close=c.minutes_to_close[i],
             bars=bars,
-            quotes=self.quote_books(i),
+            quotes=MemoBook(self.quote_books(i)),
         )
 
     def row(self, i: int) -> dict[str, float]:

@@ -82,12 +82,17 @@ class Recorder:
             self.veto_counts[gate] = self.veto_counts.get(gate, 0) + 1
 
     # -- trades --------------------------------------------------------------------------
-    def record_trade(self, row: Mapping[str, Any]) -> None:
-        """Store one closed trade (or partial exit); missing context columns stay null."""
+    def record_trade(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Store one closed trade (or partial exit); missing context columns stay null.
+
+        Returns the stored row: every :data:`~zerodte.records.TRADE_COLUMNS` key, in order.
+        """
         unknown = set(row) - set(TRADE_COLUMNS)
         if unknown:
             raise KeyError(f"trade row has columns outside TRADE_COLUMNS: {sorted(unknown)}")
-        self.trades.append({c: row.get(c) for c in TRADE_COLUMNS})
+        stored = {c: row.get(c) for c in TRADE_COLUMNS}
+        self.trades.append(stored)
+        return stored
 
     # -- frames --------------------------------------------------------------------------
     def equity_frame(self) -> pd.DataFrame:

@@ -34,11 +34,20 @@ BATCH_COLUMNS: tuple[str, ...] = (
 
 
 class BatchDecisions:
-    """Precomputed decisions (``decide_batch`` output) and features, read per cycle."""
+    """Precomputed decisions (``decide_batch`` output) and features, read per cycle.
+
+    ``controller`` is the controller that made the decisions; the engine shows it every
+    closed trade when it has ``observe_trade`` (as in the streaming path).
+    """
 
     name = "vectorised"
 
-    def __init__(self, decisions: pd.DataFrame, features: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        decisions: pd.DataFrame,
+        features: pd.DataFrame,
+        controller: EntryController | None = None,
+    ) -> None:
         missing = [c for c in BATCH_COLUMNS if c not in decisions.columns]
         if missing:
             raise ConfigError(f"decide_batch output lacks columns {missing}")
@@ -47,6 +56,7 @@ class BatchDecisions:
                 f"decide_batch returned {len(decisions)} rows for {len(features)} bars"
             )
         self.decisions = decisions
+        self.controller = controller
         self._actions: list[int] = decisions["action"].to_numpy(dtype=np.int64).tolist()
         self._scores = decisions[["score_hold", "score_call", "score_put"]].to_numpy(float)
         self._probs = decisions[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
@@ -123,7 +133,7 @@ class StreamDecisions:
         if i != self._feat_i:
             if i != self._feat_i + 1:
                 raise ConfigError(f"feature stream skipped from cycle {self._feat_i} to {i}")
-            self._features = self.stream.update(self.feed.columns.times[i], self.feed.row(i))
+            self._features = self.stream.update(self.feed.columns.time(i), self.feed.row(i))
             self._feat_i = i
         return self._features
 

@@ -127,18 +127,23 @@ class TrailingStop:
         self, position: TrackedPosition, quote: OptionQuote | None, observation: Observation
     ) -> ExitSignal | None:
         """Fire when the mark falls ``trail_pct`` points below the peak gain."""
-        peak = position.max_gain_pct
-        if (
-            not position.partial_taken
-            and peak >= self.activation_pct
-            and position.pnl_pct <= peak - self.trail_pct
-        ):
-            return ExitSignal(
-                ExitReason.TRAILING_STOP,
-                None,
-                f"pnl {position.pnl_pct:.2f}% <= peak {peak:.2f}% - {self.trail_pct}",
-            )
+        if not position.partial_taken and position.max_gain_pct >= self.activation_pct:
+            return trail_exit(position, self.trail_pct, ExitReason.TRAILING_STOP, "pnl")
         return None
+
+
+def trail_exit(
+    position: TrackedPosition, trail_pct: float, reason: ExitReason, label: str
+) -> ExitSignal | None:
+    """The trail shared by :class:`TrailingStop` and :class:`RunnerTrail`: exit the whole
+    position with ``reason`` when ``pnl_pct <= max_gain_pct - trail_pct`` (percentage
+    points of the entry premium below the peak gain); ``label`` starts the detail."""
+    peak = position.max_gain_pct
+    if position.pnl_pct <= peak - trail_pct:
+        return ExitSignal(
+            reason, None, f"{label} {position.pnl_pct:.2f}% <= peak {peak:.2f}% - {trail_pct}"
+        )
+    return None
 
 
 def partial_quantity(qty: int, fraction: float) -> int:
@@ -202,14 +207,9 @@ class RunnerTrail:
         self, position: TrackedPosition, quote: OptionQuote | None, observation: Observation
     ) -> ExitSignal | None:
         """Fire when the runner's mark falls ``trail_pct`` points below its peak gain."""
-        peak = position.max_gain_pct
-        runner = position.partial_taken or (position.position.qty == 1 and peak >= self.partial_pct)
-        if runner and position.pnl_pct <= peak - self.trail_pct:
-            return ExitSignal(
-                ExitReason.RUNNER_TRAIL,
-                None,
-                f"runner pnl {position.pnl_pct:.2f}% <= peak {peak:.2f}% - {self.trail_pct}",
-            )
+        single = position.position.qty == 1
+        if position.partial_taken or (single and position.max_gain_pct >= self.partial_pct):
+            return trail_exit(position, self.trail_pct, ExitReason.RUNNER_TRAIL, "runner pnl")
         return None
 
 

@@ -27,6 +27,17 @@ def _xnys() -> xcals.ExchangeCalendar:
         return xcals.get_calendar("XNYS", start=_CAL_START, end=_CAL_END)
 
 
+@lru_cache(maxsize=16384)
+def _session_bounds(day: date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    # exchange_calendars parses and validates the session on every call (~0.2 ms); a
+    # backtest asks for the same few hundred sessions in its feed, broker and features.
+    cal, session = _xnys(), pd.Timestamp(day)
+    return (
+        cal.session_open(session).tz_convert(TIMEZONE),
+        cal.session_close(session).tz_convert(TIMEZONE),
+    )
+
+
 class TradingCalendar:
     """Regular-hours sessions of the NYSE, in America/New_York time.
 
@@ -62,11 +73,11 @@ class TradingCalendar:
 
     def session_open(self, day: date) -> pd.Timestamp:
         """Regular-session open of ``day`` (tz-aware, New York)."""
-        return self._cal.session_open(pd.Timestamp(day)).tz_convert(TIMEZONE)
+        return _session_bounds(day)[0]
 
     def session_close(self, day: date) -> pd.Timestamp:
         """Regular-session close of ``day`` (16:00, or 13:00 on half days)."""
-        return self._cal.session_close(pd.Timestamp(day)).tz_convert(TIMEZONE)
+        return _session_bounds(day)[1]
 
     def is_half_day(self, day: date) -> bool:
         """Whether ``day`` closes early (13:00)."""
