@@ -144,8 +144,11 @@ def test_label_modes(small_frame: pd.DataFrame) -> None:
     assert n_all > n_hold
 
 
-def test_no_label_looks_past_t_plus_h(small_frame: pd.DataFrame) -> None:
-    ev = _evaluator()
+@pytest.mark.parametrize("apply_exit_rules", [False, True])
+def test_no_label_looks_past_t_plus_h(small_frame: pd.DataFrame, apply_exit_rules: bool) -> None:
+    ev = GhostTradeEvaluator(
+        Settings(), pricer=FakePricer(), selector=fake_selector, apply_exit_rules=apply_exit_rules
+    )
     full = ev.rewards(small_frame)
     for row, h in ((30, 15), (120, 60), (400, 10)):
         cut = small_frame.iloc[: row + h + 1]  # bars through the one starting at t + h
@@ -230,3 +233,78 @@ def test_default_evaluator_matches_broker_objects(small_frame: pd.DataFrame) -> 
                 p_out, _ = execu.price(Side.SELL, q_out)
                 want = (p_out - p_in) * 100 - 2 * execu.fees.fee(1)
                 assert got == pytest.approx(want, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "exits",
+    [
+        {},  # the defaults: stop, take profit and trailing stop close most paths early
+        {"use_trailing_stop": False, "stop_loss_pct": 40.0, "take_profit_pct": 60.0},
+        {"use_partial_take_profit": True, "partial_take_profit_pct": 6.0, "max_hold_minutes": 9},
+        {
+            "use_partial_take_profit": True,
+            "use_trailing_stop": False,
+            "partial_take_profit_pct": 5.0,
+        },
+        {"max_loss_per_trade": 15.0, "stop_loss_pct": 90.0},
+    ],
+)
+def test_exit_rules_equal_the_exit_manager(small_frame: pd.DataFrame, exits: dict) -> None:
+    """With apply_exit_rules every ghost equals a position run through the ExitManager."""
+    from zerodte.engine.build import ModelContractSelector, modelled_quote_books
+    from zerodte.exits.manager import ExitManager
+    from zerodte.types import Position
+
+    base = Settings()
+    s = base.model_copy(update={"exits": base.exits.model_copy(update=exits)})
+    ev = GhostTradeEvaluator(s, apply_exit_rules=True)
+    fixed = GhostTradeEvaluator(s, apply_exit_rules=False)
+    rows = np.arange(5, 330, 7)
+    out = ev.rewards(small_frame, rows)
+    plain = fixed.rewards(small_frame, rows)
+    books = modelled_quote_books(s, small_frame)
+    selector = ModelContractSelector(s)
+    execu = build_execution_model(s.costs, tick=s.options.tick)
+    fee = execu.fees.fee(1)
+    minute = small_frame["minute"].to_numpy()
+    session = small_frame["session"].to_numpy()
+
+    def observation(pos: int) -> Observation:
+        return Observation(
+            index=pos,
+            time=small_frame.index[pos],
+            session=session[pos],
+            minutes_since_open=float(minute[pos] + 1),
+            minutes_to_close=float(390 - minute[pos] - 1),
+            spy=float(small_frame["spy_close"].iloc[pos]),
+            qqq=0.0,
+            vix=float(small_frame["vix_close"].iloc[pos]),
+            features={},
+        )
+
+    moved = 0
+    for r_i, row in enumerate(rows):
+        for right, label in ((Right.CALL, "call"), (Right.PUT, "put")):
+            contract = selector.select(observation(int(row)), right, books(int(row)))
+            assert contract is not None
+            e = int(row) + 1
+            p_in, _ = execu.price(Side.BUY, books(e).quote(contract, at="open"))
+            position = Position(contract, 1, p_in, small_frame.index[e], entry_fees=fee)
+            manager = ExitManager.from_settings(s.exits)
+            exit_bar = None
+            for d in range(e, int(row) + max(ev.horizons)):
+                _, signal = manager.step(position, books(d).quote(contract), observation(d))
+                if signal is not None:
+                    exit_bar = d + 1
+                    break
+            for h in ev.horizons:
+                got = out[ghost_column(label, h)].iloc[r_i]
+                if np.isnan(plain[ghost_column(label, h)].iloc[r_i]):
+                    assert np.isnan(got)  # availability is the fixed horizon's
+                    continue
+                x = int(row) + h if exit_bar is None else min(exit_bar, int(row) + h)
+                moved += x < int(row) + h
+                p_out, _ = execu.price(Side.SELL, books(x).quote(contract, at="open"))
+                want = (p_out - p_in) * 100 - 2 * fee
+                assert got == pytest.approx(want, abs=1e-6), (row, label, h, x)
+    assert moved > 0  # the rules really closed some paths early

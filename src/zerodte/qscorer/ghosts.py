@@ -20,6 +20,17 @@ missing, the exit falls in another session, the exit would come after the broker
 exit before expiry (``exits.expiry_exit_minutes`` for same-day expiry, else
 ``exits.eod_flatten_minutes``) or the option model gave no usable quote.
 
+With ``qscorer.apply_exit_rules`` the configured exit rules run along every ghost path, as
+the exit manager runs them on a real position: at each decision bar ``d`` from the entry bar
+on, the contract is marked at the BID of bar ``d``'s close quote; the first rule that fires
+(in :data:`~zerodte.exits.rules.EXIT_RULE_ORDER`) sells at the open quote of the bar its
+order fills at (the same latency as entries), unless ``t + h`` comes first::
+
+    exit bar x_h = min(fill bar of the first rule firing at d < t + h, bar at t + h)
+
+The marks of bar ``d`` are known at wall time ``d + 1 <= t + h``, so these labels do not
+look past ``t + h`` either.
+
 Everything is vectorised over the whole run: ``n_cycles x n_horizons x 2`` prices in a few
 NumPy calls.
 """
@@ -39,6 +50,7 @@ import pandas as pd
 from zerodte.broker.fills import ExecutionModel, build_execution_model
 from zerodte.config.root import Settings
 from zerodte.io import atomic_write
+from zerodte.qscorer.ghost_exits import GhostPath, first_exit_step
 from zerodte.records import MISSED_KEY_COLUMNS, ghost_column
 from zerodte.types import CONTRACT_MULTIPLIER, Action, OptionContract, OptionQuote, Right, Side
 
@@ -270,12 +282,17 @@ class GhostTradeEvaluator:
     ----------
     settings
         Uses ``options`` (pricing, selection), ``costs`` (fill, slippage, fee, latency),
-        ``exits`` (expiry guard) and ``qscorer`` (horizons, label mode, simplified-estimate
-        parameters).
+        ``exits`` (the expiry guard; every rule with ``apply_exit_rules``) and ``qscorer``
+        (horizons, label mode, simplified-estimate parameters).
     pricer, selector, execution
         Injected for tests; default to ``OptionModel(settings.options)``,
         ``select_strikes`` and :func:`~zerodte.broker.fills.build_execution_model`, the
         very objects the paper broker uses.
+    horizons
+        Ghost horizons in minutes (default ``qscorer.horizons``).
+    apply_exit_rules
+        Run the ``exits`` rules along each ghost path, so that a rule firing before
+        ``t + h`` closes the ghost (default ``qscorer.apply_exit_rules``).
     """
 
     def __init__(
@@ -286,6 +303,7 @@ class GhostTradeEvaluator:
         selector: StrikeSelector | None = None,
         execution: ExecutionModel | None = None,
         horizons: Sequence[int] | None = None,
+        apply_exit_rules: bool | None = None,
     ) -> None:
         self.settings = settings
         self.horizons = tuple(int(h) for h in (horizons or settings.qscorer.horizons))
@@ -295,6 +313,9 @@ class GhostTradeEvaluator:
         self.selector = selector if selector is not None else _default_selector(settings)
         self.execution = execution or build_execution_model(
             settings.costs, tick=settings.options.tick
+        )
+        self.apply_exit_rules = (
+            settings.qscorer.apply_exit_rules if apply_exit_rules is None else apply_exit_rules
         )
         exits = settings.exits
         self.guard_minutes = (
@@ -358,9 +379,12 @@ class GhostTradeEvaluator:
             entry_price[e_rows] = np.where(
                 usable_in, fill_prices(self.execution, Side.BUY, bid_in, ask_in), np.nan
             )
+            exits = geo.exits
+            if self.apply_exit_rules:
+                exits = self._rule_exits(frame, geo, rows, right, strike_all, entry_price)
             # Exits of every (row, horizon) pair in one pricing call.
-            r_idx, h_idx = np.nonzero(geo.exits >= 0)
-            x_pos = geo.exits[r_idx, h_idx]
+            r_idx, h_idx = np.nonzero(exits >= 0)
+            x_pos = exits[r_idx, h_idx]
             q_out = self.pricer.price(
                 spot_open[x_pos],
                 strike_all[r_idx],
@@ -376,12 +400,83 @@ class GhostTradeEvaluator:
                 usable_out, fill_prices(self.execution, Side.SELL, bid_out, ask_out), np.nan
             )
             reward = (exit_price - entry_price[r_idx]) * CONTRACT_MULTIPLIER - fee
-            grid = np.full(geo.exits.shape, np.nan)
+            grid = np.full(exits.shape, np.nan)
             grid[r_idx, h_idx] = reward
             for j, h in enumerate(self.horizons):
                 out[ghost_column(label, h)] = grid[:, j]
         index = pd.DatetimeIndex(frame.index[rows])
         return pd.DataFrame(out, index=index)
+
+    def _rule_exits(  # noqa: PLR0917 (private step of rewards)
+        self,
+        frame: pd.DataFrame,
+        geo: GhostGeometry,
+        rows: np.ndarray,
+        right: Right,
+        strike: np.ndarray,
+        entry_price: np.ndarray,
+    ) -> np.ndarray:
+        """Exit bars of ``geo.exits`` moved earlier where an exit rule fires first.
+
+        Rows are processed in blocks so the ``(block, steps)`` mark matrices stay small.
+        """
+        out = geo.exits.copy()
+        has_exit = geo.exits.max(axis=1) >= 0
+        if not has_exit.any():
+            return out
+        t_ns = pd.DatetimeIndex(frame.index).asi8
+        minute_ns = 60_000_000_000
+        lat = latency_bars(self.execution)
+        # Bar at whose open an order sent at the close of each bar fills; a rule firing
+        # before t + h fills no later than the bar at t + h (same session), see below.
+        fill_bar = np.searchsorted(t_ns, t_ns + lat * minute_ns, side="left")
+        # Path steps: decision bars entry, entry + 1, ... before the latest exit bar.
+        steps = int((geo.exits.max(axis=1) - geo.entry).max())
+        spot_close = frame["spy_close"].to_numpy(np.float64)
+        vix_close = frame["vix_close"].to_numpy(np.float64)
+        fee = float(self.execution.fees.fee(1))
+        expiry_days = self.settings.options.expiry_days
+        block = max(1, 2_000_000 // max(steps, 1))
+        for lo in range(0, len(rows), block):
+            r = np.arange(lo, min(lo + block, len(rows)))
+            r = r[has_exit[r] & np.isfinite(entry_price[r])]
+            if len(r) == 0:
+                continue
+            last = geo.exits[r].max(axis=1)
+            d = geo.entry[r, None] + np.arange(steps)[None, :]
+            valid = d < last[:, None]
+            dv = d[valid]
+            bid = np.full(d.shape, np.nan)
+            # The decision at bar d sees bar d's close quote, one minute after its start.
+            quote = self.pricer.price(
+                spot_close[dv],
+                np.broadcast_to(strike[r, None], d.shape)[valid],
+                right is Right.CALL,
+                geo.minutes_to_expiry[dv] - 1.0,
+                vix_close[dv],
+                geo.minutes_to_close[dv] - 1.0,
+            )
+            bid[valid] = np.asarray(quote["bid"], np.float64)
+            d_c = np.where(valid, d, 0)
+            path = GhostPath(
+                bid=bid,
+                held=(t_ns[d_c] - t_ns[geo.entry[r, None]]) / minute_ns + 1.0,
+                minutes_to_close=geo.minutes_to_close[d_c] - 1.0,
+                valid=valid,
+                entry_price=entry_price[r],
+                entry_fee=fee,
+                expires_today=expiry_days == 0,
+            )
+            k = first_exit_step(path, self.settings.exits)
+            fired = k >= 0
+            fire_bar = np.where(fired, geo.entry[r] + np.maximum(k, 0), -1)
+            rule_exit = np.where(fired, fill_bar[np.maximum(fire_bar, 0)], -1)
+            x = geo.exits[r]
+            # A rule firing at a decision before t + h exits at its fill bar (never later
+            # than t + h); otherwise the horizon's own exit stands.
+            earlier = fired[:, None] & (x >= 0) & (fire_bar[:, None] < x)
+            out[r] = np.where(earlier, np.minimum(rule_exit[:, None], x), x)
+        return out
 
     # -- the predecessor's simplified estimate -----------------------------------------
     def simplified(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:

@@ -7,12 +7,17 @@ Windows on the chosen market data (sessions in time order)::
       -> ghosts -> dataset -> training
          (walk-forward split + embargo inside)
 
+The dataset window defaults to the first half of the sessions (:func:`default_cycles`).
 The out-of-sample window starts at the session after the dataset window: the overnight
 gap (more than 17 hours) exceeds any label horizon, so the embargo holds by construction
-(and is asserted). Steps: log the dataset in paper mode with the ``random`` controller
-(exact propensities), write ``missed.parquet``, build the dataset, train, evaluate on the
-validation window, compare out of sample, optionally deploy (atomic copy into
-``qscorer.model_dir``), write ``REPORT.md`` with plots and ``pipeline.json``.
+(and is asserted). Labels and the comparison's exits should describe the same trade;
+:func:`label_exit_mismatch` says when they do not (the ``q_scorer`` preset makes them
+agree).
+
+Steps: log the dataset in paper mode with the ``random`` controller (exact propensities),
+write ``missed.parquet``, build the dataset, train, evaluate on the validation window,
+compare out of sample, optionally deploy (atomic copy into ``qscorer.model_dir``), write
+``REPORT.md`` with plots and ``pipeline.json``.
 """
 
 from __future__ import annotations
@@ -77,6 +82,43 @@ def with_horizon(settings: Settings, horizon: int) -> Settings:
                 update={"horizon_minutes": int(horizon), "horizons": hs}
             )
         }
+    )
+
+
+def default_cycles(md: MarketData) -> int:
+    """Dataset size when none is given: the minutes of the first half of the sessions."""
+    per_day = md.frame.groupby("session").size()
+    first_half = list(md.sessions)[: max(len(md.sessions) // 2, 1)]
+    return int(per_day.reindex(first_half).fillna(0).sum())
+
+
+def label_exit_mismatch(settings: Settings, horizon: int) -> str | None:
+    """Why the labels and the comparison's exits disagree, or ``None`` when they agree.
+
+    A label at horizon ``H`` is a trade held to ``t + H`` (or closed earlier by the exit
+    rules with ``qscorer.apply_exit_rules``). Trades in the comparison are closed by
+    ``exits``; the two agree when the exit rules run along the ghost paths and the
+    max-hold sale fills at ``t + H`` (``max_hold_minutes + latency = H``).
+    """
+    from zerodte.broker.fills import build_execution_model
+    from zerodte.qscorer.ghosts import latency_bars
+
+    lat = latency_bars(build_execution_model(settings.costs, tick=settings.options.tick))
+    problems = []
+    if not settings.qscorer.apply_exit_rules:
+        problems.append("qscorer.apply_exit_rules is false (fixed-horizon labels)")
+    last_sale = settings.exits.max_hold_minutes + lat
+    if last_sale != horizon:
+        problems.append(
+            f"exits.max_hold_minutes = {settings.exits.max_hold_minutes:g} sells at t + "
+            f"{last_sale:g} min, not at the label horizon t + {horizon}"
+        )
+    if not problems:
+        return None
+    return (
+        "; ".join(problems) + ": the model learns rewards of trades other than those the "
+        f"comparison makes (the q_scorer preset sets max_hold_minutes = {horizon - lat} and "
+        "apply_exit_rules = true)"
     )
 
 
@@ -207,17 +249,25 @@ def run_pipeline(
     md: MarketData,
     *,
     horizon: int | None = None,
-    cycles: int = 2500,
+    cycles: int | None = None,
     deploy_model: bool = False,
     baseline: str = "momentum",
     out_dir: Path | None = None,
     code_version: str = "unknown",
     n_boot: int = 2000,
 ) -> dict[str, Any]:
-    """Dataset -> training -> evaluation -> comparison -> optional deploy; returns the summary."""
+    """Dataset -> training -> evaluation -> comparison -> optional deploy; returns the summary.
+
+    ``cycles`` (decision minutes of the dataset window) defaults to :func:`default_cycles`,
+    the first half of the sessions; every later session is out of sample.
+    """
     require_paper(settings)
     h = int(horizon or settings.qscorer.horizon_minutes)
     settings = with_horizon(settings, h)
+    cycles = int(cycles) if cycles is not None else default_cycles(md)
+    mismatch = label_exit_mismatch(settings, h)
+    if mismatch is not None:
+        logger.warning("labels and exits disagree: %s", mismatch)
     ds_sessions, oos_sessions = split_sessions(md, cycles)
     pid = pipeline_id(settings, md, h, cycles)
     root = Path(out_dir) if out_dir is not None else settings.engine.runs_dir / "q_pipeline" / pid
@@ -259,6 +309,7 @@ def run_pipeline(
     if deploy_model:
         deployed = str(deploy(model_dir, settings.qscorer.model_dir))
     summary = _summary(settings, cmp, evaluation, res, ds, root, model_dir, deployed, h, cycles)
+    summary["label_exit_mismatch"] = mismatch
     summary["dataset_run"] = {"run_dir": str(dsr.run.run_dir), "summary": dsr.run.summary}
     atomic_write_json(root / "pipeline.json", summary)
     atomic_write_text(root / "REPORT.md", render_report(summary, root))
@@ -284,6 +335,9 @@ def _summary(  # noqa: PLR0917 (private report assembly)
         "horizon": horizon,
         "cycles": cycles,
         "feature_set": settings.qscorer.feature_set,
+        "apply_exit_rules": settings.qscorer.apply_exit_rules,
+        "exits": settings.exits.model_dump(mode="json"),
+        "dataset_sessions": len(ds.frame["session"].unique()),
         "baseline_controller": cmp.baseline.manifest.get("controller"),
         "baseline": cmp.baseline.summary,
         "q_scorer": cmp.q_scorer.summary,
@@ -338,6 +392,23 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _exit_line(s: dict[str, Any]) -> str:
+    x = s["exits"]
+    trail = (
+        f"trailing {x['trailing_activation_pct']:g}/{x['trailing_stop_pct']:g} points"
+        if x["use_trailing_stop"]
+        else "no trailing stop"
+    )
+    line = (
+        f"Exits: stop {x['stop_loss_pct']:g} %, take profit {x['take_profit_pct']:g} %, {trail}, "
+        f"max hold {x['max_hold_minutes']:g} min; labels "
+        f"{'run these exit rules' if s['apply_exit_rules'] else 'are fixed-horizon'}."
+    )
+    if s.get("label_exit_mismatch"):
+        line += f" **Labels and exits disagree:** {s['label_exit_mismatch']}."
+    return line
+
+
 def render_report(s: dict[str, Any], root: Path) -> str:
     """The pipeline report as Markdown."""
     lines = [
@@ -345,6 +416,8 @@ def render_report(s: dict[str, Any], root: Path) -> str:
         "",
         f"Out-of-sample window {s['oos_window'][0]} to {s['oos_window'][1]} "
         f"({s['oos_sessions']} sessions), same data, exits and friction for both controllers.",
+        "",
+        _exit_line(s),
         "",
         "| controller | trades | win rate | P&L | per-trade P&L | 95% CI | max DD | P&L/DD "
         "| Sharpe |",
