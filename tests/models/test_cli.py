@@ -49,9 +49,25 @@ def test_eval_calibration_json(tmp_path: Path) -> None:
         ):
             assert key in r, (name, key)
         assert r["n"] > 0 and r["accuracy_ci95"][0] <= r["accuracy"] <= r["accuracy_ci95"][1]
+    for name in ("confidence_by_regime", "direction_up_by_regime"):  # per-regime calibrators
+        r = data["outputs"][name]
+        assert r["n"] == data["outputs"][name.removesuffix("_by_regime")]["n"]
+        assert 0 <= r["ece_calibrated"] <= 1
     bundle = load_bundle(out)
     assert bundle.kind == "trees" and bundle.data_hash and bundle.code_version
     assert bundle.metrics["confidence"]["n"] == data["outputs"]["confidence"]["n"]
+
+
+@pytest.mark.slow
+def test_train_trees_records_feature_group_ablation(tmp_path: Path) -> None:
+    out = tmp_path / "trees"
+    args = ["train", "trees", "--days", "16", "--seed", "3", "--edge", "1", "--folds", "1"]
+    res = CliRunner().invoke(app, [*args, "--json", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    deltas = json.loads(res.output)["ablation"]["deltas"]  # one per feature group of the set
+    assert {"returns", "volatility", "time", "vix"} <= set(deltas)
+    assert load_bundle(out).metrics["ablation"]["deltas"] == deltas
+    assert all(set(d) == {"log_loss", "brier"} for d in deltas.values())
 
 
 def test_train_commands_exist() -> None:

@@ -1,7 +1,8 @@
 """Must-hold properties on the synthetic market (planted edge vs martingale), held out.
 
-Trees on causal features, walk-forward (train 60 % of sessions, 1/8 calibration, 3 test
-windows). ``direction_up`` is P(up | move): a martingale (edge 0) cannot beat climatology.
+Trees on causal features over one synthetic year, walk-forward (train the first half of the
+sessions, 1/8 calibration, 3 test windows). ``direction_up`` is P(up | move): a martingale
+(edge 0) cannot beat climatology.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from zerodte.models.walkforward_fit import call_right
 
 from .conftest import make_case
 
-DAYS = 120
+DAYS = 252
 COLS = (
     "ret_15m",
     "ret_30m",
@@ -65,9 +66,11 @@ def edge0():  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="planted edge too weak for 120 synthetic days: measured held-out direction_up "
-    "accuracy 0.499 vs climatology 0.552 (gain CI [-0.083, -0.026]); even the hidden-state "
-    "oracle gains only +0.15 pp accuracy over a 100-day test (see docs/models.md)",
+    reason="measured on 252 days (seed 7, 3 test windows, 35 265 held-out rows): trees "
+    "direction_up accuracy 0.533 vs climatology 0.541, gain CI [-0.021, 0.005], Brier skill CI "
+    "[-0.0021, 0.0017]. The 15-minute up rate is 0.54 (leverage skew), so accuracy only gains "
+    "where P(up) < 0.5; a logistic fit of the observable signal E[kappa|VIX,time]*R30/rv gains "
+    "[-0.003, 0.013], the hidden-state oracle [0.016, 0.038] (see docs/models.md)",
 )
 def test_planted_edge_beats_climatology(edge1) -> None:  # type: ignore[no-untyped-def]
     r = edge1[2]["direction_up"]
@@ -90,12 +93,6 @@ def test_calibrated_ece_held_out(edge1) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured held-out calibrated ECE (Platt, 15-day calibration window, 120 days): "
-    "direction_up 0.084, direction_down 0.063, direction_neutral 0.051; the test windows' "
-    "drift and volatility differ from the calibration window's",
-)
 def test_remaining_ece_held_out(edge1) -> None:  # type: ignore[no-untyped-def]
     for name in ("direction_up", "direction_down", "direction_neutral"):
         assert edge1[2][name].ece_calibrated <= 0.05, name

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+from zerodte.models.encoders import TransformerEncoder
 from zerodte.models.gaussian import GaussianConfig
 from zerodte.models.patchtst import PatchTSTConfig, ohlcv_channels
 
@@ -103,3 +105,18 @@ def test_patchtst_on_raw_ohlcv(small_case: MarketCase) -> None:
     model = cfg.build().fit(raw, small_case.targets.iloc[:1500])
     p = model.predict(raw.iloc[-200:])
     assert p.iloc[-50:].notna().all().all() and (p["return_std"].dropna() > 0).all()
+
+
+def test_transformer_last_position_matches_the_full_stack() -> None:
+    torch.manual_seed(0)
+    enc = TransformerEncoder(5, 16, 20).eval()
+    x = torch.randn(64, 20, 5)
+    with torch.inference_mode():
+        h = enc.inp(x) + enc.pos
+        full = enc.enc(h, mask=enc.mask, is_causal=True)[:, -1]
+        fast = enc(x)
+        short = enc(x[:, -12:])  # shorter windows use the last positions and the mask's corner
+        h12 = enc.inp(x[:, -12:]) + enc.pos[:, -12:]
+        full12 = enc.enc(h12, mask=enc.mask[-12:, -12:], is_causal=True)[:, -1]
+    assert torch.allclose(fast, full, atol=1e-5)
+    assert torch.allclose(short, full12, atol=1e-5)

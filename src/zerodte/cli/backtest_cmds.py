@@ -63,6 +63,10 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
         bool, typer.Option("--streaming", help="Decide cycle by cycle, as live does.")
     ] = False,
     json_out: Json = False,
+    predictor: Annotated[
+        Path | None,
+        typer.Option("--predictor", help="Trained bundle (else models.predictor_bundle)."),
+    ] = None,
 ) -> None:
     """Backtest an entry controller on the market data and write its run directory."""
     from zerodte.engine.backtest import run_backtest
@@ -75,6 +79,10 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
     if controller is not None:
         settings = settings.model_copy(
             update={"entry": settings.entry.model_copy(update={"controller": controller})}
+        )
+    if predictor is not None:
+        settings = settings.model_copy(
+            update={"models": settings.models.model_copy(update={"predictor_bundle": predictor})}
         )
     try:
         ctrl = build_controller(settings)

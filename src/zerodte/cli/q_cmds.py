@@ -36,7 +36,12 @@ T = TypeVar("T")
 
 Horizon = Annotated[int | None, typer.Option("--horizon", help="Label horizon H in minutes.")]
 Cycles = Annotated[
-    int, typer.Option("--cycles", help="Decision cycles (minutes) logged for the dataset.")
+    int | None,
+    typer.Option(
+        "--cycles",
+        help="Decision cycles (minutes) logged for the dataset (default: the first half of "
+        "the sessions; the rest is out of sample).",
+    ),
 ]
 ModelDir = Annotated[
     Path | None,
@@ -135,6 +140,7 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
         result: dict[str, Any] = {
             "run_dir": str(run_dir),
             "records": len(dsr.missed),
+            "apply_exit_rules": settings.qscorer.apply_exit_rules,
             "available": {c: int(dsr.missed[c].notna().sum()) for c in cols},
             "mean": {c: float(dsr.missed[c].mean()) for c in cols},
         }
@@ -150,6 +156,11 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
         _dump(res)
         return
     print(f"{res['records']} missed-opportunity records -> {res['run_dir']}/missed.parquet")
+    print(
+        "exit rules applied along ghost paths"
+        if res["apply_exit_rules"]
+        else "fixed-horizon ghosts (qscorer.apply_exit_rules = false)"
+    )
     table = Table("column", "available", "mean $/contract")
     for c, n in res["available"].items():
         table.add_row(c, str(n), _fmt(res["mean"][c]))
@@ -184,7 +195,7 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
 @app.command("train")
 def train(  # noqa: PLR0917
     horizon: Horizon = None,
-    cycles: Cycles = 2500,
+    cycles: Cycles = None,
     out: OutDir = None,
     deploy: Annotated[bool, typer.Option("--deploy", help="Copy into qscorer.model_dir.")] = False,
     days: Days = None,
@@ -200,12 +211,13 @@ def train(  # noqa: PLR0917
     from zerodte.qscorer.artifacts import save_model
     from zerodte.qscorer.compare import slice_market
     from zerodte.qscorer.pipeline import (
-        deploy as deploy_pair,
-    )
-    from zerodte.qscorer.pipeline import (
+        default_cycles,
         generate_dataset,
         split_sessions,
         training_metadata,
+    )
+    from zerodte.qscorer.pipeline import (
+        deploy as deploy_pair,
     )
     from zerodte.qscorer.train import train_q_scorer
 
@@ -214,7 +226,7 @@ def train(  # noqa: PLR0917
     def work() -> dict[str, Any]:
         md = _market(settings, days, start, end, seed, edge)
         try:
-            ds_sessions, _ = split_sessions(md, cycles)
+            ds_sessions, _ = split_sessions(md, cycles or default_cycles(md))
         except DataError:
             ds_sessions = list(md.sessions)  # training alone may use every session
         md_ds = slice_market(md, ds_sessions)
@@ -447,7 +459,7 @@ def optimize(  # noqa: PLR0917
 @app.command("pipeline")
 def pipeline(  # noqa: PLR0917
     horizon: Horizon = None,
-    cycles: Cycles = 2500,
+    cycles: Cycles = None,
     deploy: Annotated[bool, typer.Option("--deploy", help="Copy into qscorer.model_dir.")] = False,
     baseline: Baseline = "momentum",
     out: OutDir = None,
@@ -483,9 +495,12 @@ def pipeline(  # noqa: PLR0917
         _dump(res)
         return
     print(
-        f"Q-scorer pipeline, horizon {res['horizon']} min, out of sample "
+        f"Q-scorer pipeline, horizon {res['horizon']} min, dataset {res['dataset_sessions']} "
+        f"sessions ({res['cycles']:,} cycles), out of sample "
         f"{res['oos_window'][0]}..{res['oos_window'][1]} ({res['oos_sessions']} sessions)"
     )
+    if res["label_exit_mismatch"]:
+        print(f"WARNING: labels and exits disagree: {res['label_exit_mismatch']}")
     _print_table(res["table"])
     print(
         f"per-trade P&L difference {_fmt(res['diff_per_trade_pnl'])} paired CI "

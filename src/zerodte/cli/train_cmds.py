@@ -70,13 +70,21 @@ def train_bundle(  # noqa: PLR0917
     folds: int,
     feature_set: str,
     out: Path | None,
+    ablation: bool = False,
 ) -> tuple[Any, Path, dict[str, Any]]:
-    """Walk-forward train ``kind``, evaluate held out, save the bundle (CLI and tests)."""
+    """Walk-forward train ``kind``, evaluate held out, save the bundle (CLI and tests).
+
+    With ``ablation`` (``train trees|ensemble``) the bundle's metrics and the output gain
+    the held-out deltas of dropping each feature group.
+    """
     from zerodte.engine.rundir import code_version
+    from zerodte.features.groups import GROUPS
     from zerodte.models.evaluation import calibration_summary, held_out_reports
     from zerodte.models.tracking import track_run
+    from zerodte.models.trees import feature_ablation
     from zerodte.models.walkforward import walk_forward_splits
     from zerodte.models.walkforward_fit import fit_walk_forward, model_config
+    from zerodte.regime.rules import RULE_INPUTS, classify_regimes
 
     settings, data, fs, X, y = _prepare(days, start, end, seed, edge, feature_set)
     m = settings.models
@@ -104,8 +112,9 @@ def train_bundle(  # noqa: PLR0917
         code_version=code_version(),
     )
     directory = out or (m.model_dir / kind)
+    regimes = classify_regimes(X).to_numpy() if set(RULE_INPUTS) <= set(X.columns) else None
     summary = calibration_summary(
-        held_out_reports(bundle, data.frame, X, y),
+        held_out_reports(bundle, data.frame, X, y, regimes=regimes),
         directory / "reliability.png",
         f"{kind} held out",
     )
@@ -113,13 +122,23 @@ def train_bundle(  # noqa: PLR0917
         name: {k: v for k, v in rep.items() if k != "reliability"}
         for name, rep in summary["outputs"].items()
     }
-    bundle.save(directory)
     flat = {
         f"{n}.{k}": v
         for n, r in bundle.metrics.items()
         for k, v in r.items()
         if isinstance(v, float)
     }
+    if ablation and kind in ("trees", "ensemble"):
+        # held-out deltas of the direction head on the first test window, per feature group
+        first = splits[0]
+        abl = feature_ablation(
+            cfg, X, y, first.train, first.test, {g: GROUPS[g].columns for g in fs.groups}
+        )
+        deltas = {"base": abl.base, "deltas": abl.deltas, "window": "first test window"}
+        bundle.metrics["ablation"] = deltas
+        summary["ablation"] = deltas
+        flat.update({f"ablation.{g}.{k}": v for g, d in abl.deltas.items() for k, v in d.items()})
+    bundle.save(directory)
     run_id = track_run(
         m.mlflow_tracking_uri,
         "zerodte-models",
@@ -150,7 +169,9 @@ def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
         json_out: Json = False,
     ) -> None:
         try:
-            _, _, result = train_bundle(kind, days, start, end, seed, edge, folds, feature_set, out)
+            _, _, result = train_bundle(
+                kind, days, start, end, seed, edge, folds, feature_set, out, ablation=True
+            )
         except (ConfigError, DataError, ModelError) as exc:
             print(f"error: {exc}")
             raise typer.Exit(2) from exc
@@ -173,6 +194,11 @@ def _emit(result: dict[str, Any], json_out: bool) -> None:
             f"clim={r['brier_climatology']:.5f} ece raw={r['ece_raw']:.4f} "
             f"cal={r['ece_calibrated']:.4f}"
         )
+    ablation = result.get("ablation")
+    if ablation:
+        print("ablation (held-out delta when the group is dropped; > 0: the group helps):")
+        for group, d in ablation["deltas"].items():
+            print(f"  {group:12s} log_loss {d['log_loss']:+.5f} brier {d['brier']:+.5f}")
 
 
 for _kind, _name in (

@@ -164,7 +164,9 @@ class QScorerSettings(Section):
     feature_set: str = Field(default="minimal", description="state features (zerodte.features)")
     label_mode: Literal["all", "flat_only", "hold_only"] = "all"
     record_labels: bool = True
-    apply_exit_rules: bool = False
+    apply_exit_rules: bool = Field(
+        default=False, description="ghost labels run the exit rules (zerodte.qscorer.ghost_exits)"
+    )
     model_dir: Path = Path("models/q_scorer")
     reload_sec: float = Field(default=30.0, gt=0)
     # predecessor's simplified ghost estimate
@@ -204,6 +206,7 @@ class ModelsSettings(Section):
     hmm_refit_days: int = Field(default=20, ge=1)
     hmm_train_days: int = Field(default=60, ge=5)
     model_dir: Path = Path("models")
+    predictor_bundle: Path | None = None  # trained bundle: backtests join its predictions
     mlflow_tracking_uri: str | None = None
     seed: int = 0
 

@@ -24,10 +24,14 @@ from zerodte.engine.feed import HistoricalFeed, QuoteBookFactory
 from zerodte.engine.recorder import Recorder
 from zerodte.engine.rundir import make_run_id, write_manifest, write_records
 from zerodte.engine.sources import BatchDecisions, StreamDecisions
-from zerodte.errors import ConfigError
-from zerodte.features import FeatureStream, compute_features
+from zerodte.errors import ConfigError, ModelError
+from zerodte.features import FeatureStream, compute_features, get_feature_set
+from zerodte.models import context_source, load_bundle, predict_frame
+from zerodte.models.bundle import check_schema
 from zerodte.policy.base import EntryController
 from zerodte.policy.controllers import build_controller
+from zerodte.regime import OUTPUT_COLUMNS as REGIME_COLUMNS
+from zerodte.regime import RegimeConfig, walk_forward_regime
 from zerodte.research.report import write_run_report
 from zerodte.research.serialize import jsonable
 from zerodte.research.stats import summarize
@@ -35,6 +39,79 @@ from zerodte.research.stats import summarize
 logger = logging.getLogger(__name__)
 
 Path_ = Literal["vectorised", "streaming"]
+
+
+@dataclass
+class PredictorContext:
+    """Per-cycle predictions of a trained bundle joined with walk-forward regime values.
+
+    ``values`` has one row per market-frame row: the context columns of
+    :func:`~zerodte.models.predict_frame` (each row predicted by a segment trained before
+    it; NaN before the first segment) and the regime outputs ``hmm_*`` of
+    :func:`~zerodte.regime.walk_forward_regime` (NaN during its first training window).
+    """
+
+    values: pd.DataFrame
+    manifest: dict[str, Any]
+
+    def source(self) -> ContextSource:
+        """``cycle -> {column: value}`` for the engine's observations (NaN omitted)."""
+        return context_source(self.values, list(self.values.columns))
+
+
+def predictor_context(settings: Settings, frame: pd.DataFrame) -> PredictorContext | None:
+    """Load ``models.predictor_bundle`` and predict every cycle of ``frame`` (None if unset).
+
+    Raises
+    ------
+    ConfigError
+        The bundle is missing, corrupt, or was trained on another feature schema than the
+        one its feature set computes now (the message says how to fix it).
+    """
+    path = settings.models.predictor_bundle
+    if path is None:
+        return None
+    try:
+        bundle = load_bundle(path)
+        # the schema the feature set computes today, not the version the bundle recorded
+        fs = get_feature_set(bundle.feature_set).resolve(frame.columns)
+        check_schema(bundle, fs.schema_hash)
+        features = compute_features(frame, fs)
+        predictions = predict_frame(bundle, frame, features)
+    except (ModelError, KeyError) as exc:
+        raise ConfigError(f"models.predictor_bundle={path}: {exc}") from exc
+    regime_features = (
+        features if bundle.feature_set == "default" else compute_features(frame, "default")
+    )
+    regime = walk_forward_regime(
+        regime_features, config=RegimeConfig.from_settings(settings.models)
+    )
+    values = pd.concat([predictions, regime.loc[:, list(REGIME_COLUMNS)]], axis=1)
+    logger.info(
+        "predictor %s (%s) predicts %d of %d cycles; regime known on %d",
+        path,
+        bundle.kind,
+        int(predictions["direction_prob_up"].notna().sum()),
+        len(frame),
+        int(regime["hmm_trend"].notna().sum()),
+    )
+    manifest = {
+        "path": str(path),
+        "kind": bundle.kind,
+        "feature_set": bundle.feature_set,
+        "schema_hash": bundle.schema_hash,
+        "data_hash": bundle.data_hash,
+        "code_version": bundle.code_version,
+        "training_window": list(bundle.training_window),
+    }
+    return PredictorContext(values, manifest)
+
+
+def _combined(first: ContextSource, second: ContextSource | None) -> ContextSource:
+    """``first``'s values updated by ``second``'s (an explicit source overrides)."""
+    if second is None:
+        return first
+    return lambda i: {**first(i), **second(i)}
 
 
 @dataclass
@@ -94,7 +171,9 @@ def run_backtest(
         Creation time for the manifest (the caller's clock); never in ``summary.json``.
     feature_set, quote_books, selector, context
         Overrides of the features, the option quotes, contract selection, and the
-        per-cycle context (regime, predictions).
+        per-cycle context. With ``models.predictor_bundle`` set, the bundle's predictions
+        and the walk-forward regime (:func:`predictor_context`) are the context (``context``
+        entries override them) and are joined to the frame ``decide_batch`` reads.
     n_boot
         Bootstrap replicas of the summary's confidence intervals.
     progress
@@ -112,12 +191,20 @@ def run_backtest(
     )
     broker = PaperBroker.from_settings(settings)
     recorder = Recorder(feed.columns.times, feed.columns.sessions)
+    predictor = predictor_context(settings, frame)
+    if predictor is not None:
+        context = _combined(predictor.source(), context)
     decide_batch = getattr(ctrl, "decide_batch", None)
     if path == "vectorised" and decide_batch is not None:
         features = compute_features(frame, feature_set)
         new = [c for c in features.columns if c not in frame.columns]
-        joined = pd.concat([frame, features[new]], axis=1)
-        source: BatchDecisions | StreamDecisions = BatchDecisions(decide_batch(joined), features)
+        parts = [frame, features[new]]
+        if predictor is not None:
+            parts.append(predictor.values.drop(columns=[*frame.columns, *new], errors="ignore"))
+        joined = pd.concat(parts, axis=1)
+        source: BatchDecisions | StreamDecisions = BatchDecisions(
+            decide_batch(joined), features, controller=ctrl
+        )
     else:
         if path == "vectorised":
             logger.info("controller %s has no decide_batch; running the streaming path", ctrl.name)
@@ -176,6 +263,7 @@ def run_backtest(
             "config_hash": config_hash,
             "code_version": code_version,
             "feature_set": feature_set,
+            "predictor": None if predictor is None else predictor.manifest,
             "execution": broker.execution.describe(),
             "config": settings_manifest(settings),
         }

@@ -38,6 +38,8 @@ class Segment:
     train_end: pd.Timestamp | None = None
     train_rows: int = 0
     base_rates: dict[str, float] = field(default_factory=dict)
+    calib_start: pd.Timestamp | None = None
+    calib_end: pd.Timestamp | None = None
 
 
 @dataclass

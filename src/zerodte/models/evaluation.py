@@ -10,6 +10,10 @@ Outputs (each a binary event with a forecast probability):
   climatology even in a martingale, because volatility (hence the chance of leaving the
   neutral band) is predictable.
 * ``confidence``: calibrated P(the up/down call is right) against the call being right.
+* ``confidence_by_regime``, ``direction_up_by_regime`` (when ``regimes`` are given): the
+  same raw outputs calibrated by a :class:`~.calibration.RegimeCalibrator` (one calibrator
+  per regime label, global fallback) fit on each segment's calibration window, so
+  ``ece_calibrated`` compares per-regime with global calibration on the same rows.
 
 Climatology is each segment's training base rate. Only rows of test windows are used.
 """
@@ -23,8 +27,21 @@ import numpy as np
 import pandas as pd
 
 from zerodte.models.bundle import ModelBundle
-from zerodte.models.calibration import BinaryReport, binary_report, plot_reliability
-from zerodte.models.walkforward_fit import DIRS, call_right, predict_frame
+from zerodte.models.calibration import (
+    BinaryReport,
+    Method,
+    RegimeCalibrator,
+    binary_report,
+    plot_reliability,
+)
+from zerodte.models.walkforward_fit import (
+    DIRS,
+    calibrated,
+    call_right,
+    model_inputs,
+    predict_frame,
+    rows_outputs,
+)
 
 
 def _p_up(df: pd.DataFrame, prefix: str = "") -> np.ndarray:
@@ -40,10 +57,16 @@ def held_out_reports(
     features: pd.DataFrame,
     targets: pd.DataFrame,
     *,
+    regimes: np.ndarray | None = None,
+    regime_method: Method = "platt",
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict[str, BinaryReport]:
-    """Reports of the module docstring on the test windows of ``bundle``'s segments."""
+    """Reports of the module docstring on the test windows of ``bundle``'s segments.
+
+    ``regimes`` is one causal regime label per row (e.g. the rule-based
+    :func:`zerodte.regime.classify_regimes`); it adds the ``*_by_regime`` outputs.
+    """
     pred = predict_frame(bundle, market_frame, features, raw=True)
     ts = np.asarray(pd.DatetimeIndex(market_frame.index).as_unit("ns").asi8)
     # final (deployable) segment has no test window inside the data: exclude its rows
@@ -94,6 +117,64 @@ def held_out_reports(
         n_boot=n_boot,
         seed=seed,
     )
+    if regimes is not None:
+        labels = np.asarray(regimes).astype(str)
+        windows = calibration_window_outputs(bundle, market_frame, features)
+        up_base = float(np.nanmean(base("up")[held & ~np.isnan(up)]))
+        for name, p_raw, y, base_rate in (
+            ("confidence_by_regime", pred["ml_confidence"].to_numpy(), right, conf_base),
+            ("direction_up_by_regime", _p_up(pred, "raw_"), up, up_base),
+        ):
+            p_cal = np.full(len(p_raw), np.nan)
+            for j, (rows, outputs) in windows.items():
+                if name.startswith("confidence"):
+                    p_c, y_c = outputs["ml_confidence"].to_numpy(), call_right(outputs, fwd[rows])
+                else:
+                    p_c, y_c = _p_up(outputs, "raw_"), up[rows]
+                ok = ~(np.isnan(p_c) | np.isnan(y_c))
+                mine = seg == j
+                if ok.sum() < 2 or not mine.any():
+                    continue
+                cal = RegimeCalibrator(regime_method).fit(p_c[ok], y_c[ok], labels[rows][ok])
+                p_cal[mine] = cal.predict(p_raw[mine], labels[mine])
+            m = held & ~np.isnan(y)
+            out[name] = binary_report(
+                name,
+                p_raw[m],
+                p_cal[m],
+                y[m],
+                groups[m],
+                float(base_rate),
+                n_boot=n_boot,
+                seed=seed,
+            )
+    return out
+
+
+def calibration_window_outputs(
+    bundle: ModelBundle, market_frame: pd.DataFrame, features: pd.DataFrame
+) -> dict[int, tuple[np.ndarray, pd.DataFrame]]:
+    """Per segment: row positions of its calibration window and its outputs there.
+
+    The outputs are the segment's own (raw ``raw_direction_prob_*``, calibrated
+    direction probabilities and ``ml_confidence``), as its calibrators saw them; segments
+    without a calibration window are left out.
+    """
+    X = model_inputs(bundle.kind, market_frame, features)
+    ts = np.asarray(pd.DatetimeIndex(market_frame.index).as_unit("ns").asi8)
+    lookback = int(bundle.config.get("sequence_length", 1))
+    out: dict[int, tuple[np.ndarray, pd.DataFrame]] = {}
+    for j, s in enumerate(bundle.segments):
+        if s.calib_start is None or s.calib_end is None:
+            continue
+        rows = np.flatnonzero((ts >= s.calib_start.value) & (ts <= s.calib_end.value))
+        if not len(rows):
+            continue
+        raw = rows_outputs(bundle.kind, s, X, rows, lookback)
+        outputs = calibrated(s, raw)
+        for c in DIRS:
+            outputs[f"raw_{c}"] = raw[c].to_numpy()
+        out[j] = (rows, outputs)
     return out
 
 

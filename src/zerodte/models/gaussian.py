@@ -286,11 +286,13 @@ class GaussianPredictor:
         kl = self.net_.kl() * self.config.kl_weight / n_rows
         return {"total": nll + ce + bce + kl, "nll": nll, "direction": ce, "confidence": bce}
 
-    @torch.no_grad()
-    def _run(self, X: pd.DataFrame, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    @torch.inference_mode()
+    def _run(self, X: pd.DataFrame, chunk: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """MC passes: (mean outputs over samples, var of mu, embeddings) per valid row.
 
-        Chunks of ~1k rows keep the gathered windows in cache (8k-row chunks measured 3x slower).
+        Chunks of ~500 rows keep the gathered windows in cache: over one year of minutes
+        the Transformer trunk took 4.5 s at 512 rows, 6.0 s at 1024 and 8.0 s at 4096;
+        the TCN 1.5 s at 1024 and 5.2 s at 4096.
         """
         xt, ok = self._windows(X)
         rows = np.flatnonzero(ok)

@@ -12,13 +12,14 @@ Context columns (:data:`CONTEXT_COLUMNS`)::
     predicted_return, return_std   percent forward return over the horizon
     risk_adjusted_return           predicted_return / return_std
     direction_prob_{down,neutral,up}  calibrated class probabilities
-    ml_confidence                  raw confidence of the up/down call
+    ml_confidence                  raw confidence of the (calibrated) up/down call
     calibrated_confidence          calibrated P(the up/down call is right)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -104,12 +105,30 @@ def raw_outputs(kind: str, seg: Segment, X: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def call_confidence(raw: pd.DataFrame, probs: pd.DataFrame) -> np.ndarray:
+    """Raw confidence of the call made by ``probs`` (the calibrated probabilities).
+
+    ``raw["ml_confidence"]`` is the model's confidence that its own (raw) up/down call is
+    right: the confidence head of the sequence models, ``max(p_up, p_down) / (p_up +
+    p_down)`` otherwise. Where calibration flips the call to the other side, the confidence
+    in the call actually made is ``1 - ml_confidence``. The confidence calibrator is fit on
+    exactly this quantity, so a confident raw call that calibration reversed cannot show up
+    as a confident call (which inverted the confidence: its top tercile hit less often than
+    its bottom one).
+    """
+    raw_up = raw["direction_prob_up"].to_numpy() >= raw["direction_prob_down"].to_numpy()
+    cal_up = probs["direction_prob_up"].to_numpy() >= probs["direction_prob_down"].to_numpy()
+    conf = raw["ml_confidence"].to_numpy(np.float64)
+    return np.where(raw_up == cal_up, conf, 1.0 - conf)
+
+
 def calibrated(seg: Segment, raw: pd.DataFrame) -> pd.DataFrame:
     """Add calibrated direction probabilities and confidence (raw kept when no calibrator)."""
     out = raw.copy()
     if seg.direction_calibrator is not None:
         out.loc[:, list(DIRS)] = seg.direction_calibrator.predict(raw.loc[:, list(DIRS)].to_numpy())
-    conf = raw["ml_confidence"].to_numpy()
+    conf = call_confidence(raw, out)
+    out["ml_confidence"] = conf
     out["calibrated_confidence"] = (
         seg.confidence_calibrator.predict(conf) if seg.confidence_calibrator is not None else conf
     )
@@ -127,7 +146,7 @@ def call_right(probs: pd.DataFrame, fwd: np.ndarray) -> np.ndarray:
     )
 
 
-def _rows_outputs(
+def rows_outputs(
     kind: str, seg: Segment, X: pd.DataFrame, rows: np.ndarray, lookback: int
 ) -> pd.DataFrame:
     """Raw outputs for row positions ``rows`` (a contiguous run), reading history only."""
@@ -176,8 +195,9 @@ def fit_segment(  # noqa: PLR0917
         },
     )
     if len(split.calib):
+        seg.calib_start, seg.calib_end = X.index[split.calib[0]], X.index[split.calib[-1]]
         lookback = getattr(config, "sequence_length", 1)
-        raw = _rows_outputs(kind, seg, X, split.calib, lookback)
+        raw = rows_outputs(kind, seg, X, split.calib, lookback)
         lab = y["direction"].to_numpy()[split.calib]
         seg.direction_calibrator = MulticlassCalibrator(calibration_method).fit(  # type: ignore[arg-type]
             raw.loc[:, list(DIRS)].to_numpy(), lab
@@ -186,9 +206,9 @@ def fit_segment(  # noqa: PLR0917
         cal_probs.loc[:, list(DIRS)] = seg.direction_calibrator.predict(
             raw.loc[:, list(DIRS)].to_numpy()
         )
-        right = call_right(raw, y["fwd_ret"].to_numpy()[split.calib])
+        right = call_right(cal_probs, y["fwd_ret"].to_numpy()[split.calib])
         seg.confidence_calibrator = make_calibrator(calibration_method).fit(  # type: ignore[arg-type]
-            raw["ml_confidence"].to_numpy(), right
+            call_confidence(raw, cal_probs), right
         )
     return seg
 
@@ -264,7 +284,7 @@ def predict_frame(
         rows = np.flatnonzero(m)
         if not len(rows):
             continue
-        raw_out = _rows_outputs(bundle.kind, seg, X, rows, lookback)
+        raw_out = rows_outputs(bundle.kind, seg, X, rows, lookback)
         values = calibrated(seg, raw_out).to_numpy()
         if raw:
             values = np.column_stack(
@@ -274,10 +294,16 @@ def predict_frame(
     return out
 
 
-def context_source(predictions: pd.DataFrame) -> Any:
-    """``cycle -> {column: value}`` over a :func:`predict_frame` result (NaN entries omitted)."""
-    values = predictions.loc[:, list(CONTEXT_COLUMNS)].to_numpy(np.float64)
-    names = list(CONTEXT_COLUMNS)
+def context_source(
+    predictions: pd.DataFrame, columns: Sequence[str] = CONTEXT_COLUMNS
+) -> Callable[[int], dict[str, float]]:
+    """``cycle -> {column: value}`` over ``columns`` of a frame (NaN entries omitted).
+
+    ``predictions`` is a :func:`predict_frame` result, possibly joined with regime columns
+    (``hmm_*``) by passing their names in ``columns``.
+    """
+    values = predictions.loc[:, list(columns)].to_numpy(np.float64)
+    names = list(columns)
 
     def context(i: int) -> dict[str, float]:
         row = values[i]
