@@ -64,6 +64,10 @@ EQUITY_COLUMNS: tuple[str, ...] = (
     "open_positions",
 )
 
+# Every DecisionRecord has these columns. A run with a predictor bundle
+# (``models.predictor_bundle``) appends the observation's prediction and regime columns
+# (``direction_prob_*``, ``predicted_return``, ``ml_confidence``, ``hmm_*`` ...) after them;
+# the features themselves are referenced by the manifest's ``feature_set``.
 DECISION_COLUMNS: tuple[str, ...] = (
     "cycle",
     "timestamp",

@@ -113,6 +113,15 @@ def test_predictions_and_regime_reach_the_trades(trained, tmp_path: Path) -> Non
         check_names=False,
     )
     assert runs["vectorised"].manifest["predictor"]["kind"] == "trees"
+    # every DecisionRecord carries the observation's prediction and regime of its cycle
+    decisions = runs["vectorised"].decisions
+    pd.testing.assert_frame_equal(decisions, runs["streaming"].decisions)
+    for col in ("direction_prob_up", "predicted_return", "hmm_trend"):
+        pd.testing.assert_series_equal(
+            decisions[col].reset_index(drop=True),
+            ctx.values[col].iloc[decisions["cycle"].to_numpy()].reset_index(drop=True),
+            check_names=False,
+        )
 
 
 def test_without_bundle_no_prediction_no_trade(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

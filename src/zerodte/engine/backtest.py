@@ -26,8 +26,6 @@ from zerodte.engine.rundir import make_run_id, write_manifest, write_records
 from zerodte.engine.sources import BatchDecisions, StreamDecisions
 from zerodte.errors import ConfigError, ModelError
 from zerodte.features import FeatureStream, compute_features, get_feature_set
-from zerodte.models import context_source, load_bundle, predict_frame
-from zerodte.models.bundle import check_schema
 from zerodte.policy.base import EntryController
 from zerodte.policy.controllers import build_controller
 from zerodte.regime import OUTPUT_COLUMNS as REGIME_COLUMNS
@@ -56,6 +54,8 @@ class PredictorContext:
 
     def source(self) -> ContextSource:
         """``cycle -> {column: value}`` for the engine's observations (NaN omitted)."""
+        from zerodte.models import context_source
+
         return context_source(self.values, list(self.values.columns))
 
 
@@ -71,6 +71,11 @@ def predictor_context(settings: Settings, frame: pd.DataFrame) -> PredictorConte
     path = settings.models.predictor_bundle
     if path is None:
         return None
+    # Imported here: the model stack (torch, xgboost) costs ~200 MB and is needed only when
+    # a bundle is configured.
+    from zerodte.models import load_bundle, predict_frame
+    from zerodte.models.bundle import check_schema
+
     try:
         bundle = load_bundle(path)
         # the schema the feature set computes today, not the version the bundle recorded
@@ -105,6 +110,18 @@ def predictor_context(settings: Settings, frame: pd.DataFrame) -> PredictorConte
         "training_window": list(bundle.training_window),
     }
     return PredictorContext(values, manifest)
+
+
+def with_observation_columns(decisions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """DecisionRecords plus the per-cycle observation ``values`` (predictions, regime).
+
+    Cycle ``i`` observed market-frame row ``i``; a column already in the records is not
+    duplicated. Missing values stay null (never filled).
+    """
+    extra = [c for c in values.columns if c not in decisions.columns]
+    cycles = decisions["cycle"].to_numpy()
+    added = values.iloc[cycles][extra].reset_index(drop=True)
+    return pd.concat([decisions.reset_index(drop=True), added], axis=1)
 
 
 def _combined(first: ContextSource, second: ContextSource | None) -> ContextSource:
@@ -226,6 +243,8 @@ def run_backtest(
     trades = recorder.trades_frame()
     equity = recorder.equity_frame()
     decisions = recorder.decisions_frame()
+    if predictor is not None:
+        decisions = with_observation_columns(decisions, predictor.values)
     start_equity = settings.broker.initial_cash
     stats = summarize(
         trades, equity, start_equity=start_equity, n_boot=n_boot, seed=settings.engine.seed
