@@ -335,16 +335,9 @@ def evaluate(  # noqa: PLR0917
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    keys = (
-        "trades",
-        "win_rate",
-        "pnl",
-        "per_trade_pnl",
-        "per_trade_pnl_ci95",
-        "max_drawdown",
-        "pnl_to_dd",
-        "sharpe",
-    )
+    from zerodte.qscorer.compare import TABLE_KEYS
+
+    keys = TABLE_KEYS
     table = Table("controller", *keys)
     for r in rows:
         table.add_row(r["controller"], *(_fmt(r.get(k)) for k in keys))
@@ -513,9 +506,13 @@ def pipeline(  # noqa: PLR0917
         f"{_fmt(ope['snips'])} {_fmt(ope['snips_ci95'])}  DR {_fmt(ope['dr'])} "
         f"{_fmt(ope['dr_ci95'])}"
     )
-    anti = res["evaluation"]["anti_selection"]
-    if anti["flag"]:
-        print("WARNING: anti-selection flagged (higher Q, lower realised reward)")
+    for key, rows in (("anti_selection", "all labelled rows"), ("anti_selection_acted", "acted")):
+        anti = res["evaluation"].get(key)
+        if anti and anti["flag"]:
+            print(
+                f"WARNING: anti-selection on the validation window ({rows}): higher Q, lower "
+                f"realised reward (spearman {_fmt(anti['spearman'])} CI {_fmt(anti['ci95'])})"
+            )
     print(
         f"report: {res['pipeline_dir']}/REPORT.md; model: {res['model_dir']}"
         + (f"; deployed to {res['deployed_to']}" if res["deployed_to"] else "")

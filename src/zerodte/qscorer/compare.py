@@ -38,6 +38,7 @@ TABLE_KEYS: tuple[str, ...] = (
     "pnl",
     "per_trade_pnl",
     "per_trade_pnl_ci95",
+    "fees_paid",
     "max_drawdown",
     "pnl_to_dd",
     "sharpe",

@@ -152,31 +152,57 @@ def off_policy_value(
 
 
 def anti_selection(
-    pred: np.ndarray, realised: np.ndarray, *, n_boot: int = 1000, seed: int = 0
+    pred: np.ndarray,
+    realised: np.ndarray,
+    sessions: np.ndarray,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Spearman correlation of predicted Q and realised reward with a bootstrap CI.
+    """Spearman correlation of predicted Q and realised reward with a session-bootstrap CI.
 
-    ``flag`` is true when the whole 95 % interval is below zero: higher Q means lower
-    realised reward (the model anti-selects; do not deploy it, investigate the labels).
+    Rows of one session share overlapping label windows, so the interval resamples whole
+    sessions (ranks are taken once; each replicate is the Pearson correlation of the ranks
+    of the resampled sessions, from per-session sums). ``flag`` is true when the whole 95 %
+    interval is below zero: higher Q means lower realised reward (the model anti-selects; do
+    not deploy it, investigate the labels).
     """
     ok = np.isfinite(pred) & np.isfinite(realised)
     p, y = pred[ok], realised[ok]
     if len(p) < 10 or np.std(p) == 0 or np.std(y) == 0:
         return {"n": len(p), "spearman": None, "ci95": None, "flag": False}
     rho = float(spearmanr(p, y)[0])
-    rng = np.random.default_rng(seed)
-    # rank once; Pearson of ranks in resamples approximates the resampled Spearman
     rp = pd.Series(p).rank().to_numpy()
     ry = pd.Series(y).rank().to_numpy()
-    idx = rng.integers(0, len(p), size=(n_boot, len(p)))
-    a, b = rp[idx], ry[idx]
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        vals = (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
-    vals = vals[np.isfinite(vals)]
-    lo, hi = np.percentile(vals, [2.5, 97.5])
-    return {"n": len(p), "spearman": rho, "ci95": [float(lo), float(hi)], "flag": bool(hi < 0)}
+    codes, n_days = _day_groups(np.asarray(sessions)[ok])
+
+    def per_day(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=values, minlength=n_days)
+
+    sums = {
+        "n": per_day(np.ones(len(rp))),
+        "a": per_day(rp),
+        "b": per_day(ry),
+        "aa": per_day(rp * rp),
+        "bb": per_day(ry * ry),
+        "ab": per_day(rp * ry),
+    }
+
+    def corr(s: dict[str, np.ndarray]) -> np.ndarray:
+        n = s["n"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = s["ab"] - s["a"] * s["b"] / n
+            var = (s["aa"] - s["a"] ** 2 / n) * (s["bb"] - s["b"] ** 2 / n)
+            return np.asarray(cov / np.sqrt(var))
+
+    ci = _boot_days(sums, corr, n_boot, seed)
+    return {
+        "n": len(p),
+        "sessions": n_days,
+        "spearman": rho,
+        "ci95": None if ci is None else [ci[0], ci[1]],
+        "flag": ci is not None and ci[1] < 0,
+    }
 
 
 def evaluate_q_scorer(
@@ -231,9 +257,12 @@ def evaluate_q_scorer(
         float(np.nanmean(chosen_real)) if np.isfinite(chosen_real).any() else None
     )
     # Anti-selection over every labelled (row, head): does a higher Q mean a lower reward?
-    out["anti_selection"] = anti_selection(mean.ravel(), ys.ravel(), n_boot=n_boot, seed=seed)
+    days = frame["session"].to_numpy()
+    out["anti_selection"] = anti_selection(
+        mean.ravel(), ys.ravel(), np.repeat(days, 2), n_boot=n_boot, seed=seed
+    )
     out["anti_selection_acted"] = anti_selection(
-        chosen_pred[acted_all], chosen_real[acted_all], n_boot=n_boot, seed=seed
+        chosen_pred[acted_all], chosen_real[acted_all], days[acted_all], n_boot=n_boot, seed=seed
     )
     q_hat = np.column_stack([np.zeros(len(frame)), np.nan_to_num(mean, nan=0.0)])
     out["ope"] = off_policy_value(frame, action, q_hat, n_boot=n_boot, seed=seed)

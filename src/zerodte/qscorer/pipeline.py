@@ -456,13 +456,17 @@ def render_report(s: dict[str, Any], root: Path) -> str:
     lines += [f"- unmatched: {g['reason']}: {g['rows']} rows" for g in d["unmatched"]]
     ev = s["evaluation"]
     anti = ev["anti_selection"]
+    acted = ev["anti_selection_acted"]
     lines += [
         "",
         "## Evaluation (validation window)",
         "",
         f"Trade rate {_fmt(ev['trade_rate'])}; missed positive-EV cycles "
         f"{ev['missed_positive_ev']['count']}; anti-selection Spearman {_fmt(anti['spearman'])} "
-        f"CI {_fmt(anti['ci95'])}{' **FLAGGED**' if anti['flag'] else ''}.",
+        f"CI {_fmt(anti['ci95'])}{' **FLAGGED**' if anti['flag'] else ''} over every "
+        f"labelled row, {_fmt(acted['spearman'])} CI {_fmt(acted['ci95'])}"
+        f"{' **FLAGGED**' if acted['flag'] else ''} over the rows it acted on (sessions "
+        "resampled).",
         "",
         "![equity](equity.png) ![reliability](reliability.png)",
         "",
