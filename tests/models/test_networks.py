@@ -56,7 +56,7 @@ def test_confidence_head_is_trained_and_not_inverted(toy_model) -> None:  # type
     assert np.corrcoef(p["ml_confidence"][ok], right[ok])[0, 1] > 0.1
     assert (p["return_std"][ok] > 0).all()
     assert np.allclose(
-        p[["direction_prob_down", "direction_prob_neutral", "direction_prob_up"]][ok].sum(1), 1
+        p[["direction_prob_down", "direction_prob_neutral", "direction_prob_up"]][ok].sum(axis=1), 1
     )
 
 
