@@ -21,7 +21,7 @@ from zerodte.cli.market_opts import (
     Preset,
     Seed,
     Start,
-    parse_day,
+    load_market_options,
 )
 from zerodte.errors import ConfigError, DataError
 
@@ -72,7 +72,6 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
     from zerodte.engine.backtest import run_backtest
     from zerodte.engine.clock import WallClock
     from zerodte.engine.rundir import code_version
-    from zerodte.market.loading import load_market
     from zerodte.policy.controllers import build_controller
 
     settings = current_settings()
@@ -86,14 +85,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
         )
     try:
         ctrl = build_controller(settings)
-        data = load_market(
-            settings,
-            days=days,
-            start=parse_day(start, "--start"),
-            end=parse_day(end, "--end"),
-            seed=seed,
-            edge=edge,
-        )
+        data = load_market_options(settings, days, start, end, seed, edge)
         with Progress(
             TextColumn("backtest"),
             BarColumn(),

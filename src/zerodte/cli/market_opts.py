@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from zerodte.cli.state import STATE
+
+if TYPE_CHECKING:
+    from zerodte.config import Settings
+    from zerodte.market.loading import MarketData
 
 Days = Annotated[int | None, typer.Option("--days", help="Trading days of data to use.")]
 Start = Annotated[str | None, typer.Option("--start", help="First trading day (YYYY-MM-DD).")]
@@ -72,3 +76,24 @@ def parse_day(value: str | None, option: str) -> date | None:
     except ValueError as exc:
         message = f"{value!r} is not a date; use YYYY-MM-DD"
         raise typer.BadParameter(message, param_hint=option) from exc
+
+
+def load_market_options(  # noqa: PLR0917 (mirrors the market options)
+    settings: Settings,
+    days: int | None,
+    start: str | None,
+    end: str | None,
+    seed: int | None,
+    edge: float | None,
+) -> MarketData:
+    """The market data the market options choose (:func:`~zerodte.market.loading.load_market`)."""
+    from zerodte.market.loading import load_market
+
+    return load_market(
+        settings,
+        days=days,
+        start=parse_day(start, "--start"),
+        end=parse_day(end, "--end"),
+        seed=seed,
+        edge=edge,
+    )

@@ -22,7 +22,7 @@ from zerodte.cli.market_opts import (
     Preset,
     Seed,
     Start,
-    parse_day,
+    load_market_options,
 )
 from zerodte.config import Settings
 from zerodte.errors import ConfigError, DataError, ModelError
@@ -58,26 +58,6 @@ def _guard(fn: Callable[[], T]) -> T:
     except (ConfigError, DataError, ModelError) as exc:
         print(f"error: {exc}")
         raise typer.Exit(2) from exc
-
-
-def _market(  # noqa: PLR0917 (mirrors the market options)
-    settings: Settings,
-    days: int | None,
-    start: str | None,
-    end: str | None,
-    seed: int | None,
-    edge: float | None,
-) -> Any:
-    from zerodte.market.loading import load_market
-
-    return load_market(
-        settings,
-        days=days,
-        start=parse_day(start, "--start"),
-        end=parse_day(end, "--end"),
-        seed=seed,
-        edge=edge,
-    )
 
 
 def _code_version() -> str:
@@ -127,13 +107,15 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
     json_out: Json = False,
 ) -> None:
     """Log the market with the exploratory policy and write its missed-opportunity records."""
+    import pandas as pd
+
     from zerodte.qscorer.ghosts import GhostTradeEvaluator, compare_estimates
     from zerodte.qscorer.pipeline import generate_dataset
 
     settings = current_settings()
 
     def work() -> dict[str, Any]:
-        md = _market(settings, days, start, end, seed, edge)
+        md = load_market_options(settings, days, start, end, seed, edge)
         run_dir = out or settings.engine.runs_dir / f"q_ghosts_{md.data_hash[:12]}"
         dsr = generate_dataset(settings, md, run_dir, code_version=_code_version())
         cols = [c for c in dsr.missed.columns if c.startswith("ghost_")]
@@ -146,7 +128,7 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
         }
         if compare:
             ev = GhostTradeEvaluator(settings)
-            pos = md.frame.index.get_indexer(dsr.missed["timestamp"])
+            pos = md.frame.index.get_indexer(pd.DatetimeIndex(dsr.missed["timestamp"]))
             gap = compare_estimates(ev.rewards(md.frame, pos), ev.simplified(md.frame, pos))
             result["compare"] = gap.to_dict(orient="records")
         return result
@@ -224,7 +206,7 @@ def train(  # noqa: PLR0917
     settings = _settings_h(horizon)
 
     def work() -> dict[str, Any]:
-        md = _market(settings, days, start, end, seed, edge)
+        md = load_market_options(settings, days, start, end, seed, edge)
         try:
             ds_sessions, _ = split_sessions(md, cycles or default_cycles(md))
         except DataError:
@@ -305,7 +287,7 @@ def evaluate(  # noqa: PLR0917
             q_min_abs_ret=e.q_min_abs_ret,
             expected_schema=expected_schema_hash(s2),
         )
-        md = _market(s2, days, start, end, seed, edge)
+        md = load_market_options(s2, days, start, end, seed, edge)
         dsr = generate_dataset(s2, md, None)
         return evaluate_q_scorer(dsr.dataset, ctrl)
 
@@ -379,7 +361,7 @@ def compare_cmd(  # noqa: PLR0917
             q_min_abs_ret=e.q_min_abs_ret,
             expected_schema=expected_schema_hash(settings),
         )
-        md = _market(settings, days, start, end, seed, edge)
+        md = load_market_options(settings, days, start, end, seed, edge)
         val_end = loaded.metadata.get("windows", {}).get("validation_end")
         res = compare(
             settings, md, ctrl, baseline=baseline, out_dir=out, code_version=_code_version()
@@ -422,7 +404,7 @@ def optimize(  # noqa: PLR0917
 
     def work() -> dict[str, Any]:
         loaded = load_model(_model_dir(settings, model_dir))
-        md = _market(settings, days, start, end, seed, edge)
+        md = load_market_options(settings, days, start, end, seed, edge)
         sessions = list(md.sessions)
         if len(sessions) < 6:
             raise DataError(f"optimize needs at least 6 sessions, got {len(sessions)}")
@@ -471,7 +453,7 @@ def pipeline(  # noqa: PLR0917
     settings = current_settings()
 
     def work() -> dict[str, Any]:
-        md = _market(settings, days, start, end, seed, edge)
+        md = load_market_options(settings, days, start, end, seed, edge)
         return run_pipeline(
             settings,
             md,

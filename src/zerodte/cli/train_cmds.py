@@ -18,7 +18,7 @@ from zerodte.cli.market_opts import (
     Preset,
     Seed,
     Start,
-    parse_day,
+    load_market_options,
 )
 from zerodte.errors import ConfigError, DataError, ModelError
 
@@ -39,18 +39,10 @@ def _prepare(  # noqa: PLR0917
     feature_set: str,
 ) -> tuple[Any, Any, Any, Any, Any]:
     from zerodte.features import compute_features, get_feature_set
-    from zerodte.market.loading import load_market
     from zerodte.models.targets import make_targets
 
     settings = current_settings()
-    data = load_market(
-        settings,
-        days=days,
-        start=parse_day(start, "--start"),
-        end=parse_day(end, "--end"),
-        seed=seed,
-        edge=edge,
-    )
+    data = load_market_options(settings, days, start, end, seed, edge)
     fs = get_feature_set(feature_set).resolve(data.frame.columns)
     X = compute_features(data.frame, fs)
     m = settings.models
