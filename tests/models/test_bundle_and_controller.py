@@ -147,3 +147,22 @@ def test_prediction_controller_rule_and_parity() -> None:
         ).action
         == Action.BUY_PUTS
     )
+
+
+def test_tree_up_head_splits_the_move_mass(small_case) -> None:  # type: ignore[no-untyped-def]
+    c = small_case
+    cfg = TreeConfig(heads=("direction", "up"), columns=COLS, n_estimators=20)
+    both = cfg.build().fit(c.features, c.targets).predict(c.features)
+    alone = (
+        TreeConfig(heads=("up",), columns=COLS, n_estimators=20)
+        .build()
+        .fit(c.features, c.targets)
+        .predict(c.features)
+    )
+    ok = both["direction_prob_up"].notna()
+    assert ok.sum() > 1000
+    p = both.loc[ok]
+    move = p["direction_prob_up"] + p["direction_prob_down"]
+    assert np.allclose(move, 1.0 - p["direction_prob_neutral"])
+    # P(up | move) of the combined output is the binary head's own probability
+    assert np.allclose(p["direction_prob_up"] / move, alone.loc[ok, "up_prob"], atol=1e-9)

@@ -121,3 +121,31 @@ def test_mlflow_file_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
     run = track_run(f"sqlite:///{tmp_path / 'mlflow.db'}", "t", "r", {"a": 1}, {"m": 0.5}, [art])
     assert run is not None and (tmp_path / "mlflow.db").is_file()
     assert track_run(None, "t", "r", {}, {}) is None
+
+
+def test_factored_direction_calibration_recalibrates_the_sign_ratio() -> None:
+    # raw P(up | move) is overconfident (q_raw = 0.5 + 2 (q - 0.5)); P(neutral) is right.
+    rng = np.random.default_rng(0)
+    n = 40_000
+    neutral = rng.uniform(0.1, 0.6, n)
+    q = rng.uniform(0.4, 0.6, n)
+    q_raw = 0.5 + 2.0 * (q - 0.5)
+    raw = np.column_stack([(1 - neutral) * (1 - q_raw), neutral, (1 - neutral) * q_raw])
+    is_neutral = rng.random(n) < neutral
+    labels = np.where(is_neutral, 1, np.where(rng.random(n) < q, 2, 0)).astype(float)
+    raw[:5] = np.nan
+    labels[5:8] = np.nan
+    cal = MulticlassCalibrator("isotonic", factored=True).fit(raw[: n // 2], labels[: n // 2])
+    out = cal.predict(raw[n // 2 :])
+    assert np.isnan(cal.predict(raw[:5])).all()
+    assert np.allclose(out.sum(axis=1), 1.0)
+    assert (out[:, 1] < 1.0).all()  # P(neutral) below 1 keeps up / (up + down) defined
+    half = slice(n // 2, None)
+    move = labels[half] != 1
+    ratio = out[:, 2] / (out[:, 0] + out[:, 2])
+    raw_ratio = raw[half, 2] / (raw[half, 0] + raw[half, 2])
+    up = (labels[half] == 2).astype(float)
+    ece_cal = expected_calibration_error(ratio[move], up[move])
+    ece_raw = expected_calibration_error(raw_ratio[move], up[move])
+    assert ece_cal < 0.02 < ece_raw, (ece_cal, ece_raw)
+    assert ece_cal < ece_raw / 2

@@ -131,13 +131,34 @@ def make_calibrator(method: Method, random_state: int | None = None) -> Calibrat
 class MulticlassCalibrator:
     """One-vs-rest calibration of class probabilities, renormalised to sum to one."""
 
-    def __init__(self, method: Method = "isotonic", random_state: int | None = None) -> None:
+    def __init__(
+        self, method: Method = "isotonic", random_state: int | None = None, factored: bool = False
+    ) -> None:
         self.method = method
         self.random_state = random_state
+        # factored (3 classes [down, neutral, up]): calibrate P(neutral) and
+        # P(up | not neutral) = up / (up + down), then recompose; one-vs-rest calibration of
+        # ``up`` and ``down`` separately is dominated by the neutral-vs-move (volatility) axis
+        # and scrambles the sign information of the ratio.
+        self.factored = factored
 
     def fit(self, probs: np.ndarray, labels: np.ndarray) -> MulticlassCalibrator:
         """Fit one calibrator per column of ``probs`` (``labels`` are class indices)."""
         ok = ~(np.isnan(probs).any(axis=1) | np.isnan(labels))
+        if self.factored and probs.shape[1] == 3:
+            move = ok & (labels != 1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                q = probs[:, 2] / (probs[:, 2] + probs[:, 0])
+            move &= np.isfinite(q)
+            self.calibrators_ = [
+                make_calibrator(self.method, self.random_state).fit(
+                    probs[ok, 1], (labels[ok] == 1).astype(np.float64)
+                ),
+                make_calibrator(self.method, self.random_state).fit(
+                    q[move], (labels[move] == 2).astype(np.float64)
+                ),
+            ]
+            return self
         self.calibrators_ = [
             make_calibrator(self.method, self.random_state).fit(
                 probs[ok, k], (labels[ok] == k).astype(np.float64)
@@ -148,6 +169,13 @@ class MulticlassCalibrator:
 
     def predict(self, probs: np.ndarray) -> np.ndarray:
         """Calibrated, renormalised probabilities (rows with NaN stay NaN)."""
+        if getattr(self, "factored", False) and probs.shape[1] == 3:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                q = probs[:, 2] / (probs[:, 2] + probs[:, 0])
+            n = np.clip(self.calibrators_[0].predict(probs[:, 1]), 0.0, 1.0 - 1e-6)  # up + down > 0
+            qc = self.calibrators_[1].predict(np.where(np.isfinite(q), q, 0.5))
+            out = np.column_stack([(1 - n) * (1 - qc), n, (1 - n) * qc])
+            return np.where(np.isnan(probs).any(axis=1, keepdims=True), np.nan, out)
         cal = np.column_stack([c.predict(probs[:, k]) for k, c in enumerate(self.calibrators_)])
         total = cal.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -7,6 +7,11 @@ Heads (each an XGBoost model on the same features; Chen & Guestrin 2016):
 * ``strength``: regression of the signed forward return (percent);
 * ``abs_move``: regression of ``|forward return|``; ``return_std = abs_move * sqrt(pi/2)``
   (for a zero-mean Gaussian ``E|r| = sigma * sqrt(2/pi)``);
+* ``up``: P(up | move), a binary head on the sign of every non-zero forward return; with
+  ``direction`` it splits the softmax's move mass: ``up = (1 - neutral) q``,
+  ``down = (1 - neutral)(1 - q)`` (the softmax spends its splits on neutral vs move, i.e. on
+  volatility, and leaves the sign under-fitted); without ``direction`` it is output as
+  ``up_prob``;
 * ``reach``: P(reach threshold ``x`` within horizon ``h``) up, down and either way, for
   every ``x`` in ``thresholds_pct`` and ``h`` in ``horizons``.
 
@@ -29,7 +34,7 @@ from zerodte.errors import ModelError
 
 logger = logging.getLogger(__name__)
 
-HEADS: tuple[str, ...] = ("direction", "tradeable", "strength", "abs_move", "reach")
+HEADS: tuple[str, ...] = ("direction", "tradeable", "strength", "abs_move", "reach", "up")
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,8 @@ class TreeHeads:
                 spec["strength"] = ("fwd_ret", "reg")
             elif head == "abs_move":
                 spec["abs_move"] = ("abs_ret", "reg")
+            elif head == "up":
+                spec["up"] = ("up", "binary")
             else:
                 for x in self.thresholds_pct:
                     for h in self.horizons:
@@ -177,6 +184,10 @@ class TreeHeads:
                 out["return_std"] = np.maximum(model.predict(x), 1e-6) * math.sqrt(math.pi / 2)
             else:
                 out[f"{name}_prob"] = model.predict_proba(x)[:, 1].astype(np.float64)
+        if "up_prob" in out and "direction_prob_neutral" in out:
+            q = out.pop("up_prob")
+            move = 1.0 - out["direction_prob_neutral"]
+            out["direction_prob_up"], out["direction_prob_down"] = move * q, move * (1.0 - q)
         return pd.DataFrame(out, index=X.index)
 
 

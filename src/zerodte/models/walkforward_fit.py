@@ -199,7 +199,7 @@ def fit_segment(  # noqa: PLR0917
         lookback = getattr(config, "sequence_length", 1)
         raw = rows_outputs(kind, seg, X, split.calib, lookback)
         lab = y["direction"].to_numpy()[split.calib]
-        seg.direction_calibrator = MulticlassCalibrator(calibration_method).fit(  # type: ignore[arg-type]
+        seg.direction_calibrator = MulticlassCalibrator(calibration_method, factored=True).fit(  # type: ignore[arg-type]
             raw.loc[:, list(DIRS)].to_numpy(), lab
         )
         cal_probs = raw.copy()
