@@ -64,14 +64,7 @@ EQUITY_COLUMNS: tuple[str, ...] = (
     "open_positions",
 )
 
-# Every DecisionRecord has these columns. A run with a predictor bundle
-# (``models.predictor_bundle``) appends the observation's prediction and regime columns
-# (``direction_prob_*``, ``predicted_return``, ``ml_confidence``, ``hmm_*`` ...) after them;
-# the features themselves are referenced by the manifest's ``feature_set``.
-DECISION_COLUMNS: tuple[str, ...] = (
-    "cycle",
-    "timestamp",
-    "session",
+CONTROLLER_COLUMNS: tuple[str, ...] = (
     "action",  # controller's action (Action int)
     "score_hold",
     "score_call",
@@ -80,6 +73,18 @@ DECISION_COLUMNS: tuple[str, ...] = (
     "prob_call",
     "prob_put",
     "reason",
+)
+"""What a controller's ``decide_batch`` returns per cycle (part of every DecisionRecord)."""
+
+# Every DecisionRecord has these columns. A run with a predictor bundle
+# (``models.predictor_bundle``) appends the observation's prediction and regime columns
+# (``direction_prob_*``, ``predicted_return``, ``ml_confidence``, ``hmm_*`` ...) after them;
+# the features themselves are referenced by the manifest's ``feature_set``.
+DECISION_COLUMNS: tuple[str, ...] = (
+    "cycle",
+    "timestamp",
+    "session",
+    *CONTROLLER_COLUMNS,
     "vetoes",  # "gate:reason; gate:reason" or ""
     "executed_action",  # action actually sent to the broker (HOLD if vetoed/flat)
     "flat",  # no open position at decision time

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -26,6 +25,7 @@ from zerodte.cli.market_opts import (
 )
 from zerodte.config import Settings
 from zerodte.errors import ConfigError, DataError, ModelError
+from zerodte.research.serialize import format_figure as _fmt
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -64,16 +64,6 @@ def _code_version() -> str:
     from zerodte.engine.rundir import code_version
 
     return code_version()
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:,.2f}"
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
-    return str(v)
 
 
 def _dump(obj: Any) -> None:

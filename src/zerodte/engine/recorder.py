@@ -17,16 +17,6 @@ import pandas as pd
 from zerodte.records import DECISION_COLUMNS, EQUITY_COLUMNS, TRADE_COLUMNS
 from zerodte.types import Action, Decision
 
-_BATCH_COLUMNS = (
-    "action",
-    "score_hold",
-    "score_call",
-    "score_put",
-    "prob_hold",
-    "prob_call",
-    "prob_put",
-)
-
 
 class Recorder:
     """Holds the records of one run.

@@ -19,18 +19,8 @@ from zerodte.engine.recorder import Recorder
 from zerodte.errors import ConfigError
 from zerodte.features import FeatureStream
 from zerodte.policy.base import EntryController
+from zerodte.records import CONTROLLER_COLUMNS
 from zerodte.types import Action, Decision, Observation
-
-BATCH_COLUMNS: tuple[str, ...] = (
-    "action",
-    "score_hold",
-    "score_call",
-    "score_put",
-    "prob_hold",
-    "prob_call",
-    "prob_put",
-    "reason",
-)
 
 
 class BatchDecisions:
@@ -48,7 +38,7 @@ class BatchDecisions:
         features: pd.DataFrame,
         controller: EntryController | None = None,
     ) -> None:
-        missing = [c for c in BATCH_COLUMNS if c not in decisions.columns]
+        missing = [c for c in CONTROLLER_COLUMNS if c not in decisions.columns]
         if missing:
             raise ConfigError(f"decide_batch output lacks columns {missing}")
         if len(decisions) != len(features):

@@ -66,6 +66,17 @@ def expected_calibration_error(p: np.ndarray, y: np.ndarray, n_bins: int = 15) -
     return float(np.sum(n * np.abs(fy - mp)) / np.sum(n)) if len(n) else float("nan")
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    """``log(p / (1 - p))`` with ``p`` clipped away from 0 and 1."""
+    return np.asarray(np.log(np.clip(p, _EPS, 1 - _EPS) / np.clip(1 - p, _EPS, 1)))
+
+
+def _up_given_move(probs: np.ndarray) -> np.ndarray:
+    """``up / (up + down)`` of ``[down, neutral, up]`` rows (NaN where both are 0)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(probs[:, 2] / (probs[:, 2] + probs[:, 0]))
+
+
 class PlattCalibrator:
     """Platt scaling on the logit of the raw probability."""
 
@@ -77,8 +88,7 @@ class PlattCalibrator:
         p, y = _clean(p, y)
         if len(np.unique(y)) < 2:
             raise ModelError(f"Platt calibration needs both outcomes, saw {len(y)} rows of one")
-        z = np.log(np.clip(p, _EPS, 1 - _EPS) / np.clip(1 - p, _EPS, 1))
-        self.model_ = LogisticRegression(C=1e4).fit(z[:, None], y.astype(int))
+        self.model_ = LogisticRegression(C=1e4).fit(_logit(p)[:, None], y.astype(int))
         return self
 
     def predict(self, p: np.ndarray) -> np.ndarray:
@@ -87,8 +97,7 @@ class PlattCalibrator:
         out = np.full(p.shape, np.nan)
         ok = ~np.isnan(p)
         if ok.any():
-            z = np.log(np.clip(p[ok], _EPS, 1 - _EPS) / np.clip(1 - p[ok], _EPS, 1))
-            out[ok] = self.model_.predict_proba(z[:, None])[:, 1]
+            out[ok] = self.model_.predict_proba(_logit(p[ok])[:, None])[:, 1]
         return out
 
 
@@ -147,8 +156,7 @@ class MulticlassCalibrator:
         ok = ~(np.isnan(probs).any(axis=1) | np.isnan(labels))
         if self.factored and probs.shape[1] == 3:
             move = ok & (labels != 1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                q = probs[:, 2] / (probs[:, 2] + probs[:, 0])
+            q = _up_given_move(probs)
             move &= np.isfinite(q)
             self.calibrators_ = [
                 make_calibrator(self.method, self.random_state).fit(
@@ -170,8 +178,7 @@ class MulticlassCalibrator:
     def predict(self, probs: np.ndarray) -> np.ndarray:
         """Calibrated, renormalised probabilities (rows with NaN stay NaN)."""
         if getattr(self, "factored", False) and probs.shape[1] == 3:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                q = probs[:, 2] / (probs[:, 2] + probs[:, 0])
+            q = _up_given_move(probs)
             n = np.clip(self.calibrators_[0].predict(probs[:, 1]), 0.0, 1.0 - 1e-6)  # up + down > 0
             qc = self.calibrators_[1].predict(np.where(np.isfinite(q), q, 0.5))
             out = np.column_stack([(1 - n) * (1 - qc), n, (1 - n) * qc])

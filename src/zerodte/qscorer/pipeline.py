@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ from zerodte.qscorer.ghosts import (
     write_missed,
 )
 from zerodte.qscorer.train import TrainResult, train_q_scorer
+from zerodte.research.serialize import format_figure as _fmt
 
 logger = logging.getLogger(__name__)
 
@@ -380,16 +380,6 @@ def _summary(  # noqa: PLR0917 (private report assembly)
             "q_min_abs_ret": settings.entry.q_min_abs_ret,
         },
     }
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:,.2f}"
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
-    return str(v)
 
 
 def _exit_line(s: dict[str, Any]) -> str:

@@ -39,3 +39,17 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot put {type(obj).__name__} ({obj!r}) into summary.json")
+
+
+def format_figure(value: Any) -> str:
+    """A report figure as text: 2 decimals with thousands separators, lists in brackets.
+
+    ``None`` (an undefined statistic) is ``-``; NaN is shown as ``nan``, never as a number.
+    """
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:,.2f}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_figure(x) for x in value) + "]"
+    return str(value)
