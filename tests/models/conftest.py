@@ -21,9 +21,9 @@ class MarketCase:
     feature_set: FeatureSet
 
 
-def make_case(days: int, edge: float, seed: int = 7) -> MarketCase:
+def make_case(days: int, edge: float, seed: int = 7, feature_set: str = "default") -> MarketCase:
     frame = market_frame(simulate_market(SyntheticConfig(seed=seed, edge=edge, days=days)).bars)
-    fs = get_feature_set("default")
+    fs = get_feature_set(feature_set)
     return MarketCase(
         frame, compute_features(frame, fs), make_targets(frame, 15, 0.05, (0.1,), (15,)), fs
     )

@@ -209,7 +209,8 @@ class FeatureStream:
         self._cap = max(4 * self._window, 1024)
         self._buf = np.full((len(self._names), self._cap), np.nan)
         self._ptr = 0
-        self._uses_session = "session" in fs.groups
+        # Groups that find the session's first bar inside the buffer (lookback of a session).
+        self._uses_session = any(GROUPS[g].lookback >= SESSION_ROWS for g in fs.groups)
         spy = ("spy_open", "spy_high", "spy_low", "spy_close")
         self._spy_idx = [i for i, c in enumerate(fs.inputs) if c in spy]
 
@@ -255,7 +256,7 @@ class FeatureStream:
         if self._uses_session and self._session_rows > SESSION_ROWS:
             raise DataError(
                 f"session {ts.date()} has more than {SESSION_ROWS} bars; session features "
-                "(VWAP, opening range) support regular-hours bars only"
+                "(VWAP, opening range, flow) support regular-hours bars only"
             )
         values = np.empty(len(self._names))
         for i, name in enumerate(fs.inputs):

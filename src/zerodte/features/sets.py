@@ -7,10 +7,11 @@ import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 
+import zerodte.features.flow as _flow  # registers the flow group
 import zerodte.features.topology as _topology  # registers the topology group
 from zerodte.features.groups import GROUPS, group_of
 
-_ = _topology
+_ = (_flow, _topology)
 
 DTYPE = "float64"
 
@@ -128,9 +129,12 @@ _OPTIONAL = ("put_call", "sentiment")
 FEATURE_SETS: dict[str, FeatureSet] = {
     "default": FeatureSet("default", 1, DEFAULT_COLUMNS, _OPTIONAL),
     "minimal": FeatureSet("minimal", 1, MINIMAL_COLUMNS),
+    "flow": FeatureSet("flow", 1, (*DEFAULT_COLUMNS, *_cols("flow")), _OPTIONAL),
     "topology": FeatureSet("topology", 1, (*DEFAULT_COLUMNS, *_cols("topology")), _OPTIONAL),
 }
-"""Registered feature sets. ``topology`` is ``default`` plus the (slow) topological columns."""
+"""Registered feature sets. ``flow`` is ``default`` plus the order-flow columns (z30 and
+relative volume; 5 sessions of warm-up), ``topology`` ``default`` plus the (slow) topological
+columns."""
 
 
 def get_feature_set(name: str | FeatureSet) -> FeatureSet:

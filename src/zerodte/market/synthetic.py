@@ -27,8 +27,9 @@ Model (per trading day ``d`` and session minute ``m = 0 .. L-1``; ``L`` is 390, 
 4. **Flow regime** ``k_dm`` in {trend, neutral, range}: hidden, minute clock, leaves its
    state with probability ``1 / flow_duration`` per minute and redraws from ``pi(s_d, m)``
    (trend is likelier when volatility is stressed and in the first and last hour, range in
-   calm markets). It raises volume and volatility a little in trend and lowers them in range,
-   which makes it partly observable.
+   calm markets). It raises volume (``flow_volume_mult``, 1.6 / 1.0 / 0.65) and volatility
+   a little in trend and lowers them in range, which makes it partly observable: relative
+   volume against its time-of-day norm is the main clue (see item 9).
 5. **Planted drift** (the only predictable component)::
 
        r_dm = mu_dm + sigma_dm * e_dm,   mu_dm = edge * kappa(k_{d,m-1}) * R30_{d,m-1} / 30
@@ -46,6 +47,9 @@ Model (per trading day ``d`` and session minute ``m = 0 .. L-1``; ``L`` is 390, 
 
    with ``Q = (1/21) sum_{n<21} P^n`` the expected regime occupancy, ``w`` the horizon
    weight of the slow factor and ``y`` an OU premium factor that also loads on SPY shocks.
+9. **Volume**: ``base * U(m) * exp(b * (x_slow + x_fast)) * v_vol(k) * lognormal noise``
+   with the intraday U-shape ``U``, the volatility loading ``b`` (``volume_vol_loading``,
+   0.4) and the flow multiplier ``v_vol(k)``.
 
 The oracle of the planted edge is :func:`planted_signal` on the hidden state
 (``kappa(k_m) * R30_m``); :func:`observable_signal` is the best simple predictor from
@@ -129,13 +133,14 @@ class SyntheticConfig:
     flow_duration: float = 45.0
     flow_edge_hours_boost: float = 1.6
     flow_vol_mult: tuple[float, float, float] = (1.12, 1.0, 0.92)
-    flow_volume_mult: tuple[float, float, float] = (1.30, 1.0, 0.85)
+    flow_volume_mult: tuple[float, float, float] = (1.6, 1.0, 0.65)
     kappa_trend: float = 0.48
     kappa_range: float = 0.25
     # volume and VIX
     spy_volume: float = 90_000.0
     qqq_volume: float = 45_000.0
     volume_noise: float = 0.35
+    volume_vol_loading: float = 0.4
     vrp: float = 1.15
     vrp_tau: float = 7800.0
     vrp_std: float = 0.06
@@ -391,7 +396,7 @@ def simulate_market(cfg: SyntheticConfig) -> SyntheticMarket:
     flow_flat = flow[mask]
     vmul = np.asarray(cfg.flow_volume_mult, dtype=float)[flow_flat]
     vol_level = (
-        np.exp(0.8 * (x_slow + x_fast))
+        np.exp(cfg.volume_vol_loading * (x_slow + x_fast))
         * vmul
         * np.exp(cfg.volume_noise * vol_noise[0] - 0.5 * cfg.volume_noise**2)
     )

@@ -41,7 +41,7 @@ HEADS: tuple[str, ...] = ("direction", "tradeable", "strength", "abs_move", "rea
 class TreeConfig:
     """Configuration of :class:`TreeHeads` (creates it with :meth:`build`)."""
 
-    heads: tuple[str, ...] = ("direction", "tradeable", "strength", "abs_move")
+    heads: tuple[str, ...] = ("direction", "up", "tradeable", "strength", "abs_move")
     thresholds_pct: tuple[float, ...] = (0.10, 0.20)
     horizons: tuple[int, ...] = (5, 15, 30)
     n_estimators: int = 150
@@ -64,7 +64,7 @@ class TreeHeads:
 
     def __init__(  # noqa: PLR0917
         self,
-        heads: Sequence[str] = ("direction", "tradeable", "strength", "abs_move"),
+        heads: Sequence[str] = ("direction", "up", "tradeable", "strength", "abs_move"),
         thresholds_pct: Sequence[float] = (0.10, 0.20),
         horizons: Sequence[int] = (5, 15, 30),
         n_estimators: int = 150,
