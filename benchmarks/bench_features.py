@@ -41,8 +41,10 @@ def main() -> None:
                        bool(t_default <= 2.0)))  # fmt: skip
     t_min = _best(lambda: compute_features(frame, "minimal"))
     results.append(row(f"minimal features, batch, {n} rows", t_min, "s", None, None))
+    t_flow = _best(lambda: compute_features(frame, "flow"))
+    results.append(row(f"flow features (default + 7), batch, {n} rows", t_flow, "s", None, None))
 
-    for name in ("default", "minimal"):
+    for name in ("default", "minimal", "flow"):
         fs = get_feature_set(name)
         stream = FeatureStream(name)
         stream.prime(frame.iloc[:2000])

@@ -3,8 +3,8 @@
 Trees on causal features over one synthetic year (seed 7), walk-forward (train the first half
 of the sessions, 1/8 calibration, 3 test windows). ``direction_up`` is P(up | move) from the
 binary ``up`` head, calibrated apart from P(neutral): a martingale (edge 0) cannot beat
-climatology. The columns are eleven price, volume, volatility and clock features plus the
-``flow`` group (z30 and relative volume against the time-of-day norm), which is what makes
+climatology. The columns are the ``flow`` feature set: eleven move, volume, volatility and
+clock features plus z30 and relative volume against the time-of-day norm, which is what makes
 the hidden flow regime observable.
 
 Power, measured (docs/models.md): on 252 sessions the accuracy gain's interval excludes 0 on
@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from zerodte.features.flow import COLUMNS as FLOW_COLUMNS
+from zerodte.features import get_feature_set
 from zerodte.market.synthetic import SyntheticConfig, planted_signal, simulate_market
 from zerodte.models import fit_walk_forward, predict_frame, walk_forward_splits
 from zerodte.models.calibration import BinaryReport, binary_report
@@ -31,20 +31,7 @@ from zerodte.models.walkforward_fit import call_right
 from .conftest import make_case
 
 DAYS = 252
-COLS = (
-    "ret_15m",
-    "ret_30m",
-    "ret_60m",
-    "momentum_30m",
-    "volume_spike",
-    "volume_30m_log",
-    "rv_15m",
-    "rv_30m",
-    "vix_level",
-    "minute_of_session",
-    "vix_minus_rv",
-    *FLOW_COLUMNS,
-)
+COLS = get_feature_set("flow").columns
 
 
 def _splits(index):  # type: ignore[no-untyped-def]

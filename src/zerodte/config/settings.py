@@ -202,7 +202,7 @@ class ModelsSettings(Section):
     knn_k: int = Field(default=50, ge=1)
     tree_thresholds_pct: tuple[float, float] = (0.10, 0.20)
     tree_horizons: tuple[int, ...] = (5, 15, 30)
-    calibration_method: Literal["isotonic", "platt"] = "isotonic"
+    calibration_method: Literal["isotonic", "platt"] = "platt"
     hmm_refit_days: int = Field(default=20, ge=1)
     hmm_train_days: int = Field(default=60, ge=5)
     model_dir: Path = Path("models")

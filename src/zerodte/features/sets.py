@@ -121,6 +121,20 @@ MINIMAL_COLUMNS: tuple[str, ...] = (
     "minutes_to_close",
     "day_of_week",
 )
+DIRECTION_COLUMNS: tuple[str, ...] = (
+    "ret_15m",
+    "ret_30m",
+    "ret_60m",
+    "momentum_30m",
+    "volume_spike",
+    "volume_30m_log",
+    "rv_15m",
+    "rv_30m",
+    "vix_level",
+    "minute_of_session",
+    "vix_minus_rv",
+)
+"""The compact base of the ``flow`` set: the move, volume, volatility and clock."""
 DEFAULT_COLUMNS: tuple[str, ...] = _cols(
     "returns", "volatility", "oscillators", "trend", "volume", "session", "time", "vix", "cross"
 )
@@ -129,12 +143,12 @@ _OPTIONAL = ("put_call", "sentiment")
 FEATURE_SETS: dict[str, FeatureSet] = {
     "default": FeatureSet("default", 1, DEFAULT_COLUMNS, _OPTIONAL),
     "minimal": FeatureSet("minimal", 1, MINIMAL_COLUMNS),
-    "flow": FeatureSet("flow", 1, (*DEFAULT_COLUMNS, *_cols("flow")), _OPTIONAL),
+    "flow": FeatureSet("flow", 1, (*DIRECTION_COLUMNS, *_cols("flow"))),
     "topology": FeatureSet("topology", 1, (*DEFAULT_COLUMNS, *_cols("topology")), _OPTIONAL),
 }
-"""Registered feature sets. ``flow`` is ``default`` plus the order-flow columns (z30 and
-relative volume; 5 sessions of warm-up), ``topology`` ``default`` plus the (slow) topological
-columns."""
+"""Registered feature sets. ``flow`` is a compact direction set: eleven move, volume,
+volatility and clock columns plus the order-flow columns (z30 and relative volume; 5 sessions
+of warm-up). ``topology`` is ``default`` plus the (slow) topological columns."""
 
 
 def get_feature_set(name: str | FeatureSet) -> FeatureSet:

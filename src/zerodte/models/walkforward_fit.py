@@ -163,7 +163,7 @@ def fit_segment(  # noqa: PLR0917
     X: pd.DataFrame,
     y: pd.DataFrame,
     split: Split,
-    calibration_method: str = "isotonic",
+    calibration_method: str = "platt",
     knn_config: RetrievalConfig | None = None,
 ) -> Segment:
     """Fit one model on ``split.train`` and its calibrators on ``split.calib``."""
@@ -223,7 +223,7 @@ def fit_walk_forward(
     feature_set: FeatureSet,
     horizon_minutes: int,
     embargo_minutes: int,
-    calibration_method: str = "isotonic",
+    calibration_method: str = "platt",
     knn_config: RetrievalConfig | None = None,
     data_hash: str = "",
     code_version: str = "",
