@@ -60,7 +60,7 @@ def main() -> None:
         row("store_load_252_sessions", load_s, "s", "<= 0.5 s", load_s <= 0.5),
         row("load_plus_market_frame", frame_s, "s", None, None),
         row("oracle_ic_edge0", ics[0.0], "corr", "|IC| < 0.03", abs(ics[0.0]) < 0.03),
-        row("oracle_ic_edge1", ics[1.0], "corr", "0.05 .. 0.10", 0.05 <= ics[1.0] <= 0.10),
+        row("oracle_ic_edge1", ics[1.0], "corr", "0.15 .. 0.30", 0.15 <= ics[1.0] <= 0.30),
     ]
     for r in results:
         print(
