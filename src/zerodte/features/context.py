@@ -48,6 +48,12 @@ class Context:
             self.cache["log_close"] = np.log(self.x["spy_close"])
         return self.cache["log_close"]
 
+    def session_starts(self) -> np.ndarray:
+        """Position of each extended row's session start within the buffer (cached)."""
+        if "session_starts" not in self.cache:
+            self.cache["session_starts"] = k.session_starts(self.x["sid"])
+        return self.cache["session_starts"]
+
     def intraday_r1(self) -> np.ndarray:
         """One-minute log returns that never span the overnight gap (extended rows).
 

@@ -49,7 +49,7 @@ COLUMNS: tuple[str, ...] = (
 def _z30(ctx: Context) -> np.ndarray:
     n = ctx.n
     lc = ctx.log_close()
-    starts = k.session_starts(ctx.col("sid"))
+    starts = ctx.session_starts()
     pos = np.arange(len(lc) - n, len(lc))
     first = starts[pos]
     back = pos - Z_WINDOW
@@ -81,8 +81,9 @@ def _new_session(st: dict[str, Any], sid: float) -> None:
 def _relative_volume(ctx: Context) -> Arrays:
     st = ctx.group_state("flow_volume")
     sid, minute = ctx.new("sid"), ctx.new("minute")
-    if len(minute) and not ((minute >= 0) & (minute < SESSION_ROWS)).all():
-        bad = minute[~((minute >= 0) & (minute < SESSION_ROWS))][0]
+    outside = (minute < 0) | (minute >= SESSION_ROWS)
+    if outside.any():
+        bad = minute[outside][0]
         raise DataError(
             f"minute of session {bad} is outside 0..{SESSION_ROWS - 1}; relative-volume "
             "features support regular-hours bars only"

@@ -203,7 +203,7 @@ def _opening_range(ctx: Context, starts: np.ndarray, minutes: int) -> tuple[np.n
 
 def _session(ctx: Context) -> Arrays:
     n = ctx.n
-    starts = k.session_starts(ctx.col("sid"))
+    starts = ctx.session_starts()
     h, lo, c, v = (ctx.col(f"spy_{f}") for f in ("high", "low", "close", "volume"))
     typical = (h + lo + c) / 3.0
     pv = k.session_cumsum(typical * v, starts, n)
