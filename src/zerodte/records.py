@@ -90,6 +90,8 @@ DECISION_COLUMNS: tuple[str, ...] = (
     *CONTROLLER_COLUMNS,
     "vetoes",  # "gate:reason; gate:reason" or ""
     "executed_action",  # action actually sent to the broker (HOLD if vetoed/flat)
+    "gate_call",  # 1.0 the entry gates allow a call entry at this cycle, 0.0 they veto it,
+    "gate_put",  # null when not asked (asked on every entry, every cycle with probe_gates)
     "flat",  # no open position at decision time
     "open_positions",
     "cash",

@@ -216,3 +216,22 @@ def test_q_scorer_batch_and_stream_agree_with_confidence_and_context(
     for col in ("q_call", "q_put", "q_hold"):
         assert a.trades[col].notna().all(), f"{col} is null on backtest trade rows"
         pd.testing.assert_series_equal(a.trades[col], b.trades[col])
+
+
+def test_gate_probe_records_every_cycle_and_changes_nothing(market: Market, tmp_path: Path) -> None:
+    s = make_settings(tmp_path, controller="random", random_p_call=0.03, random_p_put=0.03)
+    plain = backtest(s, market)
+    probed = backtest(s, market, probe_gates=True)
+    pd.testing.assert_frame_equal(plain.trades, probed.trades)
+    d = probed.decisions
+    assert d["gate_call"].notna().all() and d["gate_put"].notna().all()
+    minute = pd.DatetimeIndex(d["timestamp"]).hour * 60 + pd.DatetimeIndex(d["timestamp"]).minute
+    late = minute >= 16 * 60 - s.gates.no_entry_before_close_minutes
+    early = minute < 9 * 60 + 30 + s.gates.no_entry_after_open_minutes - 1
+    assert (d.loc[late | early, ["gate_call", "gate_put"]] == 0).all().all()
+    executed = d["executed_action"] != 0
+    assert (d.loc[executed & (d["executed_action"] == 1), "gate_call"] == 1).all()
+    gated = (d["action"] != 0) & ~executed & d["vetoes"].str.len().gt(0)
+    assert gated.any()
+    # without the probe only attempted entries are asked
+    assert plain.decisions.loc[plain.decisions["action"] == 0, "gate_call"].isna().all()

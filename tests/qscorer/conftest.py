@@ -78,7 +78,7 @@ def toy_model(tmp_path_factory: pytest.TempPathFactory):
     from zerodte.qscorer.artifacts import save_model
     from zerodte.qscorer.train import train_q_scorer
 
-    q = QScorerSettings(epochs=10, ensemble_size=3, hidden=(16, 16), batch_size=64)
+    q = QScorerSettings(model="mlp", epochs=10, ensemble_size=3, hidden=(16, 16), batch_size=64)
     res = train_q_scorer(toy_dataset(), q)
     d = tmp_path_factory.mktemp("model")
     save_model(d, res.model, {"feature_set": "toy"})

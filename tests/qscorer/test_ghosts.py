@@ -308,3 +308,56 @@ def test_exit_rules_equal_the_exit_manager(small_frame: pd.DataFrame, exits: dic
                 want = (p_out - p_in) * 100 - 2 * fee
                 assert got == pytest.approx(want, abs=1e-6), (row, label, h, x)
     assert moved > 0  # the rules really closed some paths early
+
+
+class _ZeroBidPricer(FakePricer):
+    """FakePricer whose open bid is 0 at the bars whose minutes-to-close are listed."""
+
+    def __init__(self, zero_at: set[float]) -> None:
+        self.zero_at = zero_at
+
+    def price(self, spot, strike, is_call, minutes_to_expiry, vix, minutes_to_close=None):  # type: ignore[no-untyped-def,override]  # noqa: PLR0917
+        q = dict(super().price(spot, strike, is_call, minutes_to_expiry, vix, minutes_to_close))
+        mtc = np.broadcast_to(np.asarray(minutes_to_close, float), np.shape(q["bid"]))
+        q["bid"] = np.where(np.isin(mtc, list(self.zero_at)), 0.0, q["bid"])
+        return q
+
+
+def test_zero_bid_exit_is_retried_like_the_broker(small_frame: pd.DataFrame) -> None:
+    """A sale into a zero bid is refused by the paper broker and sent again next bar; with
+    no positive bid left in the session the contract settles at intrinsic, without fee."""
+    s = Settings()
+    one = small_frame[small_frame["session"] == small_frame["session"].iloc[0]]
+    row, h = 100, 15
+    plain = GhostTradeEvaluator(s, pricer=FakePricer(), selector=fake_selector, horizons=(h,))
+    ev_open = plain.geometry(one, np.array([row]))
+    x = int(ev_open.exits[0, 0])
+    mtc_x = float(ev_open.minutes_to_close[x])
+    execu = build_execution_model(s.costs, tick=s.options.tick)
+    fee = execu.fees.fee(1)
+    strike = float(np.round(one["spy_close"].iloc[row]))
+    p_in = plain.rewards(one, np.array([row]))  # reference entry through the plain path
+    # two zero-bid bars: the sale fills at the open of x + 2
+    retried = GhostTradeEvaluator(
+        s, pricer=_ZeroBidPricer({mtc_x, mtc_x - 1}), selector=fake_selector, horizons=(h,)
+    ).rewards(one, np.array([row]))
+    ref = FakePricer()
+
+    def sale(pos: int) -> float:
+        q = ref.price(
+            np.array([one["spy_open"].iloc[pos]]), np.array([strike]), True,
+            np.array([ev_open.minutes_to_expiry[pos]]), np.array([one["vix_open"].iloc[pos]]),
+        )  # fmt: skip
+        return float(fill_prices(execu, Side.SELL, q["bid"], q["ask"])[0])
+
+    entry = sale(x) - (p_in[ghost_column("call", h)].iloc[0] + 2 * fee) / 100.0
+    want = (sale(x + 2) - entry) * 100 - 2 * fee
+    assert retried[ghost_column("call", h)].iloc[0] == pytest.approx(want, abs=1e-9)
+    # no positive bid until the close: settlement at intrinsic from the last close, no fee
+    rest = {float(m) for m in ev_open.minutes_to_close[x:]}
+    settled = GhostTradeEvaluator(
+        s, pricer=_ZeroBidPricer(rest), selector=fake_selector, horizons=(h,)
+    ).rewards(one, np.array([row]))
+    intrinsic = max(float(one["spy_close"].iloc[-1]) - strike, 0.0)
+    want = (intrinsic - entry) * 100 - fee
+    assert settled[ghost_column("call", h)].iloc[0] == pytest.approx(want, abs=1e-9)

@@ -61,3 +61,28 @@ def test_stationary_interval_is_wider_on_autocorrelated_data() -> None:
     lo_i, hi_i = bootstrap_ci(x, n_boot=1000, seed=0) or (0.0, 0.0)
     lo_s, hi_s = bootstrap_ci(x, n_boot=1000, seed=0, block=20.0) or (0.0, 0.0)
     assert hi_s - lo_s > 1.8 * (hi_i - lo_i)
+
+
+def test_few_sessions_widen_the_interval_and_one_gives_none() -> None:
+    """A handful of trading sessions are a handful of draws: t(G-1) and G/(G-1) apply."""
+    import numpy as np
+    import pytest
+
+    from zerodte.research.bootstrap import session_bootstrap_ci, small_sample_factor
+
+    pnl = np.array([30.0, 0, 0, -10.0, 0, 25.0, 0, 0])
+    n = np.array([2.0, 0, 0, 1.0, 0, 3.0, 0, 0])
+
+    def stat(s: dict) -> np.ndarray:  # type: ignore[type-arg]
+        return s["p"] / s["n"]
+
+    raw = session_bootstrap_ci({"p": pnl, "n": n}, stat, n_boot=2000, seed=1)
+    fixed = session_bootstrap_ci({"p": pnl, "n": n}, stat, n_boot=2000, seed=1, clusters=3)
+    assert raw is not None and fixed is not None
+    est = pnl.sum() / n.sum()
+    f = small_sample_factor(3)
+    assert f == pytest.approx(np.sqrt(1.5) * 4.3027 / 1.96, rel=1e-3)
+    assert fixed[0] == pytest.approx(est - f * (est - raw[0]))
+    assert fixed[1] == pytest.approx(est + f * (raw[1] - est))
+    assert small_sample_factor(100) == pytest.approx(1.02, abs=0.01)
+    assert session_bootstrap_ci({"p": pnl, "n": n}, stat, clusters=1) is None

@@ -121,13 +121,24 @@ def test_nan_pnl_is_rejected(known) -> None:  # type: ignore[no-untyped-def]
         summarize(trades, equity, start_equity=10_000.0)
 
 
-def test_summary_is_deterministic_given_seed(known) -> None:  # type: ignore[no-untyped-def]
+def test_summary_is_deterministic_given_seed(known, make_trades) -> None:  # type: ignore[no-untyped-def]
     trades, equity = known
     a = summarize(trades, equity, start_equity=10_000.0, seed=3)
     b = summarize(trades, equity, start_equity=10_000.0, seed=3)
-    c = summarize(trades, equity, start_equity=10_000.0, seed=4)
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-    assert a["per_trade_pnl_ci95"] != c["per_trade_pnl_ci95"]
+    # Three sessions give the session bootstrap too few distinct replicas to show the
+    # seed; twelve sessions of varied P&L do.
+    days = pd.bdate_range("2024-03-04", periods=12)
+    many = make_trades(
+        [
+            {"pnl": float(p), "entry_time": f"{d:%Y-%m-%d} 10:00"}
+            for d, p in zip(days, [40, -25, 10, 90, -60, 5, 30, -15, 70, -40, 20, 0], strict=True)
+        ]
+    )
+    eq = equity_frame([f"{d:%Y-%m-%d} 15:59" for d in days], [10_000.0] * 12, [0] * 12)
+    c3 = summarize(many, eq, start_equity=10_000.0, seed=3)["per_trade_pnl_ci95"]
+    c4 = summarize(many, eq, start_equity=10_000.0, seed=4)["per_trade_pnl_ci95"]
+    assert c3 != c4
 
 
 # make_trades is a pure factory, safe to share across hypothesis examples.
@@ -229,3 +240,32 @@ def test_paired_diff_missing_days_are_zero() -> None:
     assert diff4 == pytest.approx((10 + 20 - 5) / 4)
     with pytest.raises(ValueError, match="outside the sessions"):
         paired_bootstrap_diff(a, b, sessions=[d1, d2])
+
+
+def test_per_trade_interval_resamples_session_blocks(make_trades) -> None:  # type: ignore[no-untyped-def]
+    """Trades sharing a session's shock are not independent: the interval must say so.
+
+    20 sessions of 20 trades each, P&L = session effect (sd 10) + trade noise (sd 1). The
+    i.i.d. standard error of the mean is about sqrt(101 / 400) = 0.5; resampling sessions it
+    is about 10 / sqrt(20) = 2.2, so a correct interval is about four times wider.
+    """
+    rng = np.random.default_rng(4)
+    days = pd.bdate_range("2024-03-04", periods=20)
+    rows = []
+    for d in days:
+        effect = rng.normal(0, 10)
+        for k in range(20):
+            stamp = (d + pd.Timedelta(hours=10, minutes=k)).strftime("%Y-%m-%d %H:%M")
+            rows.append({"pnl": effect + rng.normal(0, 1), "entry_time": stamp})
+    trades = make_trades(rows)
+    equity = equity_frame(
+        [(d + pd.Timedelta(hours=15, minutes=59)).strftime("%Y-%m-%d %H:%M") for d in days],
+        [10_000.0] * len(days),
+        [0] * len(days),
+    )
+    s = summarize(trades, equity, start_equity=10_000.0, n_boot=2000, seed=1)
+    lo, hi = s["per_trade_pnl_ci95"]
+    assert s["per_trade_pnl_ci_method"] == "session_block"
+    iid = 2 * 1.96 * trades["pnl"].std(ddof=1) / math.sqrt(len(trades))
+    assert hi - lo > 2.5 * iid, (lo, hi, iid)
+    assert lo < trades["pnl"].mean() < hi

@@ -409,9 +409,10 @@ def optimize(  # noqa: PLR0917
         return
     w = res["winner"]
     print(
-        f"{res['n_trials']} configurations tried ({res['n_coarse']} coarse on "
-        f"{res['window_a'][0]}..{res['window_a'][1]}, {res['n_fine']} fine on "
-        f"{res['window_b'][0]}..{res['window_b'][1]})"
+        f"{res['n_trials']} distinct configurations, each run on "
+        f"{res['window_a'][0]}..{res['window_a'][1]} and on "
+        f"{res['window_b'][0]}..{res['window_b'][1]}; winner chosen on the second among the "
+        f"top {res['n_fine']} of the first, deflated against all {res['n_trials']} on it"
     )
     print(
         f"winner {w['params']}: {w['trades']} trades, P&L {_fmt(w['pnl'])}, daily Sharpe "
@@ -493,7 +494,9 @@ def pipeline(  # noqa: PLR0917
 
 def register(root: typer.Typer) -> None:
     """Attach ``zerodte q`` and make ``q_scorer`` buildable by every command."""
+    from zerodte.cli import q_power_cmds
     from zerodte.qscorer.controller import register as register_controller
 
     register_controller()
+    q_power_cmds.attach(app)
     root.add_typer(app, name="q")

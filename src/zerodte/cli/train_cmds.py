@@ -30,26 +30,10 @@ FeatureSetOpt = Annotated[str, typer.Option("--feature-set", help="Feature set n
 OutDir = Annotated[Path | None, typer.Option("--out", help="Output directory.")]
 
 
-def _prepare(  # noqa: PLR0917
-    days: int | None,
-    start: str | None,
-    end: str | None,
-    seed: int | None,
-    edge: float | None,
-    feature_set: str,
-) -> tuple[Any, Any, Any, Any, Any]:
-    from zerodte.features import compute_features, get_feature_set
-    from zerodte.models.targets import make_targets
+def _code_version() -> str:
+    from zerodte.engine.rundir import code_version
 
-    settings = current_settings()
-    data = load_market_options(settings, days, start, end, seed, edge)
-    fs = get_feature_set(feature_set).resolve(data.frame.columns)
-    X = compute_features(data.frame, fs)
-    m = settings.models
-    y = make_targets(
-        data.frame, m.horizon_minutes, m.neutral_band_pct, m.tree_thresholds_pct, m.tree_horizons
-    )
-    return settings, data, fs, X, y
+    return code_version()
 
 
 def train_bundle(  # noqa: PLR0917
@@ -64,85 +48,13 @@ def train_bundle(  # noqa: PLR0917
     out: Path | None,
     ablation: bool = False,
 ) -> tuple[Any, Path, dict[str, Any]]:
-    """Walk-forward train ``kind``, evaluate held out, save the bundle (CLI and tests).
+    """Parse the market options and call :func:`zerodte.models.training.train_bundle`."""
+    from zerodte.models.training import train_bundle as train
 
-    With ``ablation`` (``train trees|ensemble``) the bundle's metrics and the output gain
-    the held-out deltas of dropping each feature group.
-    """
-    from zerodte.engine.rundir import code_version
-    from zerodte.features.groups import GROUPS
-    from zerodte.models.evaluation import calibration_summary, held_out_reports
-    from zerodte.models.tracking import track_run
-    from zerodte.models.trees import feature_ablation
-    from zerodte.models.walkforward import walk_forward_splits
-    from zerodte.models.walkforward_fit import fit_walk_forward, model_config
-    from zerodte.regime.rules import RULE_INPUTS, classify_regimes
-
-    settings, data, fs, X, y = _prepare(days, start, end, seed, edge, feature_set)
-    m = settings.models
-    n_days = len(data.sessions)
-    splits = walk_forward_splits(
-        data.frame.index,
-        n_splits=folds,
-        train_days=max(2, n_days // 2),
-        calib_days=max(1, n_days // 8),
-        embargo_minutes=m.horizon_minutes,
-        final=True,
-    )
-    cfg = model_config(kind, settings)
-    bundle = fit_walk_forward(
-        kind,
-        cfg,
-        X,
-        y,
-        splits,
-        feature_set=fs,
-        horizon_minutes=m.horizon_minutes,
-        embargo_minutes=m.horizon_minutes,
-        calibration_method=m.calibration_method,
-        data_hash=data.data_hash,
-        code_version=code_version(),
-    )
-    directory = out or (m.model_dir / kind)
-    regimes = classify_regimes(X).to_numpy() if set(RULE_INPUTS) <= set(X.columns) else None
-    summary = calibration_summary(
-        held_out_reports(bundle, data.frame, X, y, regimes=regimes),
-        directory / "reliability.png",
-        f"{kind} held out",
-    )
-    bundle.metrics = {
-        name: {k: v for k, v in rep.items() if k != "reliability"}
-        for name, rep in summary["outputs"].items()
-    }
-    flat = {
-        f"{n}.{k}": v
-        for n, r in bundle.metrics.items()
-        for k, v in r.items()
-        if isinstance(v, float)
-    }
-    if ablation and kind in ("trees", "ensemble"):
-        # held-out deltas of the direction head on the first test window, per feature group
-        first = splits[0]
-        abl = feature_ablation(
-            cfg, X, y, first.train, first.test, {g: GROUPS[g].columns for g in fs.groups}
-        )
-        deltas = {"base": abl.base, "deltas": abl.deltas, "window": "first test window"}
-        bundle.metrics["ablation"] = deltas
-        summary["ablation"] = deltas
-        flat.update({f"ablation.{g}.{k}": v for g, d in abl.deltas.items() for k, v in d.items()})
-    bundle.save(directory)
-    run_id = track_run(
-        m.mlflow_tracking_uri,
-        "zerodte-models",
-        kind,
-        {**bundle.config, "data_hash": data.data_hash},
-        flat,
-        [directory / "bundle.json", directory / "reliability.png"],
-    )
-    return (
-        bundle,
-        directory,
-        {"kind": kind, "bundle": str(directory), "mlflow_run": run_id, **summary},
+    settings = current_settings()
+    data = load_market_options(settings, days, start, end, seed, edge)
+    return train(
+        settings, data, kind, folds, feature_set, out, ablation, code_version=_code_version()
     )
 
 
@@ -216,10 +128,13 @@ def train_hmm(  # noqa: PLR0917
     json_out: Json = False,
 ) -> None:
     """Fit the 3x3x3 regime HMM on the data and save it."""
+    from zerodte.models.training import prepare
     from zerodte.regime import RegimeConfig, RegimeModel
 
     try:
-        settings, data, _, X, _ = _prepare(days, start, end, seed, edge, "default")
+        settings = current_settings()
+        data = load_market_options(settings, days, start, end, seed, edge)
+        X = prepare(settings, data, "default").X
         model = RegimeModel(RegimeConfig.from_settings(settings.models)).fit(X)
         path = model.save((out or settings.models.model_dir / "hmm") / "hmm.json")
     except (ConfigError, DataError, ModelError) as exc:
@@ -243,15 +158,75 @@ def eval_calibration(  # noqa: PLR0917
     folds: Folds = 3,
     feature_set: FeatureSetOpt = "default",
     out: OutDir = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            "--seeds",
+            help="Synthetic seeds (1-20, 1,3,5): report, per output, the share of seeds whose "
+            "held-out gain over climatology is significant, at --edge (default 1) and at 0.",
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Processes for --seeds.")] = 1,
     json_out: Json = False,
 ) -> None:
     """Walk-forward train and report held-out calibration of every probabilistic output."""
     try:
+        if seeds is not None:
+            result = _calibration_power(model, seeds, days, edge, folds, feature_set, out, workers)
+            _emit_power(result, json_out)
+            return
         _, _, result = train_bundle(model, days, start, end, seed, edge, folds, feature_set, out)
     except (ConfigError, DataError, ModelError) as exc:
         print(f"error: {exc}")
         raise typer.Exit(2) from exc
     _emit(result, json_out)
+
+
+def _calibration_power(  # noqa: PLR0917
+    model: str,
+    seeds: str,
+    days: int | None,
+    edge: float | None,
+    folds: int,
+    feature_set: str,
+    out: Path | None,
+    workers: int,
+) -> dict[str, Any]:
+    from zerodte.models.training import calibration_power
+    from zerodte.qscorer.power import parse_seeds
+
+    settings = current_settings()
+    edges = sorted({1.0 if edge is None else float(edge), 0.0}, reverse=True)
+    root = out or settings.models.model_dir / f"calibration_power_{model}_{seeds}"
+    return calibration_power(
+        settings,
+        model,
+        parse_seeds(seeds),
+        edges,
+        days or settings.data.synthetic_days,
+        folds,
+        feature_set,
+        root,
+        workers=workers,
+        code_version=_code_version(),
+    )
+
+
+def _emit_power(result: dict[str, Any], json_out: bool) -> None:
+    if json_out:
+        print(json.dumps(result, indent=2, sort_keys=True, default=str))
+        return
+    print(
+        f"{result['kind']} on {result['feature_set']}, {result['days']} sessions, seeds "
+        f"{result['seeds'][0]}..{result['seeds'][-1]}: share of seeds whose held-out interval "
+        "lies above zero (at edge 0 these are false positives)"
+    )
+    for key, outputs in result["shares"].items():
+        for name, r in outputs.items():
+            print(
+                f"  {key:8s} {name:20s} accuracy gain {r['accuracy_gain_share']:.2f}  Brier "
+                f"skill {r['brier_skill_share']:.2f}  ({r['seeds']} seeds)"
+            )
 
 
 def register(root: typer.Typer) -> None:

@@ -156,12 +156,49 @@ class EntrySettings(Section):
         return self
 
 
+DEFAULT_COST_COLUMNS: tuple[str, ...] = (
+    "vix_level",
+    "rv_15m",
+    "rv_30m",
+    "minute_of_session",
+    "minutes_to_close",
+    "tod_sin",
+    "tod_cos",
+    "relvol_5m",
+    "relvol_15m",
+    "relvol_40m",
+    "vix_minus_rv",
+    "volume_spike",
+    "atr_14_pct",
+)
+"""Inputs of the symmetric part ``s``: volatility level, clock, relative volume."""
+
+DEFAULT_DIRECTION_TERMS: tuple[str, ...] = (
+    "ret_30m",
+    "ret_30m*relvol_5m",
+    "ret_30m*relvol_15m",
+    "ret_30m*relvol_40m",
+    "ret_30m*vix_level",
+    "ret_30m*rv_30m",
+    "ret_30m*tod_sin",
+    "ret_30m*tod_cos",
+    "ret_30m*volume_spike",
+    "ret_15m",
+    "ret_60m",
+    "z30",
+    "z30_x_relvol_5m",
+    "z30_x_relvol_15m",
+    "z30_x_relvol_40m",
+)
+"""Terms of the directional part ``d``: the move, alone and times its context."""
+
+
 class QScorerSettings(Section):
     """Counterfactual labels, Q-regression training and the Q entry controller."""
 
     horizon_minutes: int = Field(default=15, ge=1)
     horizons: tuple[int, ...] = (10, 15, 20, 30, 60)
-    feature_set: str = Field(default="minimal", description="state features (zerodte.features)")
+    feature_set: str = Field(default="q_state", description="state features (zerodte.features)")
     label_mode: Literal["all", "flat_only", "hold_only"] = "all"
     record_labels: bool = True
     apply_exit_rules: bool = Field(
@@ -175,14 +212,48 @@ class QScorerSettings(Section):
     ghost_fee_per_contract: float = Field(default=0.65, ge=0)
     ghost_theta_daily_pct: float = Field(default=25.0, ge=0)
     # training
+    model: Literal["structured", "mlp"] = Field(
+        default="structured",
+        description="structured: Q = s ± d (cost trees, direction ridge); mlp: two-head MLP",
+    )
+    cost_columns: tuple[str, ...] = DEFAULT_COST_COLUMNS
+    direction_terms: tuple[str, ...] = DEFAULT_DIRECTION_TERMS
+    direction_ridge: float = Field(default=0.1, ge=0, description="ridge penalty per row")
+    cost_trees: int = Field(default=200, ge=1)
+    cost_depth: int = Field(default=3, ge=1)
+    cost_learning_rate: float = Field(default=0.05, gt=0, le=1)
+    cost_min_leaf: float = Field(default=500.0, ge=1)
     epochs: int = Field(default=30, ge=1)
     batch_size: int = Field(default=512, ge=1)
     learning_rate: float = Field(default=1e-3, gt=0)
     hidden: tuple[int, ...] = (64, 64)
     ensemble_size: int = Field(default=5, ge=1)
-    positive_weight: float = Field(default=2.0, ge=1)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    bagging: Literal["session", "row"] = Field(
+        default="session", description="bootstrap unit of the ensemble members"
+    )
     lcb_z: float = Field(default=1.0, ge=0)
-    validation_fraction: float = Field(default=0.25, gt=0, lt=1)
+    validation_fraction: float = Field(
+        default=0.25, gt=0, lt=1, description="reporting window (used for nothing else)"
+    )
+    early_stopping_fraction: float = Field(
+        default=0.0, ge=0, lt=1, description="window that picks the epoch (0: keep the last)"
+    )
+    calibration_fraction: float = Field(
+        default=0.0, ge=0, lt=1, description="window that fits the per-head offset (0: none)"
+    )
+    predictor_outputs: bool = Field(
+        default=False,
+        description="add models.predictor_bundle's calibrated outputs to the state",
+    )
+    predictor_embedding: bool = Field(
+        default=False,
+        description="add the Gaussian predictor's embedding (emb_*) to the state",
+    )
+    refit: bool = Field(
+        default=True,
+        description="refit the deployed model on every labelled row after the validation report",
+    )
     embargo_minutes: int | None = None
     seed: int = 0
 

@@ -73,7 +73,7 @@ def predictor_context(settings: Settings, frame: pd.DataFrame) -> PredictorConte
         return None
     # Imported here: the model stack (torch, xgboost) costs ~200 MB and is needed only when
     # a bundle is configured.
-    from zerodte.models import load_bundle, predict_frame
+    from zerodte.models import embed_frame, load_bundle, predict_frame
     from zerodte.models.bundle import check_schema
 
     try:
@@ -83,6 +83,8 @@ def predictor_context(settings: Settings, frame: pd.DataFrame) -> PredictorConte
         check_schema(bundle, fs.schema_hash)
         features = compute_features(frame, fs)
         predictions = predict_frame(bundle, frame, features)
+        if settings.qscorer.predictor_embedding:
+            predictions = predictions.join(embed_frame(bundle, frame, features))
     except (ModelError, KeyError) as exc:
         raise ConfigError(f"models.predictor_bundle={path}: {exc}") from exc
     regime_features = (
@@ -108,8 +110,21 @@ def predictor_context(settings: Settings, frame: pd.DataFrame) -> PredictorConte
         "data_hash": bundle.data_hash,
         "code_version": bundle.code_version,
         "training_window": list(bundle.training_window),
+        "model_sha256": bundle_fingerprint(path),
     }
     return PredictorContext(values, manifest)
+
+
+def bundle_fingerprint(path: Path) -> str:
+    """The ``model_sha256`` a bundle directory's ``bundle.json`` records (its identity)."""
+    import json
+
+    try:
+        return str(json.loads((Path(path) / "bundle.json").read_text())["model_sha256"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"models.predictor_bundle={path}: unreadable bundle.json ({exc})"
+        ) from exc
 
 
 def with_observation_columns(decisions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
@@ -162,6 +177,7 @@ def run_backtest(
     context: ContextSource | None = None,
     n_boot: int = 2000,
     progress: Callable[[int, int], None] | None = None,
+    probe_gates: bool = False,
 ) -> BacktestResult:
     """Run one backtest over ``market_data`` and (optionally) write its run directory.
 
@@ -195,6 +211,9 @@ def run_backtest(
         Bootstrap replicas of the summary's confidence intervals.
     progress
         ``(cycle, total)`` callback, called every few thousand cycles.
+    probe_gates
+        Record every cycle's gate state in the DecisionRecords (``gate_call``,
+        ``gate_put``), not only on attempted entries: what off-policy evaluation needs.
     """
     settings = validate_settings(settings)
     if path not in ("vectorised", "streaming"):
@@ -235,6 +254,7 @@ def run_backtest(
         selector=selector,
         context=context,
         poll_when_idle=False,  # the paper broker only acts on pending orders and positions
+        probe_gates=probe_gates,
     )
     total = len(frame)
     tick = None if progress is None else (lambda i: progress(i, total))

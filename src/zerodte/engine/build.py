@@ -59,10 +59,12 @@ def build_engine(
     context: ContextSource | None = None,
     poll_when_idle: bool = True,
     gates: Sequence[Gate] | None = None,
+    probe_gates: bool = False,
 ) -> Engine:
     """The engine for ``settings`` around the injected feed and broker.
 
-    ``gates`` replaces the gates of :func:`~zerodte.policy.gates.build_gates`.
+    ``gates`` replaces the gates of :func:`~zerodte.policy.gates.build_gates`;
+    ``probe_gates`` records every cycle's gate state (for off-policy evaluation).
     """
     return Engine(
         feed=feed,
@@ -77,6 +79,7 @@ def build_engine(
         context=context,
         poll_when_idle=poll_when_idle,
         max_cycles=settings.engine.max_cycles,
+        probe_gates=probe_gates,
     )
 
 

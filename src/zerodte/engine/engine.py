@@ -165,6 +165,7 @@ class Engine:
         context: ContextSource | None = None,
         poll_when_idle: bool = True,
         max_cycles: int | None = None,
+        probe_gates: bool = False,
     ) -> None:
         self.feed = feed
         self.broker = broker
@@ -178,6 +179,7 @@ class Engine:
         self.context = context
         self.poll_when_idle = poll_when_idle
         self.max_cycles = max_cycles
+        self.probe_gates = probe_gates
         # state of the run
         self._open: dict[OptionContract, OpenTrade] = {}
         self._pending_entries: dict[str, tuple[str, dict[str, object]]] = {}
@@ -236,6 +238,8 @@ class Engine:
             if self._open:
                 self._manage_exits(i, last_of_session[i])
             action = source.action(i, observe)
+            if self.probe_gates:
+                self._probe_gates(i)
             if action != hold:
                 self._try_entry(i, action)
             if self._open:
@@ -404,11 +408,29 @@ class Engine:
             return
         self._pending_exits[tag] = (reason, trade.position.contract, qty)
 
+    def _probe_gates(self, i: int) -> None:
+        """Record whether the gates would let a call and a put in at cycle ``i``.
+
+        Off-policy evaluation needs, for every cycle and not only for the entries the
+        logging policy tried, the entries the deployed gates allow (``gate_call`` and
+        ``gate_put`` of the DecisionRecords). The probe asks every gate with the cycle's
+        decision turned into each entry; it changes nothing else.
+        """
+        assert self._source is not None
+        base = self._source.decision(i)
+        obs = self._observe()
+        rec = self.recorder
+        for right, column in ((Action.BUY_CALLS, rec.gate_call), (Action.BUY_PUTS, rec.gate_put)):
+            probe = replace(base, action=right)
+            column[i] = 0.0 if any(g.check(obs, probe) is not None for g in self.gates) else 1.0
+
     def _try_entry(self, i: int, action: int) -> None:
         assert self._source is not None
         decision = self._source.decision(i)
         obs = self._observe()
         vetoes = [v for g in self.gates if (v := g.check(obs, decision)) is not None]
+        gate = self.recorder.gate_call if action == Action.BUY_CALLS else self.recorder.gate_put
+        gate[i] = 0.0 if vetoes else 1.0
         if vetoes:
             self.recorder.record_vetoes(i, [(v.gate, v.reason) for v in vetoes])
             return

@@ -44,6 +44,9 @@ class Recorder:
         self.confidence = np.full(n, np.nan)
         self.controller_vetoes = np.full(n, "", dtype=object)
         self.executed = np.zeros(n, dtype=np.int8)
+        # 1.0 / 0.0: the gates would allow / veto a call (put) entry; NaN: not asked
+        self.gate_call = np.full(n, np.nan)
+        self.gate_put = np.full(n, np.nan)
         self.flat = np.ones(n, dtype=bool)
         self.open_positions = np.zeros(n, dtype=np.int16)
         self.cash = np.zeros(n)
@@ -137,6 +140,8 @@ class Recorder:
                 "controller_vetoes": self.controller_vetoes[:n],
                 "vetoes": vetoes,
                 "executed_action": self.executed[:n].astype(np.int64),
+                "gate_call": self.gate_call[:n],
+                "gate_put": self.gate_put[:n],
                 "flat": self.flat[:n],
                 "open_positions": self.open_positions[:n].astype(np.int64),
                 "cash": cash,

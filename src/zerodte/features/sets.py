@@ -135,6 +135,8 @@ DIRECTION_COLUMNS: tuple[str, ...] = (
     "vix_minus_rv",
 )
 """The compact base of the ``flow`` set: the move, volume, volatility and clock."""
+Q_STATE_EXTRA: tuple[str, ...] = ("minutes_to_close", "tod_sin", "tod_cos", "atr_14_pct")
+"""Clock and range columns the Q-scorer's cost part adds to ``flow``."""
 DEFAULT_COLUMNS: tuple[str, ...] = _cols(
     "returns", "volatility", "oscillators", "trend", "volume", "session", "time", "vix", "cross"
 )
@@ -145,10 +147,16 @@ FEATURE_SETS: dict[str, FeatureSet] = {
     "minimal": FeatureSet("minimal", 1, MINIMAL_COLUMNS),
     "flow": FeatureSet("flow", 1, (*DIRECTION_COLUMNS, *_cols("flow"))),
     "topology": FeatureSet("topology", 1, (*DEFAULT_COLUMNS, *_cols("topology")), _OPTIONAL),
+    "q_state": FeatureSet(
+        "q_state",
+        1,
+        (*DIRECTION_COLUMNS, *_cols("flow"), *Q_STATE_EXTRA),
+    ),
 }
 """Registered feature sets. ``flow`` is a compact direction set: eleven move, volume,
 volatility and clock columns plus the order-flow columns (z30 and relative volume; 5 sessions
-of warm-up). ``topology`` is ``default`` plus the (slow) topological columns."""
+of warm-up). ``topology`` is ``default`` plus the (slow) topological columns. ``q_state`` is
+the Q-scorer's state: ``flow`` plus the clock and ATR columns its cost part needs."""
 
 
 def get_feature_set(name: str | FeatureSet) -> FeatureSet:

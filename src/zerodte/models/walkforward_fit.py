@@ -294,6 +294,48 @@ def predict_frame(
     return out
 
 
+def embed_frame(
+    bundle: ModelBundle, market_frame: pd.DataFrame, features: pd.DataFrame
+) -> pd.DataFrame:
+    """The Gaussian predictor's embedding (``emb_0`` ...) for every row, causally.
+
+    Each row is embedded by the segment valid at its time (as :func:`predict_frame`), from
+    the window of features that ends at the row; rows before the first segment, or
+    without a full window, are NaN.
+
+    Raises
+    ------
+    ModelError
+        The bundle is not a Gaussian predictor (only it has an embedding), or the
+        features' schema differs from the bundle's.
+    """
+    if bundle.kind != "predictor":
+        raise ModelError(
+            f"a {bundle.kind!r} bundle has no embedding; train the Gaussian predictor "
+            "(`zerodte train predictor`) for qscorer.predictor_embedding"
+        )
+    check_schema(
+        bundle, frame_schema_hash(features, bundle.feature_set, bundle.feature_set_version)
+    )
+    X = model_inputs(bundle.kind, market_frame, features)
+    width = int(bundle.config["hidden"])
+    out = np.full((len(market_frame), width), np.nan)
+    ts = np.asarray(pd.DatetimeIndex(market_frame.index).as_unit("ns").asi8)
+    starts = [int(seg.valid_from.value) for seg in bundle.segments]
+    lookback = int(bundle.config.get("sequence_length", 1))
+    for j, seg in enumerate(bundle.segments):
+        m = ts >= starts[j]
+        if j + 1 < len(starts):
+            m &= ts < starts[j + 1]
+        rows = np.flatnonzero(m)
+        if not len(rows):
+            continue
+        lo = max(0, int(rows[0]) - lookback + 1)
+        emb = seg.model.embed(X.iloc[lo : int(rows[-1]) + 1])
+        out[rows] = emb[rows - lo]
+    return pd.DataFrame(out, index=market_frame.index, columns=[f"emb_{k}" for k in range(width)])
+
+
 def context_source(
     predictions: pd.DataFrame, columns: Sequence[str] = CONTEXT_COLUMNS
 ) -> Callable[[int], dict[str, float]]:

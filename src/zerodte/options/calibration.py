@@ -12,8 +12,10 @@ Conventions
 * The forward is backed out per minute from put–call parity on each strike with both
   sides quoted, ``F = K + (C - P) / D`` (averaged over strikes), so no index minute bars
   are needed and the dividend yield is implied by the quotes.
-* VIX inside the day is interpolated linearly in time between the daily open (09:30) and
-  close (16:00): only daily values exist for those dates.
+* VIX inside the day is the value known at that minute: only daily values exist for those
+  dates, and the close is known only after 16:00, so every minute of the session takes
+  the day's open (the last value published before it). Interpolating toward the close
+  would let the calibration see the day's future.
 """
 
 from __future__ import annotations
@@ -26,18 +28,14 @@ from zerodte.options.expiry import year_fraction
 from zerodte.options.iv import implied_vol
 from zerodte.options.surface import VolSurface
 
-SESSION_OPEN_MIN = 9 * 60 + 30
-SESSION_CLOSE_MIN = 16 * 60
 
+def vix_at(times: pd.Series, vix_daily: pd.DataFrame) -> np.ndarray:
+    """The daily VIX value known at each time (as of): the day's open during the session.
 
-def _vix_at(times: pd.Series, vix_daily: pd.DataFrame) -> np.ndarray:
+    NaN for a day the table does not cover (never guessed from a neighbour).
+    """
     daily = vix_daily.assign(date=pd.to_datetime(vix_daily["date"]).dt.date).set_index("date")
-    day = times.dt.date
-    vo = day.map(daily["open"]).to_numpy(dtype=float)
-    vc = day.map(daily["close"]).to_numpy(dtype=float)
-    minute = (times.dt.hour * 60 + times.dt.minute).to_numpy(dtype=float)
-    frac = np.clip((minute - SESSION_OPEN_MIN) / (SESSION_CLOSE_MIN - SESSION_OPEN_MIN), 0, 1)
-    return np.asarray(vo + frac * (vc - vo), dtype=np.float64)
+    return np.asarray(times.dt.date.map(daily["open"]).to_numpy(dtype=float), dtype=np.float64)
 
 
 def quote_ivs(quotes: pd.DataFrame, vix_daily: pd.DataFrame, rate: float) -> pd.DataFrame:
@@ -78,7 +76,7 @@ def quote_ivs(quotes: pd.DataFrame, vix_daily: pd.DataFrame, rate: float) -> pd.
     )
     q["x"] = np.log(q["strike"] / q["fwd"])
     q["otm"] = np.where(q["right"] == "C", q["x"] >= 0, q["x"] < 0)
-    q["vix"] = _vix_at(q["time_end"], vix_daily)
+    q["vix"] = vix_at(q["time_end"], vix_daily)
     return q.reset_index(drop=True)
 
 

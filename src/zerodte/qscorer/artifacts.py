@@ -22,19 +22,51 @@ import numpy as np
 from zerodte import __version__
 from zerodte.errors import ModelError
 from zerodte.io import atomic_write_bytes, atomic_write_json
-from zerodte.qscorer.model import QScorerModel
+from zerodte.qscorer.model import QModel, QScorerModel
+from zerodte.qscorer.structured import StructuredQModel
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "q_scorer.pt"
 METADATA_FILE = "q_scorer_metadata.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the payload names its ``kind`` (``"mlp"`` or ``"structured"``); 1 was MLP only."""
 
 
-def _to_bytes(model: QScorerModel) -> bytes:
+def _tensors(payload: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            return torch.from_numpy(np.ascontiguousarray(v))
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v
+
+    return {k: conv(v) for k, v in payload.items()}
+
+
+def _numpy(payload: dict[str, Any]) -> dict[str, Any]:
+    def conv(v: Any) -> Any:
+        if hasattr(v, "numpy"):
+            return v.numpy()
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v
+
+    return {k: conv(v) for k, v in payload.items()}
+
+
+def _to_bytes(model: QModel) -> bytes:
     import torch  # deferred: the controller module stays light
 
+    if isinstance(model, StructuredQModel):
+        buf = io.BytesIO()
+        torch.save({"format_version": FORMAT_VERSION, **_tensors(model.to_payload())}, buf)
+        return buf.getvalue()
+    assert isinstance(model, QScorerModel)
     payload = {
+        "kind": "mlp",
         "format_version": FORMAT_VERSION,
         "weights": [torch.from_numpy(np.ascontiguousarray(w)) for w, _ in model.layers],
         "biases": [torch.from_numpy(np.ascontiguousarray(b)) for _, b in model.layers],
@@ -52,10 +84,12 @@ def _to_bytes(model: QScorerModel) -> bytes:
     return buf.getvalue()
 
 
-def _from_bytes(data: bytes) -> QScorerModel:
+def _from_bytes(data: bytes) -> QModel:
     import torch
 
     payload = torch.load(io.BytesIO(data), weights_only=True)
+    if payload.get("kind") == "structured":
+        return StructuredQModel.from_payload(_numpy(payload))
     layers = tuple(
         (w.numpy().astype(np.float64), b.numpy().astype(np.float64))
         for w, b in zip(payload["weights"], payload["biases"], strict=True)
@@ -73,12 +107,27 @@ def _from_bytes(data: bytes) -> QScorerModel:
     )
 
 
+def _normalisation(model: QModel) -> dict[str, Any]:
+    if isinstance(model, StructuredQModel):
+        return {
+            "direction_mean": [float(v) for v in model.d_mean],
+            "direction_std": [float(v) for v in model.d_std],
+            **model.describe(),
+        }
+    assert isinstance(model, QScorerModel)
+    return {
+        "mean": [float(v) for v in model.x_mean],
+        "std": [float(v) for v in model.x_std],
+        "target_scale": float(model.target_scale),
+    }
+
+
 def sha256_bytes(data: bytes) -> str:
     """Hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
 
 
-def save_model(model_dir: Path, model: QScorerModel, metadata: dict[str, Any]) -> Path:
+def save_model(model_dir: Path, model: QModel, metadata: dict[str, Any]) -> Path:
     """Write ``q_scorer.pt`` then ``q_scorer_metadata.json`` (with the ``.pt`` SHA-256).
 
     ``metadata`` is extended with ``feature_columns``, ``schema_hash``, ``normalisation``,
@@ -92,11 +141,8 @@ def save_model(model_dir: Path, model: QScorerModel, metadata: dict[str, Any]) -
             "format_version": FORMAT_VERSION,
             "feature_columns": list(model.feature_columns),
             "schema_hash": model.schema_hash,
-            "normalisation": {
-                "mean": [float(v) for v in model.x_mean],
-                "std": [float(v) for v in model.x_std],
-                "target_scale": float(model.target_scale),
-            },
+            "model_kind": getattr(model, "kind", "mlp"),
+            "normalisation": _normalisation(model),
             "best_offset": {"call": float(model.offset[0]), "put": float(model.offset[1])},
             "lcb_z": float(model.lcb_z),
             "horizon": int(model.horizon),
@@ -114,7 +160,7 @@ def save_model(model_dir: Path, model: QScorerModel, metadata: dict[str, Any]) -
 class LoadedModel:
     """A verified pair: the model, its metadata and the ``.pt`` hash it was checked against."""
 
-    model: QScorerModel
+    model: QModel
     metadata: dict[str, Any]
     sha256: str
 

@@ -5,8 +5,9 @@ market data; only the entry controller differs. The difference in per-trade P&L:
 
     D = sum_d pnl_q(d) / sum_d n_q(d)  -  sum_d pnl_b(d) / sum_d n_b(d)
 
-gets a paired bootstrap interval that resamples whole sessions ``d`` (both controllers
-faced the same market on each resampled day). ``significant`` is true only when that 95 %
+gets a paired bootstrap interval that resamples blocks of consecutive sessions ``d``
+(both controllers faced the same market on each resampled day; neighbouring days share a
+regime). ``significant`` is true only when that 95 %
 interval lies above zero. The mean daily P&L difference with its paired interval
 (:func:`zerodte.research.stats.paired_bootstrap_diff`) is reported as well.
 """
@@ -28,9 +29,13 @@ from zerodte.engine.backtest import BacktestResult, run_backtest
 from zerodte.market.loading import MarketData
 from zerodte.policy.base import EntryController
 from zerodte.policy.controllers import build_controller
+from zerodte.research.bootstrap import default_block_length, session_bootstrap_ci
 from zerodte.research.stats import daily_pnl, paired_bootstrap_diff
 
 logger = logging.getLogger(__name__)
+
+BASELINE_FEATURE_SET = "default"
+"""Features of the baseline's run (the engine's default set: momentum needs its columns)."""
 
 TABLE_KEYS: tuple[str, ...] = (
     "trades",
@@ -72,7 +77,10 @@ def per_trade_diff(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> tuple[float | None, list[float] | None]:
-    """Per-trade P&L difference (Q minus baseline) with a paired session-bootstrap CI.
+    """Per-trade P&L difference (Q minus baseline) with a paired session-block bootstrap CI.
+
+    Both controllers' sessions are resampled together in blocks of consecutive sessions
+    (:func:`~zerodte.research.bootstrap.session_bootstrap_ci`).
 
     ``None`` when either side has no trade (a difference of averages over nothing does not
     exist); the interval is ``None`` with fewer than two sessions.
@@ -93,17 +101,15 @@ def per_trade_diff(
     if nq.sum() == 0 or nb.sum() == 0:
         return None, None
     diff = float(pq.sum() / nq.sum() - pb.sum() / nb.sum())
-    if len(days) < 2:
-        return diff, None
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(days), size=(n_boot, len(days)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        vals = pq[idx].sum(1) / nq[idx].sum(1) - pb[idx].sum(1) / nb[idx].sum(1)
-    vals = vals[np.isfinite(vals)]
-    if len(vals) < n_boot // 2:
-        return diff, None
-    lo, hi = np.percentile(vals, [2.5, 97.5])
-    return diff, [float(lo), float(hi)]
+    ci = session_bootstrap_ci(
+        {"pq": pq, "nq": nq, "pb": pb, "nb": nb},
+        lambda t: t["pq"] / t["nq"] - t["pb"] / t["nb"],
+        n_boot=n_boot,
+        seed=seed,
+        # the difference is known only as well as the scarcer side's trading sessions
+        clusters=int(min((nq > 0).sum(), (nb > 0).sum())),
+    )
+    return diff, None if ci is None else [ci[0], ci[1]]
 
 
 @dataclass
@@ -169,7 +175,7 @@ def compare(
         controller=base_ctrl,
         run_dir=None if out_dir is None else out_dir / f"baseline_{baseline}",
         write=out_dir is not None,
-        feature_set=settings.qscorer.feature_set,
+        feature_set=BASELINE_FEATURE_SET,
         **common,
     )
     q = run_backtest(
@@ -185,7 +191,9 @@ def compare(
     d, ci = per_trade_diff(q.trades, b.trades, sessions, n_boot=n_boot, seed=settings.engine.seed)
     dq = daily_pnl(q.trades, sessions) if not q.trades.empty else pd.Series(0.0, index=sessions)
     db = daily_pnl(b.trades, sessions) if not b.trades.empty else pd.Series(0.0, index=sessions)
-    dd, dd_ci = paired_bootstrap_diff(dq, db, sessions=sessions, n_boot=n_boot, seed=0)
+    dd, dd_ci = paired_bootstrap_diff(
+        dq, db, sessions=sessions, n_boot=n_boot, seed=0, block=default_block_length(len(sessions))
+    )
     return Comparison(
         baseline=b,
         q_scorer=q,

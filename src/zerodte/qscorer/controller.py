@@ -68,6 +68,34 @@ def check_schema(loaded: LoadedModel, expected: str | None, where: Path) -> None
         )
 
 
+def check_predictor(loaded: LoadedModel, settings: Settings) -> None:
+    """Refuse a model trained with another predictor bundle than ``models.predictor_bundle``.
+
+    A model whose state includes predictor columns learnt them from one bundle; the same
+    columns from another bundle (or none) mean something else.
+    """
+    meta = loaded.metadata.get("predictor")
+    if not meta:
+        return
+    configured = settings.models.predictor_bundle
+    want = str(meta.get("model_sha256", ""))
+    if configured is None:
+        raise ModelError(
+            f"the Q-scorer model was trained with predictor bundle {meta.get('path')} "
+            f"(sha256 {want[:12]}); set models.predictor_bundle to it or retrain without "
+            "qscorer.predictor_outputs / predictor_embedding"
+        )
+    from zerodte.engine.backtest import bundle_fingerprint
+
+    have = bundle_fingerprint(Path(configured))
+    if have != want:
+        raise ModelError(
+            f"the Q-scorer model was trained with predictor bundle sha256 {want[:12]} "
+            f"({meta.get('path')}) but models.predictor_bundle={configured} is {have[:12]}; "
+            "pair the model with its own bundle or retrain the Q-scorer on this one"
+        )
+
+
 def _signature(model_dir: Path) -> tuple[int, int, int, int] | None:
     try:
         a = (model_dir / MODEL_FILE).stat()
@@ -133,6 +161,7 @@ class QScorerController:
         """Load the pair in ``qscorer.model_dir`` with the ``entry`` thresholds."""
         model_dir = Path(settings.qscorer.model_dir)
         loaded = load_model(model_dir)
+        check_predictor(loaded, settings)
         e = settings.entry
         return cls(
             loaded,
@@ -248,16 +277,27 @@ class QScorerController:
         return "; ".join([base, *vetoes]), tuple(vetoes)
 
     def _features(self, observation: Observation) -> np.ndarray:
+        """The state: features, then predictor columns from the context (NaN if unknown)."""
         cols = self.feature_columns
         feats = observation.features
-        missing = [c for c in cols if c not in feats]
+        ctx = observation.context
+        missing = [c for c in cols if c not in feats and c not in self._context_columns]
         if missing:
             raise ModelError(
                 f"Q-scorer needs features {missing[:6]} (of {len(cols)}) that the observation "
                 f"lacks; the engine must compute qscorer.feature_set "
                 f"({self._loaded.metadata.get('feature_set', '?')!r}) for this controller"
             )
-        return np.array([[float(feats[c]) for c in cols]], dtype=np.float64)
+        return np.array(
+            [[float(feats[c]) if c in feats else float(ctx.get(c, np.nan)) for c in cols]],
+            dtype=np.float64,
+        )
+
+    @property
+    def _context_columns(self) -> frozenset[str]:
+        """State columns the engine's context supplies (predictor outputs, ``emb_*``)."""
+        meta = self._loaded.metadata.get("predictor") or {}
+        return frozenset(str(c) for c in meta.get("columns", ()))
 
     def decide(self, observation: Observation) -> Decision:
         """Decide one observation (the model pair may be hot-reloaded first)."""

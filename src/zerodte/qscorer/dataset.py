@@ -13,6 +13,10 @@ One row per decision cycle whose state features are known::
                   the logging policy's action, its propensities and the realised reward of
                   that action (0 for HOLD or a vetoed entry; the trade's P&L per contract),
                   used by off-policy evaluation
+    gate_call, gate_put
+                  1.0 when the entry gates allowed a call (put) entry at this cycle, 0.0
+                  when they vetoed it, NaN when the run did not ask (the logging run of
+                  the pipeline asks every cycle: ``run_backtest(probe_gates=True)``)
 
 Every decision that ends without a label is counted in :class:`DatasetReport` with the
 reason, so "training matched 0 rows" can never happen silently.
@@ -176,6 +180,7 @@ def build_dataset(
     guard_minutes: float,
     minutes_to_close: pd.Series | None = None,
     embedding: pd.DataFrame | None = None,
+    predictor: pd.DataFrame | None = None,
     data_hash: str = "",
 ) -> QDataset:
     """Join a run's records into a Q-scorer dataset at ``horizon`` minutes.
@@ -197,6 +202,9 @@ def build_dataset(
     embedding
         Optional predictor embedding indexed by timestamp; its columns are appended to the
         state (prefixed ``emb_`` when not already).
+    predictor
+        Optional predictor columns (calibrated outputs, ``emb_*``) indexed by timestamp,
+        appended to the state under their own names (the names the engine's context uses).
     """
     col_call, col_put = ghost_column("call", horizon), ghost_column("put", horizon)
     if len(missed) and (col_call not in missed.columns or col_put not in missed.columns):
@@ -214,6 +222,9 @@ def build_dataset(
         emb = embedding.rename(columns=lambda c: c if str(c).startswith("emb_") else f"emb_{c}")
         feats = feats.join(emb, how="left")
         cols += list(emb.columns)
+    if predictor is not None and len(predictor.columns):
+        feats = feats.join(predictor, how="left")
+        cols += list(predictor.columns)
     fx = feats.reindex(pd.DatetimeIndex(dec["timestamp"])).to_numpy(np.float64)
     feats_ok = np.isfinite(fx).all(axis=1)
 
@@ -270,6 +281,8 @@ def build_dataset(
             "prob_call": dec["prob_call"].to_numpy(np.float64),
             "prob_put": dec["prob_put"].to_numpy(np.float64),
             "reward": reward,
+            "gate_call": _column(dec, "gate_call"),
+            "gate_put": _column(dec, "gate_put"),
             "target_call": np.where(feats_ok, target_call, np.nan),
             "target_put": np.where(feats_ok, target_put, np.nan),
             "source": source,
@@ -289,6 +302,13 @@ def build_dataset(
     for line in report.lines():
         logger.info(line)
     return QDataset(frame, tuple(cols), schema_hash, int(horizon), report, data_hash)
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A float column of ``frame``, all NaN when the records predate it (unknown)."""
+    if name in frame.columns:
+        return frame[name].to_numpy(np.float64)
+    return np.full(len(frame), np.nan)
 
 
 def _explain(  # noqa: PLR0917 (private helper of build_dataset)

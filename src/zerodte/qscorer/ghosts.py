@@ -8,8 +8,9 @@ exactly the paper broker's assumptions::
     entry     bar e = first bar at or after latency.due_time(t) (same session)
               P_in  = ask_e(open) + slip_e                    # fill + slippage models
     exit      bar x = the bar starting at t + h minutes (same session, must exist)
-              P_out = max(bid_x(open) - slip_x, 0)
-    reward    = (P_out - P_in) * 100 - fee(1) * 2
+              P_out = max(bid_x(open) - slip_x, 0)   (bid_x > 0; a zero bid is retried
+                                                      as the broker does: ghost_retry)
+    reward    = (P_out - P_in) * 100 - fee(1) * 2  (no exit fee when it settled)
 
 Quotes are the modelled OPEN quotes of the bar (spot ``spy_open``, ``vix_open``, time to
 expiry from the bar start), i.e. what an order arriving then could trade against. The exit
@@ -51,6 +52,7 @@ from zerodte.broker.fills import ExecutionModel, build_execution_model
 from zerodte.config.root import Settings
 from zerodte.io import atomic_write
 from zerodte.qscorer.ghost_exits import GhostPath, first_exit_step
+from zerodte.qscorer.ghost_retry import BarArrays, retry_zero_bid_exits
 from zerodte.records import MISSED_KEY_COLUMNS, ghost_column
 from zerodte.types import CONTRACT_MULTIPLIER, Action, OptionContract, OptionQuote, Right, Side
 
@@ -350,6 +352,14 @@ class GhostTradeEvaluator:
         vix_open = frame["vix_open"].to_numpy(np.float64)
         vix_close = frame["vix_close"].to_numpy(np.float64)
         out: dict[str, np.ndarray] = {}
+        bars = BarArrays(
+            session_code=pd.factorize(frame["session"])[0],
+            spot_open=spot_open,
+            spot_close=spot_close,
+            vix_open=vix_open,
+            minutes_to_expiry=geo.minutes_to_expiry,
+            minutes_to_close=geo.minutes_to_close,
+        )
         has_entry = geo.entry >= 0
         e_rows = np.flatnonzero(has_entry)
         e_pos = geo.entry[e_rows]
@@ -385,27 +395,50 @@ class GhostTradeEvaluator:
             # Exits of every (row, horizon) pair in one pricing call.
             r_idx, h_idx = np.nonzero(exits >= 0)
             x_pos = exits[r_idx, h_idx]
-            q_out = self.pricer.price(
-                spot_open[x_pos],
+            sell = self._seller(frame, geo, right)
+            bid_out, exit_price = sell(x_pos, strike_all[r_idx])
+            # A sale into a zero bid is rejected by the broker and retried (ghost_retry).
+            exit_price, exit_fee = retry_zero_bid_exits(
+                bars,
+                x_pos,
                 strike_all[r_idx],
                 right is Right.CALL,
-                geo.minutes_to_expiry[x_pos],
-                vix_open[x_pos],
-                geo.minutes_to_close[x_pos],
+                bid_out,
+                exit_price,
+                sell,
+                fee / 2.0,
             )
-            bid_out = np.asarray(q_out["bid"], np.float64)
-            ask_out = np.asarray(q_out["ask"], np.float64)
-            usable_out = np.isfinite(bid_out) & np.isfinite(ask_out)
-            exit_price = np.where(
-                usable_out, fill_prices(self.execution, Side.SELL, bid_out, ask_out), np.nan
-            )
-            reward = (exit_price - entry_price[r_idx]) * CONTRACT_MULTIPLIER - fee
+            reward = (exit_price - entry_price[r_idx]) * CONTRACT_MULTIPLIER - fee / 2.0 - exit_fee
             grid = np.full(exits.shape, np.nan)
             grid[r_idx, h_idx] = reward
             for j, h in enumerate(self.horizons):
                 out[ghost_column(label, h)] = grid[:, j]
         index = pd.DatetimeIndex(frame.index[rows])
         return pd.DataFrame(out, index=index)
+
+    def _seller(
+        self, frame: pd.DataFrame, geo: GhostGeometry, right: Right
+    ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """Open bid and sale price at given bars (for :func:`retry_zero_bid_exits`)."""
+        spot_open = frame["spy_open"].to_numpy(np.float64)
+        vix_open = frame["vix_open"].to_numpy(np.float64)
+
+        def sell(pos: np.ndarray, strike: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            q = self.pricer.price(
+                spot_open[pos],
+                strike,
+                right is Right.CALL,
+                geo.minutes_to_expiry[pos],
+                vix_open[pos],
+                geo.minutes_to_close[pos],
+            )
+            bid = np.asarray(q["bid"], np.float64)
+            ask = np.asarray(q["ask"], np.float64)
+            ok = np.isfinite(bid) & np.isfinite(ask)
+            price = np.where(ok, fill_prices(self.execution, Side.SELL, bid, ask), np.nan)
+            return np.where(ok, bid, np.nan), price
+
+        return sell
 
     def _rule_exits(  # noqa: PLR0917 (private step of rewards)
         self,

@@ -22,7 +22,8 @@ The ensemble's spread is an epistemic-uncertainty proxy (Lakshminarayanan et al.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from scipy.special import ndtr
@@ -59,6 +60,68 @@ class QPrediction:
     confidence: np.ndarray
 
 
+def ensemble_stats(outs: np.ndarray, lcb_z: float) -> QPrediction:
+    """Mean, std, ``lcb = mean - z std`` and ``Phi(mean / std)`` over members (axis 0)."""
+    mean = outs.mean(axis=0)
+    std = outs.std(axis=0)
+    return QPrediction(mean, std, mean - lcb_z * std, ndtr(mean / np.maximum(std, _EPS)))
+
+
+class QModel(Protocol):
+    """What the controller, the evaluation and the artifacts need of a Q-model.
+
+    Implemented by :class:`QScorerModel` (two-head ensemble MLP) and
+    :class:`~zerodte.qscorer.structured.StructuredQModel` (``Q = s ± d``).
+    """
+
+    @property
+    def feature_columns(self) -> tuple[str, ...]:
+        """State features in order."""
+        ...
+
+    @property
+    def schema_hash(self) -> str:
+        """Hash of the feature set the model was trained on."""
+        ...
+
+    @property
+    def offset(self) -> np.ndarray:
+        """Per-head calibration (call, put), dollars."""
+        ...
+
+    @property
+    def horizon(self) -> int:
+        """Label horizon in minutes."""
+        ...
+
+    @property
+    def lcb_z(self) -> float:
+        """``z`` of the lower confidence bound."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """``"mlp"`` or ``"structured"``."""
+        ...
+
+    @property
+    def members(self) -> int:
+        """Ensemble size."""
+        ...
+
+    def member_outputs(self, x: np.ndarray) -> np.ndarray:
+        """``(members, n, 2)`` dollar predictions."""
+        ...
+
+    def with_offset(self, offset: np.ndarray) -> QModel:
+        """The same model with another per-head calibration."""
+        ...
+
+    def predict(self, x: np.ndarray) -> QPrediction:
+        """Ensemble statistics of every row."""
+        ...
+
+
 @dataclass(frozen=True)
 class QScorerModel:
     """An inference-ready Q-scorer (NumPy float64).
@@ -90,6 +153,7 @@ class QScorerModel:
     offset: np.ndarray
     lcb_z: float
     horizon: int
+    kind: str = "mlp"
 
     @property
     def members(self) -> int:
@@ -113,11 +177,10 @@ class QScorerModel:
             out[:, start : start + _CHUNK] = _forward_block(zz[start : start + _CHUNK], self.layers)
         return out[:, :n] * self.target_scale + self.offset
 
+    def with_offset(self, offset: np.ndarray) -> QScorerModel:
+        """The same model with another per-head calibration."""
+        return replace(self, offset=np.asarray(offset, np.float64))
+
     def predict(self, x: np.ndarray) -> QPrediction:
         """Ensemble mean, std, lower confidence bound and confidence of every row."""
-        outs = self.member_outputs(x)
-        mean = outs.mean(axis=0)
-        std = outs.std(axis=0)
-        lcb = mean - self.lcb_z * std
-        conf = ndtr(mean / np.maximum(std, _EPS))
-        return QPrediction(mean, std, lcb, conf)
+        return ensemble_stats(self.member_outputs(x), self.lcb_z)

@@ -3,16 +3,18 @@
 Parameters: ``entry.q_threshold`` (dollars), ``entry.q_min_conf`` (0..1) and
 ``entry.q_min_abs_ret`` (dollars).
 
-1. **Coarse sweep** on window A: a full grid, each configuration run through the engine
-   (:func:`run_backtest`, same exits and friction as everything else), ranked by daily
-   Sharpe ratio (configurations with fewer than ``min_trades`` trades rank last).
-2. **Fine re-evaluation** of the ``top_k`` configurations on window B, strictly later than
-   A. The winner is the best of them on B.
+1. **Coarse sweep** on window A: every distinct configuration of the grid run through the
+   engine (:func:`run_backtest`, same exits and friction as everything else), ranked by
+   daily Sharpe ratio (configurations with fewer than ``min_trades`` trades rank last).
+2. **Window B**, strictly later than A: every distinct configuration is run again, and
+   the winner is the best on B among the ``top_k`` of A.
 
-The winner's Sharpe on B is deflated (Bailey & López de Prado 2014) with
-``n_trials = configurations tried in both stages`` and the variance of the trials' Sharpe
-ratios; ``significant`` is the DSR's verdict at 95 %. Each reported number therefore
-carries how many configurations were tried to find it.
+The winner's Sharpe ratio on B is deflated (Bailey & López de Prado 2014) against the
+trials **on that one window**: ``n_trials`` = the number of distinct configurations (a
+configuration run on both windows is one trial, and a duplicate of the grid is counted
+once), ``trials_sharpe_var`` = the variance of their Sharpe ratios on B. Mixing the
+windows' Sharpe ratios, or counting a re-run as a new trial, would misstate both inputs.
+``significant`` is the DSR's verdict at 95 %; every reported number carries the count.
 """
 
 from __future__ import annotations
@@ -124,30 +126,32 @@ def optimize_thresholds(
         )
     g = {k: tuple(v) for k, v in (grid or DEFAULT_GRID).items()}
     names = list(g)
-    coarse = [
-        _run(settings, window_a, loaded, dict(zip(names, combo, strict=True)), "coarse")
-        for combo in itertools.product(*(g[n] for n in names))
-    ]
-    ranked = sorted(coarse, key=lambda t: _key(t, min_trades), reverse=True)
-    fine = [_run(settings, window_b, loaded, t.params, "fine") for t in ranked[:top_k]]
+    configs = list(dict.fromkeys(itertools.product(*(g[n] for n in names))))
+    params = [dict(zip(names, combo, strict=True)) for combo in configs]
+    coarse = [_run(settings, window_a, loaded, p, "coarse") for p in params]
+    on_b = [_run(settings, window_b, loaded, p, "window_b") for p in params]
+    top = sorted(range(len(coarse)), key=lambda i: _key(coarse[i], min_trades), reverse=True)
+    fine = [on_b[i] for i in top[:top_k]]
     winner = max(fine, key=lambda t: _key(t, min_trades))
-    trials = [*coarse, *fine]
-    sharpes = np.array([t.sharpe for t in trials if t.sharpe is not None])
+    trials = [*coarse, *on_b]
+    sharpes = np.array([t.sharpe for t in on_b if t.sharpe is not None])
     dsr: dict[str, Any] | None = None
     significant = False
     reason = ""
     if winner.sharpe is None or winner.trades < min_trades:
         reason = f"winner made {winner.trades} trades on window B (< {min_trades}); no edge"
     elif len(sharpes) < 2:
-        reason = "fewer than two trials with a defined Sharpe ratio"
+        reason = "fewer than two trials with a defined Sharpe ratio on window B"
     else:
         sr, skew, kurt, n_obs = sharpe_moments(winner.daily)
-        res = deflated_sharpe(sr, n_obs, len(trials), float(np.var(sharpes, ddof=1)), skew, kurt)
+        res = deflated_sharpe(sr, n_obs, len(params), float(np.var(sharpes, ddof=1)), skew, kurt)
         dsr = res.to_dict()
         significant = bool(res.significant)
         reason = "DSR >= 0.95" if significant else "DSR below 0.95: not significant"
     return {
-        "n_trials": len(trials),
+        "n_trials": len(params),
+        "n_trials_note": "distinct configurations; the deflation uses their Sharpe on window B",
+        "n_runs": len(trials),
         "n_coarse": len(coarse),
         "n_fine": len(fine),
         "window_a": [str(window_a.sessions[0]), str(window_a.sessions[-1])],

@@ -37,9 +37,19 @@ from zerodte.errors import ConfigError, DataError
 from zerodte.features import compute_features, get_feature_set
 from zerodte.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from zerodte.market.loading import MarketData
-from zerodte.qscorer.artifacts import METADATA_FILE, MODEL_FILE, load_model, save_model
+from zerodte.qscorer.artifacts import (
+    METADATA_FILE,
+    MODEL_FILE,
+    LoadedModel,
+    load_model,
+    save_model,
+)
 from zerodte.qscorer.compare import Comparison, compare, slice_market
-from zerodte.qscorer.controller import QScorerController, expected_schema_hash
+from zerodte.qscorer.controller import (
+    QScorerController,
+    check_predictor,
+    expected_schema_hash,
+)
 from zerodte.qscorer.dataset import QDataset, build_dataset
 from zerodte.qscorer.evaluate import evaluate_q_scorer
 from zerodte.qscorer.ghosts import (
@@ -173,6 +183,7 @@ def generate_dataset(
         feature_set=q.feature_set,
         n_boot=200,
         code_version=code_version,
+        probe_gates=True,
     )
     ev = GhostTradeEvaluator(settings)
     missed = ev.missed_records(md.frame, run.decisions)
@@ -198,7 +209,8 @@ def dataset_from_records(  # noqa: PLR0917
     close_ns = np.array([closes[d].value for d in md.frame["session"]], dtype=np.int64)
     mtc = pd.Series((close_ns - pd.DatetimeIndex(md.frame.index).asi8) / 60e9, index=md.frame.index)
     guard = guard_minutes(settings)
-    return build_dataset(
+    predictor, manifest = predictor_state(settings, md.frame)
+    ds = build_dataset(
         decisions,
         missed,
         trades,
@@ -208,8 +220,46 @@ def dataset_from_records(  # noqa: PLR0917
         horizon=int(horizon or q.horizon_minutes),
         guard_minutes=guard,
         minutes_to_close=mtc,
+        predictor=predictor,
         data_hash=md.data_hash,
     )
+    if manifest is not None and predictor is not None:
+        ds.extra["predictor"] = {**manifest, "columns": list(predictor.columns)}
+    return ds
+
+
+def predictor_state(
+    settings: Settings, frame: pd.DataFrame
+) -> tuple[pd.DataFrame | None, dict[str, Any] | None]:
+    """The predictor columns of the Q state (``qscorer.predictor_outputs/_embedding``).
+
+    Computed by the same :func:`~zerodte.engine.backtest.predictor_context` the engine
+    uses to decide, so the dataset and the decisions see identical values; each row from
+    the bundle segment valid at its time, from data up to the row only.
+
+    Raises
+    ------
+    ConfigError
+        Predictor columns are asked for without ``models.predictor_bundle``.
+    """
+    from zerodte.engine.backtest import predictor_context
+    from zerodte.models import CONTEXT_COLUMNS
+
+    q = settings.qscorer
+    if not (q.predictor_outputs or q.predictor_embedding):
+        return None, None
+    if settings.models.predictor_bundle is None:
+        raise ConfigError(
+            "qscorer.predictor_outputs / predictor_embedding need models.predictor_bundle: "
+            "train a Gaussian predictor on sessions before the Q dataset window "
+            "(`zerodte train predictor --end DAY`) and set models.predictor_bundle to it"
+        )
+    ctx = predictor_context(settings, frame)
+    assert ctx is not None
+    cols = [*(CONTEXT_COLUMNS if q.predictor_outputs else ())]
+    if q.predictor_embedding:
+        cols += [c for c in ctx.values.columns if str(c).startswith("emb_")]
+    return ctx.values.loc[:, cols], ctx.manifest
 
 
 def training_metadata(
@@ -218,6 +268,7 @@ def training_metadata(
     """Metadata saved next to the model."""
     return {
         "feature_set": settings.qscorer.feature_set,
+        "predictor": ds.extra.get("predictor"),
         "windows": res.split.to_dict(),
         "metrics": res.metrics,
         "data_hash": ds.data_hash,
@@ -285,6 +336,7 @@ def run_pipeline(
     save_model(model_dir, res.model, training_metadata(settings, res, ds, code_version))
     loaded = load_model(model_dir)
     e = settings.entry
+    check_predictor(loaded, settings)
     ctrl = QScorerController(
         loaded,
         q_threshold=e.q_threshold,
@@ -294,7 +346,18 @@ def run_pipeline(
     )
     val_start = res.split.validation_start
     val_idx = np.flatnonzero(ds.frame["timestamp"] >= val_start)
-    evaluation = evaluate_q_scorer(ds, ctrl, rows=val_idx, n_boot=min(n_boot, 1000))
+    # the validation window is out of sample only for the model fitted without it
+    report_ctrl = QScorerController(
+        LoadedModel(res.evaluation_model, loaded.metadata, loaded.sha256),
+        q_threshold=e.q_threshold,
+        q_min_conf=e.q_min_conf,
+        q_min_abs_ret=e.q_min_abs_ret,
+        expected_schema=expected_schema_hash(settings),
+    )
+    evaluation = evaluate_q_scorer(ds, report_ctrl, rows=val_idx, n_boot=min(n_boot, 1000))
+    evaluation["model"] = "fitted without the validation window" + (
+        " (the deployed model is refitted on every row)" if res.report_model is not None else ""
+    )
     evaluation["validation_rows"] = len(val_idx)
     cmp = compare(
         settings,

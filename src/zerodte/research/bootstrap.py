@@ -134,3 +134,100 @@ def bootstrap_ci(
         return None
     lo, hi = np.quantile(valid, [alpha / 2.0, 1.0 - alpha / 2.0])
     return float(lo), float(hi)
+
+
+SessionStat = Callable[[dict[str, np.ndarray]], np.ndarray]
+"""Maps per-replica sums ``{name: (n_boot,)}`` to the replicas' statistic ``(n_boot,)``."""
+
+SESSION_BLOCK = "session_block"
+"""Name of the interval :func:`session_bootstrap_ci` gives (reported beside every interval)."""
+
+
+def session_bootstrap_ci(
+    per_session: dict[str, np.ndarray],
+    stat: SessionStat,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    block: float | None = None,
+    alpha: float = 0.05,
+    min_valid: float = 0.5,
+    clusters: int | None = None,
+) -> tuple[float, float] | None:
+    """Percentile interval of a statistic of per-session sums, resampling session blocks.
+
+    Observations of one session are dependent (overlapping labels, one regime), and
+    sessions next to each other share volatility and flow regimes, so the unit of
+    resampling is a block of consecutive sessions: the stationary bootstrap of
+    :func:`bootstrap_indices` over sessions in time order with mean block length ``block``
+    (default :func:`default_block_length` of the number of sessions). Each replica sums
+    every array of ``per_session`` over its resampled sessions and ``stat`` maps those sums
+    to the statistic, e.g. per-trade P&L ``sums["pnl"] / sums["trades"]``: a session with
+    no trade still counts (it adds 0 to both sums).
+
+    Parameters
+    ----------
+    per_session
+        Arrays of equal length, one value per session in time order.
+    stat
+        Vectorised statistic of the replicas' sums; NaN/inf where it is undefined.
+    block
+        Mean block length in sessions; ``1`` resamples sessions i.i.d.
+    clusters
+        The number of sessions that carry the statistic's information (for a per-trade
+        mean, the sessions with a trade). With few of them the percentile interval is too
+        narrow: a bootstrap of ``G`` clusters understates the variance by ``(G-1)/G`` and
+        the normal quantile understates the tail of a ``t`` with ``G - 1`` degrees of
+        freedom. The interval is therefore widened about the point estimate by::
+
+            f(G) = sqrt(G / (G - 1)) * t_{G-1}(1 - alpha/2) / z(1 - alpha/2)
+
+        (the small-sample correction of cluster-robust inference, Cameron & Miller 2015,
+        "A Practitioner's Guide to Cluster-Robust Inference", sections IV.A and VI); f is
+        1.29 for 8 sessions and 1.02 for 100. ``None`` applies no correction; fewer than
+        two clusters give no interval.
+
+    Returns
+    -------
+    (lo, hi) or None
+        ``None`` with fewer than two sessions (or clusters) or when fewer than
+        ``min_valid`` of the replicas define the statistic.
+    """
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in per_session.items()}
+    lengths = {len(v) for v in arrays.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"per-session arrays differ in length: {sorted(lengths)}")
+    n = lengths.pop()
+    if n < 2:
+        return None
+    for name, v in arrays.items():
+        if not np.isfinite(v).all():
+            raise ValueError(f"per-session sums {name!r} hold NaN or inf; explain them first")
+    rng = np.random.default_rng(seed)
+    b = default_block_length(n) if block is None else float(block)
+    idx = bootstrap_indices(n, n_boot, rng, block=b)
+    sums = {k: v[idx].sum(axis=1) for k, v in arrays.items()}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reps = np.asarray(stat(sums), dtype=np.float64)
+    valid = reps[np.isfinite(reps)]
+    if len(valid) < min_valid * n_boot:
+        return None
+    lo, hi = np.quantile(valid, [alpha / 2.0, 1.0 - alpha / 2.0])
+    if clusters is None:
+        return float(lo), float(hi)
+    if clusters < 2:
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = float(np.asarray(stat({k: v.sum(keepdims=True) for k, v in arrays.items()}))[0])
+    if not np.isfinite(est):
+        return float(lo), float(hi)
+    f = small_sample_factor(clusters, alpha)
+    return est - f * (est - float(lo)), est + f * (float(hi) - est)
+
+
+def small_sample_factor(clusters: int, alpha: float = 0.05) -> float:
+    """``sqrt(G/(G-1)) t_{G-1}(1 - alpha/2) / z(1 - alpha/2)``; see :func:`session_bootstrap_ci`."""
+    from scipy.stats import norm, t
+
+    g = float(clusters)
+    return float(np.sqrt(g / (g - 1.0)) * t.ppf(1 - alpha / 2, g - 1.0) / norm.ppf(1 - alpha / 2))

@@ -28,7 +28,12 @@ import numpy as np
 import pandas as pd
 
 from zerodte.errors import DataError
-from zerodte.research.bootstrap import bootstrap_ci, default_block_length
+from zerodte.research.bootstrap import (
+    SESSION_BLOCK,
+    bootstrap_ci,
+    default_block_length,
+    session_bootstrap_ci,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ SUMMARY_KEYS: tuple[str, ...] = (
     "max_drawdown_pct",
     "per_trade_pnl",
     "per_trade_pnl_ci95",
+    "per_trade_pnl_ci_method",
     "pnl",
     "pnl_pct",
     "pnl_to_dd",
@@ -130,6 +136,68 @@ def daily_pnl(trades: pd.DataFrame, sessions: list[Any] | None = None) -> pd.Ser
             f"(first: {outside[0]}); pass every session the controller ran on"
         )
     return by_day.reindex(wanted, fill_value=0.0)
+
+
+def _equity_sessions(equity: pd.DataFrame) -> list[Any] | None:
+    if equity.empty:
+        return None
+    return sorted(set(_sessions(equity["timestamp"]).tolist()))
+
+
+def per_session_trades(trades: pd.DataFrame, sessions: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Summed trade P&L and trade count of every session in ``sessions`` (0 where none).
+
+    A trade row is one count (a partial exit is its own row, as in :func:`summarize`).
+    """
+    days = pd.Index(sessions)
+    if trades.empty:
+        return np.zeros(len(days)), np.zeros(len(days))
+    keys = pd.to_datetime(trades["session"]).dt.date.to_numpy()
+    pnl = trades["pnl"].astype(float).groupby(keys).sum()
+    count = trades["pnl"].groupby(keys).size()
+    outside = pnl.index.difference(days)
+    if len(outside):
+        raise ValueError(
+            f"{len(outside)} trade session(s) are outside the given sessions "
+            f"(first: {outside[0]}); pass every session the controller ran on"
+        )
+    return (
+        pnl.reindex(days, fill_value=0.0).to_numpy(float),
+        count.reindex(days, fill_value=0).to_numpy(float),
+    )
+
+
+def per_trade_ci95(
+    trades: pd.DataFrame,
+    sessions: list[Any] | None = None,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    block: float | None = None,
+) -> tuple[float, float] | None:
+    """95 % session-block bootstrap interval of the mean P&L per trade.
+
+    Trades of one session, and of neighbouring sessions, share the market's regime: they
+    are not independent, and resampling trades i.i.d. makes the interval too narrow when
+    trades cluster (a controller that trades a few stressed weeks). The interval resamples
+    blocks of consecutive sessions (:func:`~zerodte.research.bootstrap.session_bootstrap_ci`)
+    and takes the ratio of summed P&L to summed trades of each replica, widened for the
+    number of sessions with a trade (few sessions, few independent draws). ``sessions``
+    (every session the run covered, idle ones included) defaults to the trades' sessions.
+    """
+    if len(trades) < 2:
+        return None
+    if sessions is None:
+        sessions = sorted(set(pd.to_datetime(trades["session"]).dt.date.tolist()))
+    pnl, count = per_session_trades(trades, list(sessions))
+    return session_bootstrap_ci(
+        {"pnl": pnl, "n": count},
+        lambda s: s["pnl"] / s["n"],
+        n_boot=n_boot,
+        seed=seed,
+        block=block,
+        clusters=int((count > 0).sum()),
+    )
 
 
 def sharpe_ratio(returns: np.ndarray | pd.Series, periods: int = TRADING_DAYS) -> float | None:
@@ -275,7 +343,11 @@ def summarize(
                 total,
             )
 
-    per_trade_ci = bootstrap_ci(pnl, "mean", n_boot=n_boot, seed=seed) if n >= 2 else None
+    per_trade_ci = (
+        per_trade_ci95(trades, _equity_sessions(equity), n_boot=n_boot, seed=seed)
+        if n >= 2
+        else None
+    )
     summary: dict[str, Any] = {
         "avg_hold_minutes": float(holds.mean()) if len(holds) else None,
         "avg_loss": float(pnl[loss_mask].mean()) if loss_mask.any() else None,
@@ -294,6 +366,7 @@ def summarize(
         "max_drawdown_pct": dd_pct,
         "per_trade_pnl": total / n if n else None,
         "per_trade_pnl_ci95": list(per_trade_ci) if per_trade_ci else None,
+        "per_trade_pnl_ci_method": SESSION_BLOCK,
         "pnl": total,
         "pnl_pct": total / start_equity * 100.0,
         "pnl_to_dd": total / dd_dollars if dd_dollars else None,

@@ -81,3 +81,15 @@ def _prediction(settings: Settings) -> EntryController:
 
 
 register_controller("prediction", _prediction)
+
+
+def _oracle(settings: Settings) -> EntryController:
+    raise ConfigError(
+        "the oracle controller is built from the synthetic market's hidden state, not from "
+        "settings alone: `zerodte q power` runs it beside the Q-scorer, and `zerodte backtest "
+        "--controller oracle` builds it on a synthetic market (--seed/--edge); it is refused "
+        "on real data"
+    )
+
+
+register_controller("oracle", _oracle)
