@@ -15,9 +15,11 @@ import pandas as pd
 from pydantic import ValidationError
 
 from zerodte.broker.base import Broker
+from zerodte.broker.tags import TagFactory
 from zerodte.config.root import Settings
-from zerodte.engine.engine import ContextSource, ContractSelector, Engine, ExitPolicy
+from zerodte.engine.engine import Engine
 from zerodte.engine.feed import ONE_MINUTE, BoxedTimes, Feed, QuoteBookFactory
+from zerodte.engine.parts import ContextSource, ContractSelector, CycleHooks, ExitPolicy
 from zerodte.engine.recorder import Recorder
 from zerodte.errors import ConfigError
 from zerodte.exits.manager import ExitManager
@@ -53,16 +55,19 @@ def build_engine(
     broker: Broker,
     recorder: Recorder,
     controller_name: str,
+    run_id: str,
     selector: ContractSelector | None = None,
     exits: ExitPolicy | None = None,
     sizer: Sizer | None = None,
     context: ContextSource | None = None,
-    poll_when_idle: bool = True,
     gates: Sequence[Gate] | None = None,
+    hooks: CycleHooks | None = None,
 ) -> Engine:
     """The engine for ``settings`` around the injected feed and broker.
 
-    ``gates`` replaces the gates of :func:`~zerodte.policy.gates.build_gates`.
+    ``run_id`` goes into every order's client tag (:mod:`zerodte.broker.tags`), so a
+    restarted run sends the same tags. ``gates`` replaces the gates of
+    :func:`~zerodte.policy.gates.build_gates`; ``hooks`` run around every cycle (live).
     """
     return Engine(
         feed=feed,
@@ -73,9 +78,9 @@ def build_engine(
         selector=selector if selector is not None else ModelContractSelector(settings),
         exits=exits if exits is not None else ExitManager.from_settings(settings.exits),
         controller_name=controller_name,
-        tag_prefix=settings.broker.client_tag_prefix,
+        tags=TagFactory(settings.broker.client_tag_prefix, run_id),
         context=context,
-        poll_when_idle=poll_when_idle,
+        hooks=hooks,
         max_cycles=settings.engine.max_cycles,
     )
 
