@@ -89,6 +89,11 @@ class AccountBook:
         """The latest snapshot observed."""
         return self._snapshot
 
+    @property
+    def bounds_source(self) -> SessionBounds | None:
+        """The ``session_bounds`` function given (``None``: the NYSE calendar)."""
+        return self._bounds_fn
+
     def session_bounds(self, session: date) -> tuple[pd.Timestamp, pd.Timestamp]:
         """``(open, close)`` of ``session`` (cached)."""
         bounds = self._bounds.get(session)

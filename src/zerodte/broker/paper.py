@@ -43,6 +43,7 @@ from zerodte.broker.book import (
 )
 from zerodte.broker.fills import ExecutionModel, build_execution_model
 from zerodte.broker.ledger import ClosedTrade, Ledger
+from zerodte.broker.reconcile import VenueView
 from zerodte.broker.tags import SETTLEMENT_SUFFIX, is_settlement
 from zerodte.config.root import Settings
 from zerodte.errors import OrderRejected
@@ -221,6 +222,14 @@ class PaperBroker:
         """Current per-share marks (close bids) of the open positions."""
         return self.book.marks()
 
+    def venue_view(self) -> VenueView:
+        """A simulated venue keeps nothing across a restart: the journal is the record."""
+        return VenueView(orders={}, positions={}, authoritative=False)
+
+    def fill_fee(self, qty: int) -> float:
+        """The fee model's fee for ``qty`` contracts."""
+        return self.execution.fees.fee(qty)
+
     def settle_expired(self, session: date) -> list[Fill]:
         """Settle positions expiring on or before ``session`` at intrinsic value.
 
@@ -229,13 +238,17 @@ class PaperBroker:
         """
         return self.book.settle_expired(session)
 
-    def restore(self, fills: list[tuple[Fill, date]], working: list[WorkingOrder]) -> None:
+    def restore(
+        self, initial_cash: float, fills: list[tuple[Fill, date]], working: list[WorkingOrder]
+    ) -> None:
         """Rebuild the books and the order queue from a journal after a restart.
 
-        ``fills`` are booked in order (each with its session); ``working`` orders are queued
-        again with the time of the bar they were submitted at, so they fill at the same bar
-        they would have.
+        The books start again from ``initial_cash``; ``fills`` are booked in order (each
+        with its session); ``working`` orders are queued again with the time of the bar they
+        were submitted at, so they fill at the bar they would have.
         """
+        self.book = AccountBook(initial_cash, self.book.bounds_source)
+        self._pending = []
         for fill, session in fills:
             if self.book.session != session:
                 self.book.start_session(session)
