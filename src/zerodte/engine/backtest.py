@@ -17,6 +17,7 @@ import pandas as pd
 from zerodte.broker.paper import PaperBroker
 from zerodte.config.manifest import settings_hash
 from zerodte.config.root import Settings
+from zerodte.engine.alignment import AlignmentTracker
 from zerodte.engine.build import build_engine, modelled_quote_books, validate_settings
 from zerodte.engine.clock import SimulatedClock
 from zerodte.engine.feed import HistoricalFeed, QuoteBookFactory
@@ -226,6 +227,8 @@ def run_backtest(
         source = StreamDecisions(ctrl, FeatureStream(feature_set), feed)
     config_hash = settings_hash(settings)
     rid = run_id or make_run_id(config_hash, market_data.data_hash, ctrl.name, settings.engine.seed)
+    alignment = AlignmentTracker(settings.alignment, feed.columns.data_lag_s)
+    alignment.check(len(frame))  # all lags are known up front: fail fast before the loop
     engine = build_engine(
         settings,
         feed=feed,
@@ -235,6 +238,7 @@ def run_backtest(
         run_id=rid,
         selector=selector,
         context=context,
+        alignment=alignment,
     )
     total = len(frame)
     tick = None if progress is None else (lambda i: progress(i, total))
@@ -260,6 +264,7 @@ def run_backtest(
         info,
         execution=broker.execution.describe(),
         decisions=decisions,
+        extra_summary={"alignment": alignment.summary(run.cycles)},
         extra_manifest={"predictor": None if predictor is None else predictor.manifest},
         run_dir=run_dir,
         write=write,

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from zerodte.broker.base import Broker
 from zerodte.broker.tags import TagFactory
 from zerodte.config.root import Settings
+from zerodte.engine.alignment import AlignmentGate, AlignmentTracker
 from zerodte.engine.engine import Engine
 from zerodte.engine.feed import ONE_MINUTE, BoxedTimes, Feed, QuoteBookFactory
 from zerodte.engine.parts import ContextSource, ContractSelector, CycleHooks, ExitPolicy
@@ -62,18 +63,24 @@ def build_engine(
     context: ContextSource | None = None,
     gates: Sequence[Gate] | None = None,
     hooks: CycleHooks | None = None,
+    alignment: AlignmentTracker | None = None,
 ) -> Engine:
     """The engine for ``settings`` around the injected feed and broker.
 
     ``run_id`` goes into every order's client tag (:mod:`zerodte.broker.tags`), so a
     restarted run sends the same tags. ``gates`` replaces the gates of
     :func:`~zerodte.policy.gates.build_gates`; ``hooks`` run around every cycle (live).
+    ``alignment`` adds each cycle's ``iv_conf`` to the context and the alignment gate.
     """
+    chosen = list(build_gates(settings) if gates is None else gates)
+    if alignment is not None:
+        chosen.append(AlignmentGate())
+        context = _with_alignment(context, alignment)
     return Engine(
         feed=feed,
         broker=broker,
         recorder=recorder,
-        gates=build_gates(settings) if gates is None else gates,
+        gates=chosen,
         sizer=sizer if sizer is not None else build_sizer(settings),
         selector=selector if selector is not None else ModelContractSelector(settings),
         exits=exits if exits is not None else ExitManager.from_settings(settings.exits),
@@ -83,6 +90,14 @@ def build_engine(
         hooks=hooks,
         max_cycles=settings.engine.max_cycles,
     )
+
+
+def _with_alignment(context: ContextSource | None, tracker: AlignmentTracker) -> ContextSource:
+    """``context`` plus the cycle's ``iv_conf`` when its data is not EXACT."""
+    if context is None:
+        return tracker.context
+    base = context
+    return lambda i: {**base(i), **tracker.context(i)}
 
 
 class ModelContractSelector:
