@@ -99,7 +99,10 @@ class Broker(Protocol):
     ends its day orders.
     """
 
-    polls_when_idle: bool
+    @property
+    def polls_when_idle(self) -> bool:
+        """Whether ``poll`` must run on cycles with nothing pending and nothing held."""
+        ...
 
     def submit(self, order: Order) -> str:
         """Queue ``order``; returns its id. Raises ``OrderRejected`` for invalid orders."""

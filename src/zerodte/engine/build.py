@@ -113,7 +113,7 @@ class ModelContractSelector:
         from zerodte.options.chain import select_contract
 
         opts = self.settings.options
-        expiry = _expiry(observation.session, opts.expiry_days)
+        expiry = expiry_for(observation.session, opts.expiry_days)
         return select_contract(
             observation.spy,
             right,
@@ -126,7 +126,7 @@ class ModelContractSelector:
         )
 
 
-def _expiry(session: date, expiry_days: int) -> date:
+def expiry_for(session: date, expiry_days: int) -> date:
     """The expiry ``expiry_days`` trading days after ``session`` (0 = same day)."""
     if expiry_days == 0:
         return session

@@ -39,6 +39,7 @@ from zerodte.engine.parts import (
     CycleHooks,
     DecisionSource,
     ExitPolicy,
+    Skip,
     TradeObserver,
     trade_observers,
 )
@@ -156,7 +157,8 @@ class Engine:
         """Run every cycle of the feed with decisions from ``source``."""
         self._source = source
         # Looked up once per run: a run whose gates do not learn pays nothing per trade.
-        self._observers = trade_observers([*self.gates, getattr(source, "controller", None)])
+        controller = getattr(source, "controller", None)
+        self._observers = trade_observers([*self.gates, controller, self.hooks])
         for row in self._replay:  # trades recorded before a restart (see restore)
             for learn in self._observers:
                 learn(dict(row))
@@ -185,7 +187,8 @@ class Engine:
             self._account = None
             skip = None if hooks is None else hooks.before(i)
             if skip is not None and skip.scope == "cycle":
-                self._skipped(i, skip.reason)
+                source.features(i)  # the feature stream stays in step with the bars
+                self._skipped(i, skip)
                 hooks.after(i)  # type: ignore[union-attr]
                 continue
             # The first bar of a session is always polled: the broker rolls its day counters
@@ -202,7 +205,7 @@ class Engine:
                 if skip is None:
                     self._try_entry(i, action)
                 else:
-                    rec.record_vetoes(i, [("health", skip.reason)])
+                    rec.record_vetoes(i, [(skip.gate, skip.reason)])
             if book.open:
                 self._record_marked(i)
             else:
@@ -318,9 +321,9 @@ class Engine:
             return snap.bars["SPY"].open, snap.bars["VIX"].open
         return self.feed.columns.spy[j], self.feed.columns.vix[j]
 
-    def _skipped(self, i: int, reason: str) -> None:
+    def _skipped(self, i: int, skip: Skip) -> None:
         """A cycle a hook skipped: nothing polled or sent; equity carried at the last marks."""
-        self.recorder.record_vetoes(i, [("health", reason)])
+        self.recorder.record_vetoes(i, [(skip.gate, skip.reason)])
         if self.book.open:
             self._record_marked(i)
         else:

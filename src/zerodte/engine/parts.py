@@ -95,10 +95,12 @@ def trade_observers(parts: Iterable[object]) -> tuple[TradeObserver, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Skip:
-    """A cycle hook's verdict: skip the whole cycle, or only its entry decision."""
+    """A cycle hook's verdict: skip the whole cycle, or only its entry decision; recorded
+    as a veto of ``gate`` with ``reason``."""
 
     scope: Literal["cycle", "entries"]
     reason: str
+    gate: str = "health"
 
 
 class CycleHooks(Protocol):
