@@ -421,7 +421,11 @@ class JournalingBroker:
         )
         self._apply(report, inner)
         self.last_report = report
-        self.reconciliations.append(report.counts())
+        # Every start's reconciliation is kept with the run, so the report covers restarts.
+        history = list(self.journal.meta(self.run_id).get("reconciliations", []))
+        history.append(report.counts())
+        self.journal.set_meta(self.run_id, "reconciliations", history)
+        self.reconciliations = history
         for note in report.notes:
             logger.warning("reconcile: %s", note)
         if report.problems:

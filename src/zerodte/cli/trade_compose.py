@@ -53,6 +53,7 @@ from zerodte.engine.live import LiveParts, LiveResult, LiveStatus, run_live
 from zerodte.engine.live_feed import LiveFeed
 from zerodte.engine.rundir import code_version, make_run_id
 from zerodte.errors import ConfigError
+from zerodte.market.loading import MarketData
 from zerodte.policy.base import EntryController
 from zerodte.policy.controllers import build_controller
 
@@ -83,6 +84,8 @@ class TradeOptions:
     run_dir: Path | None = None
     record: bool = True
     on_request: Callable[[httpx.Request], None] | None = field(default=None, compare=False)
+    market: MarketData | None = field(default=None, compare=False)
+    """Market data already loaded for the replay (else chosen by the market options)."""
 
 
 def live_switch_problems(options: TradeOptions, settings: Settings) -> list[str]:
@@ -133,7 +136,11 @@ def with_overrides(settings: Settings, options: TradeOptions, mode: str) -> Sett
         qscorer = qscorer.model_copy(update={"model_dir": options.model_dir})
     live = settings.live
     if mode == "replay":
-        live = live.model_copy(update={"bar_settle_s": 0.0, "max_quote_age_s": 90.0})
+        # The fake publishes a bar at its close; its clock is not the wall's, so the wall
+        # latency of a loaded machine says nothing about the venue.
+        live = live.model_copy(
+            update={"bar_settle_s": 0.0, "max_quote_age_s": 90.0, "max_broker_latency_s": 60.0}
+        )
     tree = settings.model_dump()
     tree.update(entry=entry.model_dump(), qscorer=qscorer.model_dump(), live=live.model_dump())
     return Settings.model_validate(tree)

@@ -18,7 +18,6 @@ import httpx
 import pandas as pd
 
 from zerodte.broker.journal import Journal
-from zerodte.broker.tradier.fake.app import LoopbackServer, create_app
 from zerodte.broker.tradier.fake.control import VenueTime
 from zerodte.broker.tradier.fake.faults import FaultPlan
 from zerodte.broker.tradier.fake.replay import FAKE_ACCOUNT, FAKE_TOKEN, replay_fake
@@ -61,10 +60,11 @@ def replay_sessions(
     wall: Callable[[], float],
 ) -> list[LiveResult]:
     """Replay every session of the data; one live run per session."""
-    data = replay_market(settings, options)
-    server: LoopbackServer | None = None
-    fake = None
+    data = options.market if options.market is not None else replay_market(settings, options)
+    server = None
     if options.connect is None:
+        from zerodte.broker.tradier.fake.app import LoopbackServer, create_app
+
         faults = FaultPlan.parse(options.faults, options.fault_seed) if options.faults else None
         fake = replay_fake(data.frame, settings, faults=faults, speed=options.speed, wall=wall)
         server = LoopbackServer(create_app(fake)).start()
@@ -75,6 +75,7 @@ def replay_sessions(
         base_url=root,
         headers={"Authorization": f"Bearer {FAKE_TOKEN}", "Accept": "application/json"},
         timeout=settings.live.http_timeout_s,
+        verify=False,  # plain HTTP on loopback
     )
     try:
         clock = VenueTime(control, speed=options.speed, wall=wall)

@@ -214,8 +214,10 @@ class Engine:
                 hooks.after(i)
             if progress is not None and i % 4096 == 0:
                 progress(i)
-        n = i + 1
-        rec.n_cycles = max(rec.n_cycles, n)
+        # A run restored after its last cycle (a restart after the close) yields no cycle;
+        # its end is still done once more (the broker's end of session is idempotent).
+        n = max(i + 1, rec.n_cycles)
+        rec.n_cycles = n
         if n > 0:
             self._finish(n - 1)
         return EngineRun(rec, n, len(book.open))

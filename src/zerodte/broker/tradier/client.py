@@ -54,7 +54,8 @@ def http_client(
     """An ``httpx.Client`` for Tradier: base URL, bearer token and ``Accept: JSON`` set once.
 
     ``transport`` is for tests (``httpx.MockTransport``). The token lives only in these
-    headers; httpx logs requests without them.
+    headers; httpx logs requests without them. A plain ``http://`` URL (the fake on
+    loopback) skips loading the CA bundle it would never use.
     """
     return httpx.Client(
         base_url=base_url.rstrip("/"),
@@ -62,6 +63,7 @@ def http_client(
         timeout=timeout,
         transport=transport,
         event_hooks=dict(event_hooks or {}),
+        verify=not base_url.startswith("http://"),
     )
 
 
