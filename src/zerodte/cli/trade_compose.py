@@ -86,6 +86,8 @@ class TradeOptions:
     on_request: Callable[[httpx.Request], None] | None = field(default=None, compare=False)
     market: MarketData | None = field(default=None, compare=False)
     """Market data already loaded for the replay (else chosen by the market options)."""
+    transport: httpx.BaseTransport | None = field(default=None, compare=False)
+    """How to reach ``connect`` in process (``fake.server.mock_transport``), for tests."""
 
 
 def live_switch_problems(options: TradeOptions, settings: Settings) -> list[str]:
@@ -158,6 +160,7 @@ class Venue:
     sleep: Callable[[float], None]
     epoch: Callable[[], float]
     stats: Callable[[], dict[str, Any]] | None = None
+    transport: httpx.BaseTransport | None = None
 
 
 def feature_set_of(controller: EntryController, settings: Settings) -> str:
@@ -208,7 +211,11 @@ def make_parts_factory(
 
     def make() -> LiveParts:
         http = http_client(
-            venue.base_url, venue.token, timeout=settings.live.http_timeout_s, event_hooks=hooks
+            venue.base_url,
+            venue.token,
+            timeout=settings.live.http_timeout_s,
+            event_hooks=hooks,
+            transport=venue.transport,
         )
         limiter = RateLimiter(venue.limits, clock=venue.epoch, sleep=venue.sleep)
         client = TradierClient(

@@ -76,6 +76,7 @@ def replay_sessions(
         headers={"Authorization": f"Bearer {FAKE_TOKEN}", "Accept": "application/json"},
         timeout=settings.live.http_timeout_s,
         verify=False,  # plain HTTP on loopback
+        transport=options.transport,
     )
     try:
         clock = VenueTime(control, speed=options.speed, wall=wall)
@@ -88,6 +89,7 @@ def replay_sessions(
             sleep=clock.sleep,
             epoch=clock.epoch,
             stats=clock.stats,
+            transport=options.transport,
         )
         journal = _journal(options, settings, "replay")
         results = []

@@ -173,7 +173,12 @@ class ClockSkew:
         """Clocks apart by more than the limit."""
         if i % self.every:
             return None
-        skew = (self.clock.now() - self.venue_time()).total_seconds()
+        try:
+            venue = self.venue_time()
+        except Exception as exc:
+            logger.exception("venue clock probe failed")
+            return f"venue clock unreadable ({type(exc).__name__}: {exc})"
+        skew = (self.clock.now() - venue).total_seconds()
         self.skews.append(skew)
         if abs(skew) > self.max_skew_s:
             return f"our clock is {skew:+.1f} s off the venue's (limit {self.max_skew_s:g} s)"

@@ -182,10 +182,16 @@ class TradierBroker:
         working = self._working.get(order_id)
         if working is None:
             return False
-        verdict = self.client.cancel(order_id)
+        try:
+            verdict = self.client.cancel(order_id)
+            after = None if verdict == "filled" else self.client.order(order_id)
+        except (BrokerError, TransientBrokerError) as exc:
+            # Still followed: the next poll shows whether it filled, and the session's end
+            # expires it at the venue.
+            logger.warning("cancel of %s got no verdict (%s); still following it", order_id, exc)
+            return False
         if verdict == "filled":
             return False
-        after = self.client.order(order_id)
         if after is not None and after.status == "filled":
             return False
         working.cancel_requested = True
