@@ -39,7 +39,7 @@ def test_lifecycle_is_journaled() -> None:
     assert (order.state, order.filled_qty, order.avg_price) == (JournalState.FILLED, 2, 1.0)
     (event,) = journal.events(RUN)
     assert event.decode() == fill
-    assert journal.meta(RUN) == {"initial_cash": 10_000.0}
+    assert journal.meta(RUN) == {"initial_cash": 10_000.0, "reconciliations": [{"problems": 0}]}
 
 
 def test_restart_rebuilds_books_and_redelivers_unseen_events() -> None:

@@ -84,6 +84,8 @@ class TradeOptions:
     run_dir: Path | None = None
     record: bool = True
     on_request: Callable[[httpx.Request], None] | None = field(default=None, compare=False)
+    on_response: Callable[[httpx.Response], None] | None = field(default=None, compare=False)
+    """httpx event hooks of the bot's Tradier client (latency measurements)."""
     market: MarketData | None = field(default=None, compare=False)
     """Market data already loaded for the replay (else chosen by the market options)."""
     transport: httpx.BaseTransport | None = field(default=None, compare=False)
@@ -207,7 +209,11 @@ def make_parts_factory(
     """Builds the parts of one attempt of the run (afresh after each recovery)."""
     execution = build_execution_model(settings.costs, tick=settings.options.tick)
     tags = TagFactory(settings.broker.client_tag_prefix, run_id)
-    hooks = {"request": [options.on_request]} if options.on_request is not None else None
+    hooks: dict[str, list[Any]] = {}
+    if options.on_request is not None:
+        hooks["request"] = [options.on_request]
+    if options.on_response is not None:
+        hooks["response"] = [options.on_response]
 
     def make() -> LiveParts:
         http = http_client(

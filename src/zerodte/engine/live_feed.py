@@ -220,7 +220,12 @@ class LiveFeed:
         last = min(now, session.close) - ONE_MINUTE
         if last < session.open:
             return 0
-        got = self._fetch_bars(session.open, last.floor("min"))
+        futures = self._submit_bars(session.open, last.floor("min"))
+        # All or nothing: a warm-up with a symbol missing would shift every cycle after it,
+        # so a failed fetch fails the attempt (and the run recovers and tries again).
+        got: BarsBySymbol = {}
+        for sym, future in futures.items():
+            got[sym] = {b.time: b for b in future.result() if math.isfinite(b.close)}
         for start in sorted(got["SPY"]):
             self._append(start, got, lag=0.0)
         logger.info("warmed up on %d closed bars of %s", len(self.columns.times), session.day)
@@ -228,7 +233,7 @@ class LiveFeed:
 
     def close(self) -> None:
         """Stop the fetch threads."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     # -- Feed protocol -------------------------------------------------------------------
     def cycles(self) -> Iterator[int]:
