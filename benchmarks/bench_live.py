@@ -103,10 +103,15 @@ def main() -> None:
     p99_place = float(np.percentile(place, 99))
     rows = [
         row("replay one day at full acceleration", seconds, "s", "<= 30 s", seconds <= 30),
-        row("  cycles / orders of that day", cycles, "cycles", None, None),
+        row("  cycles of that day", cycles, "cycles", None, None),
         row("  orders of that day", orders, "orders", None, None),
-        row("decision latency to the order request, p99", p99_preview, "ms", "<= 50 ms",
-            p99_preview <= 50),
+        row(
+            "decision latency to the order request, p99",
+            p99_preview,
+            "ms",
+            "<= 50 ms",
+            p99_preview <= 50,
+        ),
         row("  same, p50", float(np.median(preview)), "ms", None, None),
         row("  to the placement (after the preview), p99", p99_place, "ms", None, None),
         row("  orders measured", len(preview), "orders", None, None),

@@ -175,6 +175,24 @@ def live_run_id(settings: Settings, controller: str, key: str) -> str:
     return make_run_id(settings_hash(settings), key, controller, settings.engine.seed)
 
 
+def session_info(
+    settings: Settings, *, key: str, mode: str, data_hash: str, data_source: str
+) -> RunInfo:
+    """The manifest identity of one live (or replayed) session; ``key`` names the session."""
+    controller = settings.entry.controller
+    return RunInfo(
+        run_id=live_run_id(settings, controller, key),
+        controller=controller,
+        mode=mode,
+        data_hash=data_hash,
+        data_source=data_source,
+        code_version=code_version(),
+        created_at=WallClock().now(),
+        feature_set=settings.qscorer.feature_set if controller == "q_scorer" else "default",
+        title=mode.split(":", 1)[0],
+    )
+
+
 class _ModelHooks:
     """The Q-scorer's hot reload, built when the controller is the Q-scorer."""
 
@@ -305,25 +323,24 @@ def run_trade(
 
         return replay_sessions(settings, options, status=status, wall=wall)
     venue = _real_venue(settings, mode)
-    controller = settings.entry.controller
-    day = venue.clock.now().date()
-    key = f"{mode}:{venue.account_id}:{day}"
-    run_id = live_run_id(settings, controller, key)
-    info = RunInfo(
-        run_id=run_id,
-        controller=controller,
+    key = f"{mode}:{venue.account_id}:{venue.clock.now().date()}"
+    info = session_info(
+        settings,
+        key=key,
         mode=f"{mode}:{options.broker}",
         data_hash=key,
-        data_source="tradier-sandbox" if mode != "live" else "tradier",
-        code_version=code_version(),
-        created_at=WallClock().now(),
-        feature_set="default",
-        title=mode,
+        data_source="tradier" if mode == "live" else "tradier-sandbox",
     )
     journal = _journal(options, settings, mode)
-    make = make_parts_factory(settings, options, venue, journal, run_id=run_id, status=status)
+    make = make_parts_factory(settings, options, venue, journal, run_id=info.run_id, status=status)
     result = run_live(
-        settings, make, journal=journal, info=info, run_dir=options.run_dir, record=options.record
+        settings,
+        make,
+        journal=journal,
+        info=info,
+        feature_set=info.feature_set,
+        run_dir=options.run_dir,
+        record=options.record,
     )
     return [result]
 

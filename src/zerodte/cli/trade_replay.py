@@ -26,14 +26,11 @@ from zerodte.cli.trade_compose import (
     TradeOptions,
     Venue,
     _journal,
-    live_run_id,
     make_parts_factory,
+    session_info,
 )
 from zerodte.config import Settings
-from zerodte.engine.clock import WallClock
-from zerodte.engine.finish import RunInfo
 from zerodte.engine.live import LiveResult, LiveStatus, run_live
-from zerodte.engine.rundir import code_version
 from zerodte.market.calendar import TradingCalendar
 from zerodte.market.loading import MarketData, load_market
 
@@ -115,21 +112,14 @@ def _replay_day(  # noqa: PLR0917 (the parts of one replayed session)
     day: Any,
     status: Callable[[LiveStatus], None] | None,
 ) -> LiveResult:
-    controller = settings.entry.controller
-    key = f"replay:{options.broker}:{data.data_hash}:{day}"
-    run_id = live_run_id(settings, controller, key)
-    info = RunInfo(
-        run_id=run_id,
-        controller=controller,
+    info = session_info(
+        settings,
+        key=f"replay:{options.broker}:{data.data_hash}:{day}",
         mode=f"replay:{options.broker}",
         data_hash=data.data_hash,
         data_source=f"fake-tradier:{data.source}",
-        code_version=code_version(),
-        created_at=WallClock().now(),
-        feature_set=settings.qscorer.feature_set if controller == "q_scorer" else "default",
-        title="replay",
     )
-    make = make_parts_factory(settings, options, venue, journal, run_id=run_id, status=status)
+    make = make_parts_factory(settings, options, venue, journal, run_id=info.run_id, status=status)
     stats = venue.stats
 
     def extra() -> dict[str, Any]:

@@ -21,7 +21,7 @@ from zerodte.engine.alignment import AlignmentTracker
 from zerodte.engine.build import build_engine, modelled_quote_books, validate_settings
 from zerodte.engine.clock import SimulatedClock
 from zerodte.engine.feed import HistoricalFeed, QuoteBookFactory
-from zerodte.engine.finish import RunInfo, finish_run
+from zerodte.engine.finish import FinishedRun, RunInfo, finish_run
 from zerodte.engine.parts import ContextSource, ContractSelector
 from zerodte.engine.recorder import Recorder
 from zerodte.engine.rundir import make_run_id
@@ -130,17 +130,8 @@ def _combined(first: ContextSource, second: ContextSource | None) -> ContextSour
     return lambda i: {**first(i), **second(i)}
 
 
-@dataclass
-class BacktestResult:
-    """Everything one backtest produced."""
-
-    run_id: str
-    summary: dict[str, Any]
-    trades: pd.DataFrame
-    equity: pd.DataFrame
-    decisions: pd.DataFrame
-    run_dir: Path | None
-    manifest: dict[str, Any]
+BacktestResult = FinishedRun
+"""Everything one backtest produced (the records, summary and manifest of the run)."""
 
 
 def run_backtest(
@@ -257,7 +248,7 @@ def run_backtest(
         created_at=created_at,
         feature_set=feature_set,
     )
-    done = finish_run(
+    done: BacktestResult = finish_run(
         settings,
         run,
         feed.columns,
@@ -271,6 +262,4 @@ def run_backtest(
         record=record,
         n_boot=n_boot,
     )
-    return BacktestResult(
-        rid, done.summary, done.trades, done.equity, done.decisions, done.run_dir, done.manifest
-    )
+    return done
