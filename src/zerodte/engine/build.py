@@ -73,7 +73,8 @@ def build_engine(
     ``alignment`` adds each cycle's ``iv_conf`` to the context and the alignment gate.
     """
     chosen = list(build_gates(settings) if gates is None else gates)
-    if alignment is not None:
+    if alignment is not None and alignment.lags:
+        # Without lags every cycle is EXACT (iv_conf 1): nothing to add to the loop.
         chosen.append(AlignmentGate())
         context = _with_alignment(context, alignment)
     return Engine(

@@ -174,6 +174,7 @@ class Engine:
         hold = int(Action.HOLD)
         limit = self.max_cycles
         book = self.book
+        open_, entries, exits = book.open, book.entries, book.exits
         hooks = self.hooks
         idle_poll = self.broker.polls_when_idle
         i = -1
@@ -193,12 +194,12 @@ class Engine:
                 continue
             # The first bar of a session is always polled: the broker rolls its day counters
             # (trades today, realised P&L today) there.
-            if idle_poll or first_of_session[i] or not book.idle():
+            if idle_poll or first_of_session[i] or open_ or entries or exits:
                 self._settle_index = i - 1 if i > 0 else 0
                 self._handle(self.broker.poll(self._snapshot()))
             if first_of_session[i]:
                 self._day_start_equity = self._equity_now()
-            if book.open:
+            if open_:
                 self._manage_exits(last_of_session[i])
             action = source.action(i, observe)
             if action != hold:
@@ -206,7 +207,7 @@ class Engine:
                     self._try_entry(i, action)
                 else:
                     rec.record_vetoes(i, [(skip.gate, skip.reason)])
-            if book.open:
+            if open_:
                 self._record_marked(i)
             else:
                 cash_arr[i] = self._cash

@@ -194,14 +194,22 @@ class TradeBook:
 
         self.trade_id = int(state["trade_id"])
         trades = [open_trade_from_dict(d) for d in state["open"]]
-        self.open = {t.position.contract: t for t in trades}
-        self.entries = {
-            tag: PendingEntry(str(d["order_id"]), dict(d["context"]), int(d["remaining"]))
-            for tag, d in state["entries"].items()
-        }
-        self.exits = {
-            tag: PendingExit(
-                str(d["reason"]), contract_from_symbol(d["contract"]), int(d["remaining"])
-            )
-            for tag, d in state["exits"].items()
-        }
+        # In place: the engine's loop holds these dicts.
+        self.open.clear()
+        self.open.update({t.position.contract: t for t in trades})
+        self.entries.clear()
+        self.entries.update(
+            {
+                tag: PendingEntry(str(d["order_id"]), dict(d["context"]), int(d["remaining"]))
+                for tag, d in state["entries"].items()
+            }
+        )
+        self.exits.clear()
+        self.exits.update(
+            {
+                tag: PendingExit(
+                    str(d["reason"]), contract_from_symbol(d["contract"]), int(d["remaining"])
+                )
+                for tag, d in state["exits"].items()
+            }
+        )
