@@ -68,6 +68,17 @@ def test_psi_and_feature_drift() -> None:
     assert drift.scope == "entries"
 
 
+def test_mean_shift_when_only_moments_are_known() -> None:
+    ref = FeatureReference.from_moments(["f", "flag", "const"], [0.0, 0.0, 5.0], [1.0, 1.0, 1.0])
+    rows = iter([{"f": 4.0 + 0.1 * (k % 3), "flag": float(k % 2), "const": 9.0} for k in range(99)])
+    drift = FeatureDrift(ref, 0.25, min_rows=60, features=lambda i: next(rows))
+    result = [drift.check(i) for i in range(1, 80)][-1]
+    assert result is not None and result.startswith("feature f mean 4.1 sd off (limit 3)")
+    assert (
+        "(1 feature(s) drifted)" in result
+    )  # a flag near its mean passes; a constant is not tested
+
+
 def test_calibration_drift() -> None:
     check = CalibrationDrift(window=10, max_gap=0.25)
     for k in range(10):

@@ -210,8 +210,18 @@ class _ModelHooks:
         self.watcher = ModelWatcher(
             settings.qscorer.model_dir, controller, settings.qscorer.reload_sec, clock.now
         )
-        self.reference = FeatureReference.from_normal(
-            list(model.feature_columns), list(model.x_mean), list(model.x_std)
+        # Intraday-shaped features (time of day, the opening range) are not stationary
+        # within a session: a part of one day is not comparable to whole training days.
+        from zerodte.features.groups import GROUPS
+
+        skip = {*GROUPS["time"].columns, *GROUPS["session"].columns}
+        kept = [
+            (c, m, s)
+            for c, m, s in zip(model.feature_columns, model.x_mean, model.x_std, strict=True)
+            if c not in skip
+        ]
+        self.reference = FeatureReference.from_moments(
+            [c for c, _, _ in kept], [m for _, m, _ in kept], [s for _, _, s in kept]
         )
 
 
@@ -275,7 +285,11 @@ def make_parts_factory(
         )
         if model.reference is not None:
             live = settings.live
-            checks.append(FeatureDrift(model.reference, live.psi_max, live.psi_min_rows))
+            checks.append(
+                FeatureDrift(
+                    model.reference, live.psi_max, live.psi_min_rows, max_smd=live.drift_smd_max
+                )
+            )
         checks.append(
             CalibrationDrift(settings.live.calibration_window, settings.live.calibration_max_gap)
         )

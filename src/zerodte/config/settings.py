@@ -278,6 +278,7 @@ class LiveSettings(Section):
     probe_every_cycles: int = Field(default=5, ge=1, description="broker and clock probes")
     psi_max: float = Field(default=0.25, gt=0, description="feature drift (PSI) limit")
     psi_min_rows: int = Field(default=60, ge=10)
+    drift_smd_max: float = Field(default=3.0, gt=0, description="mean shift in training sds")
     calibration_window: int = Field(default=30, ge=5, description="closed trades")
     calibration_max_gap: float = Field(default=0.25, gt=0, le=1)
     restart_limit: int = Field(default=20, ge=0, description="recoveries within one run")

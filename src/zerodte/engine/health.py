@@ -9,8 +9,11 @@ check             fails when                                                   s
                   ``live.max_broker_latency_s``
 ``clock``         the venue's clock and ours differ by over                    cycle
                   ``live.max_clock_skew_s``
-``drift``         a feature's PSI against the training window exceeds          entries
-                  ``live.psi_max`` (after ``live.psi_min_rows`` cycles)
+``drift``         a feature drifted off the training window (after             entries
+                  ``live.psi_min_rows`` cycles): PSI above ``live.psi_max``
+                  against binned training data, or, when only the training
+                  means and deviations are known, a standardised mean
+                  difference above ``live.drift_smd_max``
 ``calibration``   over the last ``live.calibration_window`` closed trades,     entries
                   ``|mean confidence - win rate| > live.calibration_max_gap``
 ================  ===========================================================  =========
@@ -31,7 +34,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -75,8 +78,10 @@ class HealthMonitor:
             problem = check.check(i)
             if problem is not None:
                 self.failures[check.name] += 1
+                # Once per failure (and per change of reason), not once per cycle.
+                level = logging.DEBUG if self.last.get(check.name) == problem else logging.WARNING
+                logger.log(level, "health %s failed at cycle %d: %s", check.name, i, problem)
                 self.last[check.name] = problem
-                logger.warning("health %s failed at cycle %d: %s", check.name, i, problem)
                 return Skip(check.scope, f"{check.name}: {problem}")
         return None
 
@@ -187,17 +192,34 @@ class ClockSkew:
 
 @dataclass(frozen=True)
 class FeatureReference:
-    """Training-window distribution of features: bin edges and expected shares."""
+    """Training-window distribution of features: bin edges and expected shares (PSI), or
+    only means and standard deviations (standardised mean difference)."""
 
-    edges: Mapping[str, np.ndarray]
-    expected: Mapping[str, np.ndarray]
+    edges: Mapping[str, np.ndarray] = field(default_factory=dict)
+    expected: Mapping[str, np.ndarray] = field(default_factory=dict)
+    moments: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        """The features it describes."""
+        return sorted({*self.edges, *self.moments})
+
+    @classmethod
+    def from_moments(
+        cls, columns: Sequence[str], means: Sequence[float], stds: Sequence[float]
+    ) -> FeatureReference:
+        """A model that stored only its training means and standard deviations (binning
+        them as normal would misjudge discrete features such as breakout flags)."""
+        moments = {
+            c: (float(m), float(s)) for c, m, s in zip(columns, means, stds, strict=True) if s > 0
+        }
+        return cls(moments=moments)
 
     @classmethod
     def from_normal(
         cls, columns: Sequence[str], means: Sequence[float], stds: Sequence[float], bins: int = 10
     ) -> FeatureReference:
-        """Equal-probability bins of N(mean, std) per feature (a model that stored only its
-        training means and standard deviations)."""
+        """Equal-probability bins of N(mean, std) per feature (continuous features)."""
         z = ndtri(np.arange(1, bins) / bins)
         edges = {c: m + s * z for c, m, s in zip(columns, means, stds, strict=True) if s > 0}
         expected = {c: np.full(bins, 1.0 / bins) for c in edges}
@@ -232,7 +254,15 @@ def psi(reference_edges: np.ndarray, expected: np.ndarray, values: np.ndarray) -
 
 
 class FeatureDrift:
-    """PSI of each referenced feature over the cycles seen so far."""
+    """PSI of each referenced feature over the cycles seen so far.
+
+    A feature constant over the window (one value a session: day of week, the previous
+    session's statistics) has no distribution to compare within a session and is not
+    tested. The window is one session of strongly autocorrelated minutes, so its mean
+    wanders much further from the training mean than independent draws would: a trending
+    day moves a 60-minute return's session mean by one or two training deviations. The
+    default limit of 3 deviations flags a session outside the training regime.
+    """
 
     name = "drift"
     scope: Scope = "entries"
@@ -243,13 +273,15 @@ class FeatureDrift:
         max_psi: float,
         min_rows: int,
         features: Callable[[int], Mapping[str, float]] | None = None,
+        max_smd: float = 3.0,
     ) -> None:
         self.reference = reference
         self.features = features  # bound to the decision source by run_live
         self.max_psi = max_psi
+        self.max_smd = max_smd
         self.min_rows = min_rows
-        self._values: dict[str, list[float]] = {c: [] for c in reference.edges}
-        self.worst: tuple[str, float] | None = None
+        self._values: dict[str, list[float]] = {c: [] for c in reference.columns}
+        self.worst: str | None = None
 
     def check(self, i: int) -> str | None:
         """A feature drifted off its training distribution."""
@@ -262,18 +294,30 @@ class FeatureDrift:
         n = min((len(v) for v in self._values.values()), default=0)
         if n < self.min_rows:
             return None
-        scores = {
-            c: psi(self.reference.edges[c], self.reference.expected[c], np.asarray(v))
-            for c, v in self._values.items()
-        }
-        finite = {c: v for c, v in scores.items() if math.isfinite(v)}
-        if not finite:
+        ref = self.reference
+        problems: list[tuple[float, str]] = []
+        for c, v in self._values.items():
+            x = np.asarray(v)
+            x = x[np.isfinite(x)]
+            if not len(x) or np.ptp(x) == 0:
+                continue
+            if c in ref.edges:
+                score = psi(ref.edges[c], ref.expected[c], x)
+                if score > self.max_psi:
+                    text = f"feature {c} PSI {score:.2f} > {self.max_psi:g}"
+                    problems.append((score / self.max_psi, text))
+            else:
+                mean, std = ref.moments[c]
+                smd = abs(float(x.mean()) - mean) / std
+                if smd > self.max_smd:
+                    text = f"feature {c} mean {smd:.1f} sd off (limit {self.max_smd:g})"
+                    problems.append((smd / self.max_smd, text))
+        if not problems:
+            self.worst = None
             return None
-        col, worst = max(finite.items(), key=lambda kv: kv[1])
-        self.worst = (col, worst)
-        if worst > self.max_psi:
-            return f"feature {col} PSI {worst:.2f} > {self.max_psi:g} against the training window"
-        return None
+        _, text = max(problems)
+        self.worst = text
+        return f"{text} against the training window ({len(problems)} feature(s) drifted)"
 
 
 class CalibrationDrift:
