@@ -80,7 +80,7 @@ def loop_only(days: int, repeats: int = 3) -> tuple[float, int]:
             broker=PaperBroker.from_settings(settings),
             recorder=recorder,
             controller_name=ctrl.name,
-            poll_when_idle=False,
+            run_id="bench-engine",
         )
         source = BatchDecisions(decisions, features, controller=ctrl)
         t0 = time.perf_counter()

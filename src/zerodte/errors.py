@@ -8,6 +8,8 @@ Each class says what the caller should do when it sees it:
 * ``TransientBrokerError``: retry with backoff; nothing was changed at the broker.
 * ``OrderRejected``: the broker refused one order; the bot continues without it.
 * ``BrokerError``: the broker is in an unknown state; stop trading and reconcile.
+* ``OrderOutcomeUnknown``: an order request got no answer (timeout, 5xx); it may or may not
+  have been placed: reconcile it by its tag, never re-send it blindly.
 """
 
 from __future__ import annotations
@@ -44,3 +46,14 @@ class OrderRejected(ZerodteError):
 
 class BrokerError(ZerodteError):
     """The broker state is unknown or inconsistent; stop trading and reconcile."""
+
+
+class OrderOutcomeUnknown(BrokerError):
+    """An order request got no usable answer; whether the order exists is unknown."""
+
+    def __init__(self, tag: str, detail: str) -> None:
+        self.tag = tag
+        super().__init__(
+            f"order {tag}: outcome unknown ({detail}); it must be reconciled by its tag "
+            "before anything is re-sent"
+        )

@@ -10,11 +10,14 @@ from __future__ import annotations
 import pytest
 
 from zerodte.broker.base import Broker, OrderStatus, Rejection
+from zerodte.broker.journal import JournalingBroker, MemoryJournal
+from zerodte.broker.reconcile import JournalState
+from zerodte.broker.tags import settlement_tag
 from zerodte.errors import OrderRejected
 from zerodte.types import Fill, Order, OrderType, Side
 
 from .conftest import BrokerFactory
-from .scripted_market import CALL, NEXT_SESSION, PUT, snapshot
+from .scripted_market import CALL, NEXT_SESSION, PUT, SESSION, snapshot
 
 Q = {CALL: (0.95, 1.00), PUT: (1.95, 2.00)}
 
@@ -195,3 +198,41 @@ class BrokerContract:
         events = h.poll(snapshot(31, Q))
         assert [type(e).__name__ for e in events] == ["Fill", "Rejection"]
         assert [e.order.tag for e in _rejections(events)] == ["second"]
+
+    def test_end_of_session_settles_at_intrinsic(self, broker_factory: BrokerFactory) -> None:
+        h = broker_factory()
+        h.poll(snapshot(30, Q, spy=503.0))
+        h.broker.submit(Order("held", CALL, Side.BUY, 1))
+        h.poll(snapshot(31, Q, spy=503.0))
+        h.poll(snapshot(389, Q, spy=503.0))
+        (fill,) = _fills(h.broker.end_of_session(SESSION))
+        assert (fill.tag, fill.side, fill.qty) == (settlement_tag("held"), Side.SELL, 1)
+        assert fill.price == pytest.approx(3.0) and fill.fee == 0.0  # intrinsic, no fee
+        assert h.broker.positions() == ()
+        assert h.broker.account().cash == pytest.approx(h.initial_cash + 200.0 - 0.65)
+
+    def test_journaled_restart_loses_and_duplicates_nothing(
+        self, broker_factory: BrokerFactory
+    ) -> None:
+        h = broker_factory()
+        assert h.reopen is not None
+        journal = MemoryJournal()
+        jb = JournalingBroker(h.broker, journal, "run", tag_prefix="z-")
+        jb.recover()
+        h.broker = jb
+        h.poll(snapshot(30, Q))
+        first = jb.submit(Order("z-k-1", CALL, Side.BUY, 2))
+        (fill,) = _fills(h.poll(snapshot(31, Q)))
+        jb.submit(Order("z-k-1-x1", CALL, Side.SELL, 2))
+        # the process dies here; a new one reconciles before it trades again
+        again = JournalingBroker(h.reopen(), journal, "run", tag_prefix="z-")
+        again.recover(events_seen=1)  # the engine's checkpoint had booked the buy
+        h.broker = again
+        assert again.submit(Order("z-k-1", CALL, Side.BUY, 2)) == first  # not sent again
+        (sale,) = _fills(h.poll(snapshot(32, {CALL: (1.10, 1.15)})))
+        assert (sale.tag, sale.qty, sale.price) == ("z-k-1-x1", 2, pytest.approx(1.10))
+        assert again.positions() == ()
+        cash = h.initial_cash + (1.10 - 1.00) * 200 - 4 * h.fee_per_contract
+        assert again.account().cash == pytest.approx(cash)
+        assert [o.state for o in journal.orders("run")] == [JournalState.FILLED] * 2
+        assert [e.decode() for e in journal.events("run")][:1] == [fill]

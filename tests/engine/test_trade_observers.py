@@ -101,7 +101,7 @@ def _engine_run(
         controller_name=controller.name,
         selector=AtmSelector(),
         gates=[*build_gates(settings), extra_gate],
-        poll_when_idle=False,
+        run_id="observers-test",
     )
     engine.run(source)
     return recorder, controller

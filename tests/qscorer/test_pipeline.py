@@ -137,7 +137,9 @@ def test_null_market_reports_no_edge(
 def test_model_pair_is_replaced_atomically(tmp_path) -> None:
     from .conftest import toy_dataset
 
-    res = train_q_scorer(toy_dataset(800), QScorerSettings(model="mlp", epochs=2, ensemble_size=2, hidden=(4,)))
+    res = train_q_scorer(
+        toy_dataset(800), QScorerSettings(model="mlp", epochs=2, ensemble_size=2, hidden=(4,))
+    )
     save_model(tmp_path, res.model, {"v": 1})
     first = load_model(tmp_path).sha256
     save_model(tmp_path, res.model, {"v": 2})

@@ -74,7 +74,9 @@ def test_training_learns_and_is_deterministic() -> None:
 
 
 def test_best_offset_centres_calibration_residuals_only() -> None:
-    q = QScorerSettings(model="mlp", epochs=4, ensemble_size=2, hidden=(8,), calibration_fraction=0.2)
+    q = QScorerSettings(
+        model="mlp", epochs=4, ensemble_size=2, hidden=(8,), calibration_fraction=0.2
+    )
     ds = toy_dataset(2000)
     res = train_q_scorer(ds, q)
     rows = ds.labelled.sort_values("timestamp").reset_index(drop=True)
@@ -164,7 +166,9 @@ def test_ensemble_members_are_bagged_by_session() -> None:
 
 
 def test_early_stopping_uses_its_own_window() -> None:
-    q = QScorerSettings(model="mlp", epochs=5, ensemble_size=2, hidden=(8,), early_stopping_fraction=0.2)
+    q = QScorerSettings(
+        model="mlp", epochs=5, ensemble_size=2, hidden=(8,), early_stopping_fraction=0.2
+    )
     res = train_q_scorer(toy_dataset(2500), q)
     losses = [h["early_stopping_loss"] for h in res.history]
     assert res.metrics["best_epoch"] == int(np.argmin(losses))

@@ -21,17 +21,32 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 
 import pandas as pd
 
-from zerodte.broker.base import BrokerEvent, OrderRecord, OrderStatus, Rejection, RejectReason
+from zerodte.broker.base import (
+    BrokerEvent,
+    OrderRecord,
+    OrderStatus,
+    Rejection,
+    RejectReason,
+    WorkingOrder,
+    door_check,
+)
+from zerodte.broker.book import (
+    AccountBook,
+    SessionBounds,
+    calendar_session_bounds,
+    intrinsic_value,
+)
 from zerodte.broker.fills import ExecutionModel, build_execution_model
 from zerodte.broker.ledger import ClosedTrade, Ledger
+from zerodte.broker.reconcile import VenueView
+from zerodte.broker.tags import SETTLEMENT_SUFFIX, is_settlement
 from zerodte.config.root import Settings
-from zerodte.errors import BrokerError, OrderRejected
+from zerodte.errors import OrderRejected
 from zerodte.types import (
     AccountState,
     Fill,
@@ -40,33 +55,22 @@ from zerodte.types import (
     Order,
     OrderType,
     Position,
-    Right,
     Side,
     Snapshot,
 )
 
 logger = logging.getLogger(__name__)
 
-SessionBounds = Callable[[date], tuple[pd.Timestamp, pd.Timestamp]]
-"""``session -> (open, close)`` of the regular session, tz-aware New York times."""
-
-SETTLEMENT_TAG_SUFFIX = ":expiry"
+SETTLEMENT_TAG_SUFFIX = SETTLEMENT_SUFFIX
 """Suffix of the tag of a settlement fill (the opening tag plus this)."""
 
-
-def calendar_session_bounds() -> SessionBounds:
-    """Session bounds from the NYSE calendar (13:00 closes on half days)."""
-    from zerodte.market.calendar import TradingCalendar
-
-    cal = TradingCalendar()
-    return lambda day: (cal.session_open(day), cal.session_close(day))
-
-
-def intrinsic_value(contract: OptionContract, underlying: float) -> float:
-    """``max(S - K, 0)`` for a call, ``max(K - S, 0)`` for a put."""
-    if contract.right is Right.CALL:
-        return max(underlying - contract.strike, 0.0)
-    return max(contract.strike - underlying, 0.0)
+__all__ = [
+    "SETTLEMENT_TAG_SUFFIX",
+    "PaperBroker",
+    "SessionBounds",
+    "calendar_session_bounds",
+    "intrinsic_value",
+]
 
 
 def _usable(quote: OptionQuote | None) -> bool:
@@ -101,6 +105,8 @@ class PaperBroker:
         Prefix of order ids (``paper-1``, ``paper-2``, ...).
     """
 
+    polls_when_idle = False  # acts only on its own pending orders and open positions
+
     def __init__(
         self,
         initial_cash: float,
@@ -109,19 +115,11 @@ class PaperBroker:
         id_prefix: str = "paper",
     ) -> None:
         self.execution = execution
-        self.ledger = Ledger(initial_cash)
-        self._bounds_fn = session_bounds
-        self._bounds: dict[date, tuple[pd.Timestamp, pd.Timestamp]] = {}
+        self.book = AccountBook(initial_cash, session_bounds)
         self._id_prefix = id_prefix
         self._next_id = 1
         self._records: dict[str, OrderRecord] = {}
         self._pending: list[_Pending] = []
-        self._snapshot: Snapshot | None = None
-        self._session: date | None = None
-        self._marks: dict[OptionContract, float] = {}
-        self._marked: Snapshot | None = None
-        self._underlying: dict[str, float] = {}
-        self._day_start_equity: float | None = None
 
     @classmethod
     def from_settings(
@@ -133,6 +131,11 @@ class PaperBroker:
             execution=build_execution_model(settings.costs, tick=settings.options.tick),
             session_bounds=session_bounds,
         )
+
+    @property
+    def ledger(self) -> Ledger:
+        """The books (cash, positions, closed trades)."""
+        return self.book.ledger
 
     # -- Broker protocol -----------------------------------------------------------------
     def submit(self, order: Order) -> str:
@@ -147,17 +150,16 @@ class PaperBroker:
         """
         order_id = f"{self._id_prefix}-{self._next_id}"
         self._next_id += 1
-        submitted_at = None if self._snapshot is None else self._snapshot.time
-        problem = self._validate(order)
+        snap = self.book.snapshot
+        submitted_at = None if snap is None else snap.time
+        problem = door_check(order, *self._held_and_selling(order))
         if problem is not None:
             reason, detail = problem
             self._records[order_id] = OrderRecord(
                 order_id, order, OrderStatus.REJECTED, submitted_at, reject_reason=reason
             )
             raise OrderRejected(reason, detail)
-        due = None if submitted_at is None else self.execution.latency.due_time(submitted_at)
-        self._records[order_id] = OrderRecord(order_id, order, OrderStatus.PENDING, submitted_at)
-        self._pending.append(_Pending(order_id, order, due, self._session))
+        self._queue(order_id, order, submitted_at, self.book.session)
         return order_id
 
     def cancel(self, order_id: str) -> bool:
@@ -172,11 +174,9 @@ class PaperBroker:
     def poll(self, snapshot: Snapshot) -> list[BrokerEvent]:
         """Advance to ``snapshot``: settle expiries, expire stale orders, fill due orders."""
         events: list[BrokerEvent] = []
-        if snapshot.session != self._session:
+        if snapshot.session != self.book.session:
             events.extend(self._new_session(snapshot.session))
-        self._snapshot = snapshot
-        if self._marks:
-            self._track_underlying(snapshot)
+        self.book.observe(snapshot)
         if not self._pending:
             return events
         still: list[_Pending] = []
@@ -194,18 +194,24 @@ class PaperBroker:
 
     def positions(self) -> tuple[Position, ...]:
         """Open positions (average price, entry time of the first fill, opening tag)."""
-        return self.ledger.positions()
+        return self.book.positions()
 
     def account(self) -> AccountState:
         """Cash, equity (positions at the latest close bid), buying power and counters."""
-        snap = self._snapshot
-        if snap is not None and self._marked is not snap and self._marks:
-            self._mark(snap)
-        return self.ledger.account(self._marks, day_start_equity=self._day_start_equity)
+        return self.book.account()
 
     def orders(self) -> tuple[OrderRecord, ...]:
         """Every order submitted, in submission order, with its current status."""
         return tuple(self._records.values())
+
+    def end_of_session(self, session: date) -> list[BrokerEvent]:
+        """``session`` closed: its day orders end, what expires settles at intrinsic."""
+        events: list[BrokerEvent] = [
+            self._expire(p) for p in self._pending if p.session is None or p.session <= session
+        ]
+        self._pending = [p for p in self._pending if p.session is not None and p.session > session]
+        events.extend(self.book.settle_expired(session))
+        return events
 
     # -- extras --------------------------------------------------------------------------
     def closed_trades(self) -> tuple[ClosedTrade, ...]:
@@ -214,103 +220,75 @@ class PaperBroker:
 
     def marks(self) -> dict[OptionContract, float]:
         """Current per-share marks (close bids) of the open positions."""
-        self.account()
-        return dict(self._marks)
+        return self.book.marks()
+
+    def venue_view(self) -> VenueView:
+        """A simulated venue keeps nothing across a restart: the journal is the record."""
+        return VenueView(orders={}, positions={}, authoritative=False)
+
+    def fill_fee(self, qty: int) -> float:
+        """The fee model's fee for ``qty`` contracts."""
+        return self.execution.fees.fee(qty)
 
     def settle_expired(self, session: date) -> list[Fill]:
         """Settle positions expiring on or before ``session`` at intrinsic value.
 
-        The underlying price is the last one seen (the close of the last bar polled); the
-        settlement is a SELL fill at ``max(S - K, 0)`` (call) or ``max(K - S, 0)`` (put), no
-        fee, time = the session close, tag = opening tag + :data:`SETTLEMENT_TAG_SUFFIX`.
-        Call it at the end of the data when the last session ran to its close.
+        See :meth:`zerodte.broker.book.AccountBook.settle_expired`. Call it at the end of
+        the data when the last session ran to its close.
         """
-        fills: list[Fill] = []
-        for pos in self.ledger.positions():
-            contract = pos.contract
-            if contract.expiry > session:
-                continue
-            price = self._underlying.get(contract.underlying)
-            if price is None:
-                raise BrokerError(
-                    f"cannot settle {contract}: no {contract.underlying} price was seen; poll "
-                    "at least one snapshot with its bar (or quote) before settlement"
-                )
-            close = self._session_bounds(contract.expiry)[1]
-            fill = Fill(
-                tag=pos.tag + SETTLEMENT_TAG_SUFFIX,
-                contract=contract,
-                side=Side.SELL,
-                qty=pos.qty,
-                price=intrinsic_value(contract, price),
-                fee=0.0,
-                time=close,
-            )
-            self.ledger.apply(fill, self._session or contract.expiry, settled=True)
-            self._marks.pop(contract, None)
-            logger.info("settled %s x%d at intrinsic %.4f", contract, pos.qty, fill.price)
-            fills.append(fill)
-        return fills
+        return self.book.settle_expired(session)
+
+    def restore(
+        self, initial_cash: float, fills: list[tuple[Fill, date]], working: list[WorkingOrder]
+    ) -> None:
+        """Rebuild the books and the order queue from a journal after a restart.
+
+        The books start again from ``initial_cash``; ``fills`` are booked in order (each
+        with its session); ``working`` orders are queued again with the time of the bar they
+        were submitted at, so they fill at the bar they would have.
+        """
+        self.book = AccountBook(initial_cash, self.book.bounds_source)
+        self._pending = []
+        for fill, session in fills:
+            if self.book.session != session:
+                self.book.start_session(session)
+            self.book.book(fill, session, None, settled=is_settlement(fill.tag))
+        for w in working:
+            day = None if w.submitted_at is None else w.submitted_at.date()
+            self._queue(w.order_id, w.order, w.submitted_at, day)
+            self._next_id = max(self._next_id, _id_number(w.order_id, self._id_prefix) + 1)
 
     # -- internals -----------------------------------------------------------------------
-    def _validate(self, order: Order) -> tuple[str, str] | None:
-        qty = order.qty
-        if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
-            return (
-                RejectReason.INVALID_QUANTITY.value,
-                f"qty must be an integer >= 1, got {qty!r}",
-            )
-        limit = order.limit_price
-        if order.order_type is OrderType.LIMIT:
-            if limit is None or not math.isfinite(limit) or limit <= 0.0:
-                return (
-                    RejectReason.INVALID_LIMIT_PRICE.value,
-                    f"a limit order needs a positive finite limit_price, got {limit!r}",
-                )
-        elif limit is not None:
-            return (
-                RejectReason.INVALID_LIMIT_PRICE.value,
-                f"a market order must not carry limit_price (got {limit!r}); use OrderType.LIMIT",
-            )
-        if order.side is Side.SELL:
-            pos = self.ledger.position(order.contract)
-            held = 0 if pos is None else pos.qty
-            selling = sum(
-                p.order.qty
-                for p in self._pending
-                if p.order.side is Side.SELL and p.order.contract == order.contract
-            )
-            if qty > held - selling:
-                return (
-                    RejectReason.INSUFFICIENT_POSITION.value,
-                    f"sell {qty} {order.contract} but {held} held and {selling} already being sold",
-                )
-        return None
+    def _queue(
+        self,
+        order_id: str,
+        order: Order,
+        submitted_at: pd.Timestamp | None,
+        session: date | None,
+    ) -> None:
+        due = None if submitted_at is None else self.execution.latency.due_time(submitted_at)
+        self._records[order_id] = OrderRecord(order_id, order, OrderStatus.PENDING, submitted_at)
+        self._pending.append(_Pending(order_id, order, due, session))
 
-    def _session_bounds(self, session: date) -> tuple[pd.Timestamp, pd.Timestamp]:
-        bounds = self._bounds.get(session)
-        if bounds is None:
-            if self._bounds_fn is None:
-                self._bounds_fn = calendar_session_bounds()
-            bounds = self._bounds_fn(session)
-            self._bounds[session] = bounds
-        return bounds
+    def _held_and_selling(self, order: Order) -> tuple[int, int]:
+        pos = self.ledger.position(order.contract)
+        held = 0 if pos is None else pos.qty
+        selling = sum(
+            p.order.qty
+            for p in self._pending
+            if p.order.side is Side.SELL and p.order.contract == order.contract
+        )
+        return held, selling
 
     def _new_session(self, session: date) -> list[BrokerEvent]:
         events: list[BrokerEvent] = []
-        previous = self._session
-        if previous is not None:
+        if self.book.session is not None:
             # Day orders do not survive their session; a 0DTE contract would be gone anyway.
             for pending in self._pending:
                 if pending.session is not None and pending.session != session:
                     events.append(self._expire(pending))
             self._pending = [p for p in self._pending if p.session is None or p.session == session]
-            if self._marks:
-                events.extend(self.settle_expired(min(previous, session)))
-        self._session = session
-        self.ledger.roll_session(session)
-        # Positions carried overnight are valued at their last marks (the previous close).
-        self._day_start_equity = self.ledger.cash + self.ledger.positions_value(self._marks)
+        events.extend(self.book.start_session(session))
         return events
 
     def _expire(self, pending: _Pending) -> Rejection:
@@ -341,7 +319,7 @@ class PaperBroker:
         """Fill, reject, or (``None``) leave ``pending`` queued at ``snapshot``'s open."""
         order = pending.order
         is_limit = order.order_type is OrderType.LIMIT
-        open_, close = self._session_bounds(snapshot.session)
+        open_, close = self.book.session_bounds(snapshot.session)
         if not open_ <= snapshot.time < close:
             if is_limit and snapshot.time < open_:
                 return None
@@ -378,14 +356,15 @@ class PaperBroker:
                 price = max(price, limit)
                 slip = quote.bid - price
         fee = self.execution.fees.fee(order.qty)
+        cash = self.ledger.cash
         if side is Side.BUY:
             cost = price * 100.0 * order.qty + fee
-            if cost > self.ledger.cash:
+            if cost > cash:
                 return self._reject(
                     pending,
                     RejectReason.INSUFFICIENT_CASH,
                     f"needs ${cost:,.2f} (price {price:.4f} x 100 x {order.qty} + fee "
-                    f"{fee:.2f}), cash ${self.ledger.cash:,.2f}",
+                    f"{fee:.2f}), cash ${cash:,.2f}",
                 )
         else:
             pos = self.ledger.position(order.contract)
@@ -405,34 +384,12 @@ class PaperBroker:
             time=snapshot.time,
             slippage=slip,
         )
-        self.ledger.apply(fill, snapshot.session)
+        self.book.book(fill, snapshot.session, quote)
         rec = self._records[pending.order_id]
         self._records[pending.order_id] = replace(rec, status=OrderStatus.FILLED, fill=fill)
-        if self.ledger.position(order.contract) is None:
-            self._marks.pop(order.contract, None)
-        else:
-            self._marks[order.contract] = quote.bid
-            self._underlying[order.contract.underlying] = quote.underlying_price
-        self._marked = None
         return fill
 
-    def _mark(self, snapshot: Snapshot) -> None:
-        for contract in self._marks:
-            quote = snapshot.quotes.quote(contract, at="close")
-            if quote is not None and math.isfinite(quote.bid) and quote.bid >= 0.0:
-                self._marks[contract] = quote.bid
-                if contract.underlying not in snapshot.bars and math.isfinite(
-                    quote.underlying_price
-                ):
-                    self._underlying[contract.underlying] = quote.underlying_price
-            else:
-                logger.debug(
-                    "no close bid for %s at %s; keeping last mark", contract, snapshot.time
-                )
-        self._marked = snapshot
 
-    def _track_underlying(self, snapshot: Snapshot) -> None:
-        for contract in self._marks:
-            bar = snapshot.bars.get(contract.underlying)
-            if bar is not None and math.isfinite(bar.close):
-                self._underlying[contract.underlying] = bar.close
+def _id_number(order_id: str, prefix: str) -> int:
+    head, _, tail = order_id.rpartition("-")
+    return int(tail) if head == prefix and tail.isdigit() else 0

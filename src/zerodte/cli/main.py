@@ -15,6 +15,7 @@ from zerodte.cli import (
     demo_cmds,
     options_cmds,
     q_cmds,
+    trade_cmds,
     train_cmds,
 )
 from zerodte.cli.logs import configure_logging
@@ -64,3 +65,4 @@ backtest_cmds.register(app)
 q_cmds.register(app)
 train_cmds.register(app)
 demo_cmds.register(app)
+trade_cmds.register(app)

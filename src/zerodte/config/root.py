@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from zerodte.config.settings import (
+    AlignmentSettings,
     BrokerSettings,
     CostsSettings,
     DashboardSettings,
@@ -13,6 +14,7 @@ from zerodte.config.settings import (
     EntrySettings,
     ExitsSettings,
     GatesSettings,
+    LiveSettings,
     ModelsSettings,
     OptionsSettings,
     QScorerSettings,
@@ -37,3 +39,5 @@ class Settings(BaseModel):
     store: StoreSettings = Field(default_factory=StoreSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
+    alignment: AlignmentSettings = Field(default_factory=AlignmentSettings)

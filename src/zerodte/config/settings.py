@@ -291,7 +291,10 @@ class BrokerSettings(Section):
     tradier_token: SecretStr | None = None
     tradier_account_id: str | None = None
     tradier_base_url: str = "https://sandbox.tradier.com/v1"
-    client_tag_prefix: str = "zdte"
+    tradier_live_token: SecretStr | None = None  # production: a separate token and account
+    tradier_live_account_id: str | None = None
+    tradier_live_url: str = "https://api.tradier.com/v1"
+    client_tag_prefix: str = Field(default="zdte", pattern=r"^[A-Za-z0-9]{1,16}$")
 
     @model_validator(mode="after")
     def _check_live(self) -> BrokerSettings:
@@ -327,3 +330,36 @@ class EngineSettings(Section):
     max_cycles: int | None = Field(default=None, ge=1)
     seed: int = 0
     write_decisions: bool = True
+
+
+class LiveSettings(Section):
+    """The live loop: feed polling, health checks, the journal and the go-live switch."""
+
+    go_live_flag: Path = Path("go_live.flag")
+    journal_path: Path = Path("runs/journal.db")
+    http_timeout_s: float = Field(default=5.0, gt=0)
+    bar_settle_s: float = Field(default=2.0, ge=0, description="wait after a bar's close")
+    bar_timeout_s: float = Field(default=20.0, gt=0, description="then the bar is missing")
+    poll_s: float = Field(default=1.0, gt=0, description="retry interval for a late bar")
+    chain_width: int = Field(default=12, ge=1, description="strikes each side of the money")
+    preview_orders: bool = True
+    max_quote_age_s: float = Field(default=15.0, gt=0)
+    max_broker_latency_s: float = Field(default=2.0, gt=0)
+    max_clock_skew_s: float = Field(default=5.0, gt=0)
+    probe_every_cycles: int = Field(default=5, ge=1, description="broker and clock probes")
+    psi_max: float = Field(default=0.25, gt=0, description="feature drift (PSI) limit")
+    psi_min_rows: int = Field(default=60, ge=10)
+    drift_smd_max: float = Field(default=3.0, gt=0, description="mean shift in training sds")
+    calibration_window: int = Field(default=30, ge=5, description="closed trades")
+    calibration_max_gap: float = Field(default=0.25, gt=0, le=1)
+    restart_limit: int = Field(default=20, ge=0, description="recoveries within one run")
+
+
+class AlignmentSettings(Section):
+    """Data alignment of quotes with the decision time (EXACT, PRIOR, STALE, NONE)."""
+
+    exact_window_s: float = Field(default=60.0, ge=0, description="data of the decision bar")
+    half_life_s: float = Field(default=300.0, gt=0)
+    max_lag_s: float = Field(default=600.0, gt=0)
+    fail_fast_stale_pct: float = Field(default=30.0, gt=0, le=100)
+    fail_fast_min_cycles: int = Field(default=30, ge=1)

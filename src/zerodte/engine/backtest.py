@@ -7,7 +7,7 @@ clock), broker (paper) and decision source; the loop is :class:`~zerodte.engine.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -15,14 +15,16 @@ from typing import Any, Literal
 import pandas as pd
 
 from zerodte.broker.paper import PaperBroker
-from zerodte.config.manifest import settings_hash, settings_manifest
+from zerodte.config.manifest import settings_hash
 from zerodte.config.root import Settings
+from zerodte.engine.alignment import AlignmentTracker
 from zerodte.engine.build import build_engine, modelled_quote_books, validate_settings
 from zerodte.engine.clock import SimulatedClock
-from zerodte.engine.engine import ContextSource, ContractSelector
 from zerodte.engine.feed import HistoricalFeed, QuoteBookFactory
+from zerodte.engine.finish import FinishedRun, RunInfo, finish_run
+from zerodte.engine.parts import ContextSource, ContractSelector
 from zerodte.engine.recorder import Recorder
-from zerodte.engine.rundir import make_run_id, write_manifest, write_records
+from zerodte.engine.rundir import make_run_id
 from zerodte.engine.sources import BatchDecisions, StreamDecisions
 from zerodte.errors import ConfigError, ModelError
 from zerodte.features import FeatureStream, compute_features, get_feature_set
@@ -30,9 +32,6 @@ from zerodte.policy.base import EntryController
 from zerodte.policy.controllers import build_controller
 from zerodte.regime import OUTPUT_COLUMNS as REGIME_COLUMNS
 from zerodte.regime import RegimeConfig, walk_forward_regime
-from zerodte.research.report import write_run_report
-from zerodte.research.serialize import jsonable
-from zerodte.research.stats import summarize
 
 logger = logging.getLogger(__name__)
 
@@ -146,17 +145,8 @@ def _combined(first: ContextSource, second: ContextSource | None) -> ContextSour
     return lambda i: {**first(i), **second(i)}
 
 
-@dataclass
-class BacktestResult:
-    """Everything one backtest produced."""
-
-    run_id: str
-    summary: dict[str, Any]
-    trades: pd.DataFrame
-    equity: pd.DataFrame
-    decisions: pd.DataFrame
-    run_dir: Path | None
-    manifest: dict[str, Any]
+BacktestResult = FinishedRun
+"""Everything one backtest produced (the records, summary and manifest of the run)."""
 
 
 def run_backtest(
@@ -245,108 +235,51 @@ def run_backtest(
         if path == "vectorised":
             logger.info("controller %s has no decide_batch; running the streaming path", ctrl.name)
         source = StreamDecisions(ctrl, FeatureStream(feature_set), feed)
+    config_hash = settings_hash(settings)
+    rid = run_id or make_run_id(config_hash, market_data.data_hash, ctrl.name, settings.engine.seed)
+    alignment = AlignmentTracker(settings.alignment, feed.columns.data_lag_s)
+    alignment.check(len(frame))  # all lags are known up front: fail fast before the loop
     engine = build_engine(
         settings,
         feed=feed,
         broker=broker,
         recorder=recorder,
         controller_name=ctrl.name,
+        run_id=rid,
         selector=selector,
         context=context,
-        poll_when_idle=False,  # the paper broker only acts on pending orders and positions
+        alignment=alignment,
         probe_gates=probe_gates,
     )
     total = len(frame)
     tick = None if progress is None else (lambda i: progress(i, total))
     run = engine.run(source, tick)
 
-    trades = recorder.trades_frame()
-    equity = recorder.equity_frame()
     decisions = recorder.decisions_frame()
     if predictor is not None:
         decisions = with_observation_columns(decisions, predictor.values)
-    start_equity = settings.broker.initial_cash
-    stats = summarize(
-        trades, equity, start_equity=start_equity, n_boot=n_boot, seed=settings.engine.seed
+    info = RunInfo(
+        run_id=rid,
+        controller=ctrl.name,
+        mode=f"backtest:{source.name}",
+        data_hash=market_data.data_hash,
+        data_source=getattr(market_data, "source", "unknown"),
+        code_version=code_version,
+        created_at=created_at,
+        feature_set=feature_set,
     )
-    config_hash = settings_hash(settings)
-    rid = run_id or make_run_id(config_hash, market_data.data_hash, ctrl.name, settings.engine.seed)
-    times = feed.columns.times
-    start = str(feed.columns.sessions[0])
-    end = str(feed.columns.sessions[run.cycles - 1]) if run.cycles else start
-    extra = {
-        "run_id": rid,
-        "controller": ctrl.name,
-        "start": start,
-        "end": end,
-        "cycles": run.cycles,
-        "vetoes": dict(sorted(recorder.veto_counts.items())),
-        "entries_sent": recorder.executed_entries(),
-        "open_at_end": run.open_at_end,
-    }
-    summary = jsonable({**stats, **extra})
-    manifest = jsonable(
-        {
-            "run_id": rid,
-            "created_at": None if created_at is None else created_at.isoformat(),
-            "mode": f"backtest:{source.name}",
-            "controller": ctrl.name,
-            "seed": settings.engine.seed,
-            "start": start,
-            "end": end,
-            "first_bar": times[0].isoformat(),
-            "last_bar": times[max(run.cycles - 1, 0)].isoformat(),
-            "cycles": run.cycles,
-            "data_hash": market_data.data_hash,
-            "data_source": getattr(market_data, "source", "unknown"),
-            "config_hash": config_hash,
-            "code_version": code_version,
-            "feature_set": feature_set,
-            "predictor": None if predictor is None else predictor.manifest,
-            "execution": broker.execution.describe(),
-            "config": settings_manifest(settings),
-        }
+    done: BacktestResult = finish_run(
+        settings,
+        run,
+        feed.columns,
+        info,
+        execution=broker.execution.describe(),
+        decisions=decisions,
+        extra_summary={"alignment": alignment.summary(run.cycles)},
+        extra_manifest={"predictor": None if predictor is None else predictor.manifest},
+        run_dir=run_dir,
+        write=write,
+        record=record,
+        n_boot=n_boot,
     )
-    out_dir: Path | None = None
-    if write:
-        out_dir = Path(run_dir) if run_dir is not None else settings.engine.runs_dir / rid
-        write_records(
-            out_dir,
-            trades=trades,
-            equity=equity,
-            decisions=decisions if settings.engine.write_decisions else None,
-        )
-        write_run_report(
-            out_dir,
-            trades,
-            equity,
-            stats,
-            title=f"{ctrl.name} backtest {start} to {end}",
-            extra=extra,
-        )
-        write_manifest(out_dir, {**manifest, "run_dir": str(out_dir)})
-    if record:
-        _record(settings, manifest, summary, trades, out_dir)
-    return BacktestResult(rid, summary, trades, equity, decisions, out_dir, manifest)
-
-
-def _record(
-    settings: Settings,
-    manifest: Mapping[str, Any],
-    summary: Mapping[str, Any],
-    trades: pd.DataFrame,
-    out_dir: Path | None,
-) -> None:
-    from zerodte.store import RunStore, make_engine
-
-    meta = {
-        k: manifest[k]
-        for k in ("run_id", "controller", "mode", "seed", "start", "end", "config_hash")
-    }
-    meta.update(
-        data_hash=manifest["data_hash"],
-        code_version=manifest["code_version"],
-        created_at=manifest["created_at"],
-        run_dir=None if out_dir is None else str(out_dir),
-    )
-    RunStore(make_engine(settings.store)).record_run(meta, summary, trades)
+    return done

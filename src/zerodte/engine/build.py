@@ -15,9 +15,12 @@ import pandas as pd
 from pydantic import ValidationError
 
 from zerodte.broker.base import Broker
+from zerodte.broker.tags import TagFactory
 from zerodte.config.root import Settings
-from zerodte.engine.engine import ContextSource, ContractSelector, Engine, ExitPolicy
+from zerodte.engine.alignment import AlignmentGate, AlignmentTracker
+from zerodte.engine.engine import Engine
 from zerodte.engine.feed import ONE_MINUTE, BoxedTimes, Feed, QuoteBookFactory
+from zerodte.engine.parts import ContextSource, ContractSelector, CycleHooks, ExitPolicy
 from zerodte.engine.recorder import Recorder
 from zerodte.errors import ConfigError
 from zerodte.exits.manager import ExitManager
@@ -53,34 +56,52 @@ def build_engine(
     broker: Broker,
     recorder: Recorder,
     controller_name: str,
+    run_id: str,
     selector: ContractSelector | None = None,
     exits: ExitPolicy | None = None,
     sizer: Sizer | None = None,
     context: ContextSource | None = None,
-    poll_when_idle: bool = True,
     gates: Sequence[Gate] | None = None,
+    hooks: CycleHooks | None = None,
+    alignment: AlignmentTracker | None = None,
     probe_gates: bool = False,
 ) -> Engine:
     """The engine for ``settings`` around the injected feed and broker.
 
-    ``gates`` replaces the gates of :func:`~zerodte.policy.gates.build_gates`;
+    ``run_id`` goes into every order's client tag (:mod:`zerodte.broker.tags`), so a
+    restarted run sends the same tags. ``gates`` replaces the gates of
+    :func:`~zerodte.policy.gates.build_gates`; ``hooks`` run around every cycle (live).
+    ``alignment`` adds each cycle's ``iv_conf`` to the context and the alignment gate.
     ``probe_gates`` records every cycle's gate state (for off-policy evaluation).
     """
+    chosen = list(build_gates(settings) if gates is None else gates)
+    if alignment is not None and alignment.lags:
+        # Without lags every cycle is EXACT (iv_conf 1): nothing to add to the loop.
+        chosen.append(AlignmentGate())
+        context = _with_alignment(context, alignment)
     return Engine(
         feed=feed,
         broker=broker,
         recorder=recorder,
-        gates=build_gates(settings) if gates is None else gates,
+        gates=chosen,
         sizer=sizer if sizer is not None else build_sizer(settings),
         selector=selector if selector is not None else ModelContractSelector(settings),
         exits=exits if exits is not None else ExitManager.from_settings(settings.exits),
         controller_name=controller_name,
-        tag_prefix=settings.broker.client_tag_prefix,
+        tags=TagFactory(settings.broker.client_tag_prefix, run_id),
         context=context,
-        poll_when_idle=poll_when_idle,
+        hooks=hooks,
         max_cycles=settings.engine.max_cycles,
         probe_gates=probe_gates,
     )
+
+
+def _with_alignment(context: ContextSource | None, tracker: AlignmentTracker) -> ContextSource:
+    """``context`` plus the cycle's ``iv_conf`` when its data is not EXACT."""
+    if context is None:
+        return tracker.context
+    base = context
+    return lambda i: {**base(i), **tracker.context(i)}
 
 
 class ModelContractSelector:
@@ -96,7 +117,7 @@ class ModelContractSelector:
         from zerodte.options.chain import select_contract
 
         opts = self.settings.options
-        expiry = _expiry(observation.session, opts.expiry_days)
+        expiry = expiry_for(observation.session, opts.expiry_days)
         return select_contract(
             observation.spy,
             right,
@@ -109,7 +130,7 @@ class ModelContractSelector:
         )
 
 
-def _expiry(session: date, expiry_days: int) -> date:
+def expiry_for(session: date, expiry_days: int) -> date:
     """The expiry ``expiry_days`` trading days after ``session`` (0 = same day)."""
     if expiry_days == 0:
         return session

@@ -17,36 +17,45 @@ to the gates of the decision at ``t``'s close.
 
 A flat, idle, HOLD cycle touches a few lists and arrays only: the snapshot, the
 observation and the account are built when the broker, the exits or the gates need them.
+
+The parts are seams (:mod:`zerodte.engine.parts`); the run's open trades and working
+orders live in a :class:`~zerodte.engine.positions.TradeBook`, whose state, with the
+recorder's, is what a live run checkpoints (:mod:`zerodte.engine.state`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from zerodte.broker.base import Broker, BrokerEvent, Rejection
+from zerodte.broker.tags import TagFactory
 from zerodte.engine.feed import ONE_MINUTE, CloseAsOpenBook, Feed
+from zerodte.engine.parts import (
+    ContextSource,
+    ContractSelector,
+    CycleHooks,
+    DecisionSource,
+    ExitPolicy,
+    Skip,
+    TradeObserver,
+    trade_observers,
+)
+from zerodte.engine.positions import SETTLED_REASON, TradeBook
 from zerodte.engine.recorder import Recorder
-from zerodte.engine.trades import OpenTrade, entry_context, trade_row
+from zerodte.engine.trades import entry_context
 from zerodte.errors import OrderRejected
-from zerodte.exits.base import TrackedPosition
 from zerodte.policy.base import Gate
 from zerodte.policy.sizing import Sizer
 from zerodte.types import (
     AccountState,
     Action,
-    Decision,
     ExitReason,
-    ExitSignal,
     Fill,
     Observation,
-    OptionContract,
-    OptionQuote,
     Order,
-    Position,
-    QuoteBook,
     Right,
     Side,
     Snapshot,
@@ -54,72 +63,21 @@ from zerodte.types import (
 
 logger = logging.getLogger(__name__)
 
-SETTLEMENT_SUFFIX = ":expiry"
-SETTLED_REASON = "expiry_settlement"
+IV_CONF = "iv_conf"
+"""Observation context key of the data-alignment confidence (see engine/alignment.py)."""
 
-
-class ContractSelector(Protocol):
-    """Which contract an entry buys."""
-
-    def select(
-        self, observation: Observation, right: Right, quotes: QuoteBook
-    ) -> OptionContract | None:
-        """The contract to buy for ``right`` at this observation, or ``None``."""
-        ...
-
-
-class ExitPolicy(Protocol):
-    """Exit rules applied to each open position every minute (hard rules first);
-    :class:`zerodte.exits.manager.ExitManager` is the implementation."""
-
-    def step(
-        self, position: Position, quote: OptionQuote | None, observation: Observation
-    ) -> tuple[TrackedPosition, ExitSignal | None]:
-        """Track ``position`` to this minute and return an exit signal or ``None``."""
-        ...
-
-    def prune(self, open_positions: Iterable[Position]) -> list[TrackedPosition]:
-        """Forget closed positions."""
-        ...
-
-
-class DecisionSource(Protocol):
-    """Where the decision of cycle ``i`` comes from (batch arrays or a streaming controller).
-
-    A source may carry the ``controller`` behind its decisions; the engine shows it closed
-    trades when it has ``observe_trade``.
-    """
-
-    name: str
-
-    def prepare(self, recorder: Recorder) -> None:
-        """Called once before the loop."""
-        ...
-
-    def action(self, i: int, observe: Callable[[], Observation]) -> int:
-        """The controller's action at cycle ``i`` (``observe`` builds the observation)."""
-        ...
-
-    def decision(self, i: int) -> Decision:
-        """The full decision of cycle ``i`` (after :meth:`action` for the same ``i``)."""
-        ...
-
-    def features(self, i: int) -> Mapping[str, float]:
-        """Feature values at cycle ``i``."""
-        ...
-
-
-ContextSource = Callable[[int], Mapping[str, float]]
-"""``cycle -> context`` (regime, predictor outputs) for the observation."""
-
-TradeObserver = Callable[[dict[str, Any]], None]
-"""``observe_trade(row)`` of a gate or controller that learns from closed trades."""
-
-
-def trade_observers(parts: Iterable[object]) -> tuple[TradeObserver, ...]:
-    """The ``observe_trade`` methods of ``parts`` (duck-typed; ``None`` parts are skipped)."""
-    found = (getattr(part, "observe_trade", None) for part in parts if part is not None)
-    return tuple(observe for observe in found if observe is not None)
+__all__ = [
+    "IV_CONF",
+    "SETTLED_REASON",
+    "ContextSource",
+    "ContractSelector",
+    "DecisionSource",
+    "Engine",
+    "EngineRun",
+    "ExitPolicy",
+    "TradeObserver",
+    "trade_observers",
+]
 
 
 @dataclass
@@ -137,17 +95,19 @@ class Engine:
     Parameters
     ----------
     feed, broker, recorder
-        The seams. ``poll_when_idle=False`` lets a purely reactive broker (the paper
-        broker, which only acts on pending orders and open positions) skip its poll on
-        flat, idle cycles; a live broker keeps the default ``True``.
+        The seams. A broker whose ``polls_when_idle`` is false (the paper broker, which
+        only acts on pending orders and open positions) is not polled on flat, idle cycles.
     gates, sizer, selector, exits
         Entry gates (in order), sizing, contract selection, exit rules.
     controller_name
         Recorded on every trade.
-    tag_prefix
-        Client-tag prefix of every order.
+    tags
+        Builds every order's client tag (restart-safe, from run id and bar time).
     context
-        Optional per-cycle context (regime/predictors) for the observation.
+        Optional per-cycle context (regime/predictors, data alignment) for the observation.
+        A context value ``iv_conf`` below 1 multiplies the decision's confidence.
+    hooks
+        Optional work around every cycle (health checks, checkpoints; live runs).
     """
 
     def __init__(
@@ -161,9 +121,9 @@ class Engine:
         selector: ContractSelector,
         exits: ExitPolicy,
         controller_name: str,
-        tag_prefix: str = "zdte",
+        tags: TagFactory,
         context: ContextSource | None = None,
-        poll_when_idle: bool = True,
+        hooks: CycleHooks | None = None,
         max_cycles: int | None = None,
         probe_gates: bool = False,
     ) -> None:
@@ -175,17 +135,13 @@ class Engine:
         self.selector = selector
         self.exits = exits
         self.controller_name = controller_name
-        self.tag_prefix = tag_prefix
         self.context = context
-        self.poll_when_idle = poll_when_idle
+        self.hooks = hooks
         self.max_cycles = max_cycles
         self.probe_gates = probe_gates
+        self.book = TradeBook(broker, tags)
         # state of the run
-        self._open: dict[OptionContract, OpenTrade] = {}
-        self._pending_entries: dict[str, tuple[str, dict[str, object]]] = {}
-        self._pending_exits: dict[str, tuple[str, OptionContract, int]] = {}
         self._settle_index = 0
-        self._trade_id = 0
         self._cash = 0.0
         self._day_start_equity: float | None = None
         self._snap: Snapshot | None = None
@@ -194,6 +150,7 @@ class Engine:
         self._i = -1
         self._source: DecisionSource | None = None
         self._observers: tuple[TradeObserver, ...] = ()
+        self._replay: list[dict[str, Any]] = []
 
     # -- the loop ------------------------------------------------------------------------
     def run(
@@ -202,7 +159,12 @@ class Engine:
         """Run every cycle of the feed with decisions from ``source``."""
         self._source = source
         # Looked up once per run: a run whose gates do not learn pays nothing per trade.
-        self._observers = trade_observers([*self.gates, getattr(source, "controller", None)])
+        controller = getattr(source, "controller", None)
+        self._observers = trade_observers([*self.gates, controller, self.hooks])
+        for row in self._replay:  # trades recorded before a restart (see restore)
+            for learn in self._observers:
+                learn(dict(row))
+        self._replay = []
         rec = self.recorder
         source.prepare(rec)
         cols = self.feed.columns
@@ -213,6 +175,10 @@ class Engine:
         observe = self._observe
         hold = int(Action.HOLD)
         limit = self.max_cycles
+        book = self.book
+        open_, entries, exits = book.open, book.entries, book.exits
+        hooks = self.hooks
+        idle_poll = self.broker.polls_when_idle
         i = -1
         for i in self.feed.cycles():
             if limit is not None and i >= limit:
@@ -222,37 +188,62 @@ class Engine:
             self._snap = None
             self._obs = None
             self._account = None
+            skip = None if hooks is None else hooks.before(i)
+            if skip is not None and skip.scope == "cycle":
+                source.features(i)  # the feature stream stays in step with the bars
+                self._skipped(i, skip)
+                hooks.after(i)  # type: ignore[union-attr]
+                continue
             # The first bar of a session is always polled: the broker rolls its day counters
             # (trades today, realised P&L today) there.
-            if (
-                self._open
-                or self._pending_entries
-                or self._pending_exits
-                or self.poll_when_idle
-                or first_of_session[i]
-            ):
+            if idle_poll or first_of_session[i] or open_ or entries or exits:
                 self._settle_index = i - 1 if i > 0 else 0
                 self._handle(self.broker.poll(self._snapshot()))
             if first_of_session[i]:
                 self._day_start_equity = self._equity_now()
-            if self._open:
-                self._manage_exits(i, last_of_session[i])
+            if open_:
+                self._manage_exits(last_of_session[i])
             action = source.action(i, observe)
             if self.probe_gates:
                 self._probe_gates(i)
             if action != hold:
-                self._try_entry(i, action)
-            if self._open:
+                if skip is None:
+                    self._try_entry(i, action)
+                else:
+                    rec.record_vetoes(i, [(skip.gate, skip.reason)])
+            if open_:
                 self._record_marked(i)
             else:
                 cash_arr[i] = self._cash
+            if hooks is not None:
+                hooks.after(i)
             if progress is not None and i % 4096 == 0:
                 progress(i)
-        n = i + 1
+        # A run restored after its last cycle (a restart after the close) yields no cycle;
+        # its end is still done once more (the broker's end of session is idempotent).
+        n = max(i + 1, rec.n_cycles)
         rec.n_cycles = n
         if n > 0:
             self._finish(n - 1)
-        return EngineRun(rec, n, len(self._open))
+        return EngineRun(rec, n, len(book.open))
+
+    # -- state (checkpoints) -------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """The loop's memory between cycles, as JSON-ready data (see engine/state.py)."""
+        return {"book": self.book.state(), "day_start_equity": self._day_start_equity}
+
+    def restore(self, state: dict[str, Any], trades: Sequence[dict[str, Any]]) -> None:
+        """Continue from :meth:`state` after a restart.
+
+        ``trades`` are the trade rows already recorded; when the run starts they are shown
+        again, in order, to the gates and the controller that learn from closed trades, so
+        their learned state is what it was.
+        """
+        self.book.restore(state["book"])
+        self._day_start_equity = state.get("day_start_equity")
+        tracked = [t.tracked for t in self.book.open.values() if t.tracked is not None]
+        self.exits.restore(tracked)
+        self._replay = [dict(row) for row in trades]
 
     # -- parts of a cycle ----------------------------------------------------------------
     def _snapshot(self) -> Snapshot:
@@ -270,7 +261,7 @@ class Engine:
         account = self._account_now()
         account = replace(
             account,
-            open_positions=account.open_positions + len(self._pending_entries),
+            open_positions=account.open_positions + len(self.book.entries),
             day_start_equity=self._day_start_equity,
         )
         self._obs = Observation(
@@ -301,7 +292,7 @@ class Engine:
         return self._account
 
     def _equity_now(self) -> float:
-        if not self._open:
+        if not self.book.open:
             return self._cash
         return self._account_now().equity
 
@@ -310,81 +301,46 @@ class Engine:
         self._account = None  # the poll moved the marks; fills moved cash and positions
         if not events:
             return
+        book = self.book
         for event in events:
             if isinstance(event, Rejection):
-                self._rejected(event)
+                book.rejected(event)
             elif event.side is Side.BUY:
-                self._bought(event)
+                book.bought(event, self.feed.columns.sessions[self._i])
             else:
                 self._sold(event)
         self._cash = self._account_now().cash
 
-    def _bought(self, fill: Fill) -> None:
-        pending = self._pending_entries.pop(fill.tag, None)
-        if pending is None:
-            logger.warning("buy fill %s has no pending entry of this run; ignored", fill.tag)
-            return
-        pos = next((p for p in self.broker.positions() if p.contract == fill.contract), None)
-        if pos is None:
-            logger.warning("buy fill %s left no position at the broker", fill.tag)
-            return
-        trade = self._open.get(fill.contract)
-        if trade is None:
-            self._open[fill.contract] = OpenTrade(
-                tag=fill.tag,
-                position=pos,
-                entry_fee=fill.fee,
-                context=dict(pending[1]),
-                session=self.feed.columns.sessions[self._i],
-            )
-        else:
-            # A second entry in the same contract averages in, as the broker does.
-            trade.position = pos
-            trade.entry_fee += fill.fee
-
     def _sold(self, fill: Fill) -> None:
-        trade = self._open.get(fill.contract)
-        if trade is None:
-            logger.warning("sell fill %s for a contract this run does not hold", fill.tag)
+        stored, closed = self.book.sold(fill, self._exit_prices, self.recorder.record_trade)
+        if stored is None:
             return
-        if fill.tag.endswith(SETTLEMENT_SUFFIX):
-            reason = SETTLED_REASON
-            j = self._settle_index
-        else:
-            exit_ = self._pending_exits.pop(fill.tag, None)
-            reason = "unknown" if exit_ is None else exit_[0]
-            j = self._i
-        snap = self._snap
-        if snap is not None and j == self._i:
-            spy, vix = snap.bars["SPY"].open, snap.bars["VIX"].open
-        else:
-            spy, vix = self.feed.columns.spy[j], self.feed.columns.vix[j]
-        row = trade_row(self._trade_id, trade, fill, reason=reason, exit_spy=spy, exit_vix=vix)
-        self._trade_id += 1
-        stored = self.recorder.record_trade(row)
         for observe in self._observers:
             observe(dict(stored))  # a copy: an observer cannot alter the record
-        remaining = trade.position.qty - fill.qty
-        if remaining <= 0:
-            del self._open[fill.contract]
+        if closed:
             self.exits.prune(self.broker.positions())
-        else:
-            trade.entry_fee -= trade.entry_fee * fill.qty / trade.position.qty
-            trade.position = replace(trade.position, qty=remaining)
 
-    def _rejected(self, event: Rejection) -> None:
-        order = event.order
-        logger.info("order %s rejected: %s %s", order.tag, event.reason, event.detail)
-        if order.side is Side.BUY:
-            self._pending_entries.pop(order.tag, None)
-        else:
-            self._pending_exits.pop(order.tag, None)
+    def _exit_prices(self, settlement: bool) -> tuple[float, float]:
+        """SPY and VIX recorded on an exit row: the fill bar's open, or the settlement bar's."""
+        j = self._settle_index if settlement else self._i
+        snap = self._snap
+        if snap is not None and j == self._i:
+            return snap.bars["SPY"].open, snap.bars["VIX"].open
+        return self.feed.columns.spy[j], self.feed.columns.vix[j]
 
-    def _manage_exits(self, i: int, last_bar: bool) -> None:
+    def _skipped(self, i: int, skip: Skip) -> None:
+        """A cycle a hook skipped: nothing polled or sent; equity carried at the last marks."""
+        self.recorder.record_vetoes(i, [(skip.gate, skip.reason)])
+        if self.book.open:
+            self._record_marked(i)
+        else:
+            self.recorder.cash[i] = self._cash
+
+    def _manage_exits(self, last_bar: bool) -> None:
         snap = self._snapshot()
         obs = self._observe()
-        exiting = {contract for _, contract, _ in self._pending_exits.values()}
-        for contract, trade in list(self._open.items()):
+        exiting = self.book.exiting()
+        for contract, trade in list(self.book.open.items()):
             quote = snap.quotes.quote(contract, at="close")
             tracked, signal = self.exits.step(trade.position, quote, obs)
             trade.track(tracked)
@@ -395,18 +351,7 @@ class Engine:
             if signal is not None:
                 held = trade.position.qty
                 qty = held if signal.qty is None else min(signal.qty, held)
-                self._send_exit(trade, qty, signal.reason.value, signal.detail)
-
-    def _send_exit(self, trade: OpenTrade, qty: int, reason: str, detail: str = "") -> None:
-        trade.exits_sent += 1
-        tag = f"{trade.tag}:x{trade.exits_sent}"
-        order = Order(tag, trade.position.contract, Side.SELL, qty, reason=reason)
-        try:
-            self.broker.submit(order)
-        except OrderRejected as exc:
-            logger.warning("exit %s refused by the broker: %s", tag, exc)
-            return
-        self._pending_exits[tag] = (reason, trade.position.contract, qty)
+                self.book.send_exit(trade, qty, signal.reason.value)
 
     def _probe_gates(self, i: int) -> None:
         """Record whether the gates would let a call and a put in at cycle ``i``.
@@ -428,6 +373,10 @@ class Engine:
         assert self._source is not None
         decision = self._source.decision(i)
         obs = self._observe()
+        iv_conf = obs.context.get(IV_CONF)
+        if iv_conf is not None and iv_conf != 1.0:
+            base = 1.0 if decision.confidence is None else decision.confidence
+            decision = replace(decision, confidence=base * float(iv_conf))
         vetoes = [v for g in self.gates if (v := g.check(obs, decision)) is not None]
         gate = self.recorder.gate_call if action == Action.BUY_CALLS else self.recorder.gate_put
         gate[i] = 0.0 if vetoes else 1.0
@@ -447,14 +396,13 @@ class Engine:
         if qty < 1:
             self.recorder.record_vetoes(i, [("sizing", sized.reason or f"size {qty}")])
             return
-        tag = f"{self.tag_prefix}-{i}"
+        tag = self.book.tags.entry(obs.time)
+        ctx = entry_context(obs, decision, quote, self.controller_name)
         try:
-            order_id = self.broker.submit(Order(tag, contract, Side.BUY, int(qty), reason="entry"))
+            self.book.send_entry(Order(tag, contract, Side.BUY, int(qty), reason="entry"), ctx)
         except OrderRejected as exc:
             self.recorder.record_vetoes(i, [("broker", exc.reason)])
             return
-        ctx = entry_context(obs, decision, quote, self.controller_name)
-        self._pending_entries[tag] = (order_id, ctx)
         self.recorder.executed[i] = action
 
     def _record_marked(self, i: int) -> None:
@@ -462,52 +410,53 @@ class Engine:
         rec = self.recorder
         rec.cash[i] = account.cash
         rec.positions_value[i] = account.equity - account.cash
-        rec.open_positions[i] = len(self._open)
+        rec.open_positions[i] = len(self.book.open)
         rec.flat[i] = False
 
     # -- the end of the data -------------------------------------------------------------
     def _finish(self, last: int) -> None:
         """Close what is still open after the last cycle, with the prices it really had.
 
-        Pending entries are cancelled. If the session ran to its close, same-day contracts
-        settle at intrinsic value (the broker's expiry settlement); otherwise (data cut
+        Pending entries are cancelled. If the session ran to its close, the broker ends the
+        session (same-day contracts settle at intrinsic value); otherwise (data cut
         mid-session) open positions are sold at the last bar's close quote, the last price
         the market offered. The final equity row is rewritten after these fills.
         """
-        for order_id, _ in self._pending_entries.values():
-            self.broker.cancel(order_id)
-        self._pending_entries.clear()
-        if not self._open:
+        book = self.book
+        for entry in book.entries.values():
+            self.broker.cancel(entry.order_id)
+        book.entries.clear()
+        c = self.feed.columns
+        if not book.open:
+            if c.last_of_session[last]:
+                self.broker.end_of_session(c.sessions[last])
             return
         self._i = last
         self._settle_index = last
-        c = self.feed.columns
         snap = self.feed.snapshot(last)
-        if c.last_of_session[last] and hasattr(self.broker, "settle_expired"):
-            fills = self.broker.settle_expired(c.sessions[last])
+        if c.last_of_session[last]:
+            events = self.broker.end_of_session(c.sessions[last])
             self._snap = None
-            self._handle(fills)
-        if self._open:
+            self._handle(events)
+        if book.open:
             self._snap = snap
             close_time = c.times[last] + ONE_MINUTE
-            for trade in list(self._open.values()):
-                pending = sum(
-                    q for _, c, q in self._pending_exits.values() if c == trade.position.contract
-                )
-                if pending < trade.position.qty:
-                    self._send_exit(
-                        trade, trade.position.qty - pending, ExitReason.END_OF_DATA.value
+            for trade in list(book.open.values()):
+                selling = book.pending_exit_qty(trade.position.contract)
+                if selling < trade.position.qty:
+                    book.send_exit(
+                        trade, trade.position.qty - selling, ExitReason.END_OF_DATA.value
                     )
             # Everything pending now is an exit; they fill at the last close quote.
-            for tag, (_, contract, qty) in list(self._pending_exits.items()):
-                self._pending_exits[tag] = (ExitReason.END_OF_DATA.value, contract, qty)
+            for pending_exit in book.exits.values():
+                pending_exit.reason = ExitReason.END_OF_DATA.value
             final = replace(snap, time=close_time, quotes=CloseAsOpenBook(snap.quotes))
             self._snap = None
             self._handle(self.broker.poll(final))
-        if self._open:
+        if book.open:
             logger.warning(
                 "%d position(s) still open at the end of the data (no quote to sell at)",
-                len(self._open),
+                len(book.open),
             )
             self._record_marked(last)
         else:

@@ -105,6 +105,9 @@ class FeedColumns:
     vix: list[float] = field(default_factory=list)
     first_of_session: list[bool] = field(default_factory=list)
     last_of_session: list[bool] = field(default_factory=list)
+    data_lag_s: list[float] = field(default_factory=list)
+    """Age at decision time of the oldest input of each cycle (NaN: none); empty when every
+    cycle sees its own bar's data (see engine/alignment.py)."""
     _boxed: BoxedTimes | None = field(default=None, repr=False)
 
     def time(self, i: int) -> pd.Timestamp:
@@ -253,7 +256,21 @@ def _columns(frame: pd.DataFrame, calendar: TradingCalendar) -> FeedColumns:
         vix=col("vix_close"),
         first_of_session=first.tolist(),
         last_of_session=last.tolist(),
+        data_lag_s=_lags(frame),
     )
+
+
+def _lags(frame: pd.DataFrame) -> list[float]:
+    """Historical data is the decision bar's own (lag 0), except an explicit ``data_lag_s``
+    column (an as-of join) or a missing VIX, without which no option can be priced."""
+    if "data_lag_s" in frame.columns:
+        return frame["data_lag_s"].to_numpy(dtype=float).tolist()
+    if "vix_close" not in frame.columns:
+        return []
+    vix = frame["vix_close"].to_numpy(dtype=float)
+    if not np.isnan(vix).any():
+        return []
+    return np.where(np.isnan(vix), np.nan, 0.0).tolist()
 
 
 class CloseAsOpenBook:

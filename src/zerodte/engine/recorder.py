@@ -52,6 +52,7 @@ class Recorder:
         self.cash = np.zeros(n)
         self.positions_value = np.zeros(n)
         self.vetoes: dict[int, str] = {}
+        self.veto_pairs: dict[int, list[tuple[str, str]]] = {}
         self.veto_counts: dict[str, int] = {}
         self.trades: list[dict[str, Any]] = []
 
@@ -78,6 +79,7 @@ class Recorder:
     def record_vetoes(self, i: int, vetoes: Sequence[tuple[str, str]]) -> None:
         """Store the gates' vetoes of cycle ``i`` as ``(gate, reason)`` pairs."""
         self.vetoes[i] = "; ".join(f"{g}:{r}" for g, r in vetoes)
+        self.veto_pairs[i] = list(vetoes)
         for gate, _ in vetoes:
             self.veto_counts[gate] = self.veto_counts.get(gate, 0) + 1
 

@@ -132,6 +132,11 @@ class ExitManager:
         gone = [k for k in self._state if k not in keep]
         return [self._state.pop(k) for k in gone]
 
+    def restore(self, tracked: Iterable[TrackedPosition]) -> None:
+        """Take back the tracked state of open positions (a restarted bot's checkpoint)."""
+        for t in tracked:
+            self._state[_key(t.position)] = t
+
     def reset(self) -> None:
         """Forget every position (e.g. after reconciling with a broker)."""
         self._state.clear()

@@ -216,6 +216,19 @@ class QScorerController:
             logger.info("Q-scorer reloaded from %s (sha256 %s)", self.model_dir, loaded.sha256[:12])
             return True
 
+    def install(self, loaded: LoadedModel) -> bool:
+        """Use ``loaded`` from now on (a :class:`~zerodte.qscorer.watcher.ModelWatcher`
+        found it); refused with ``ModelError`` when its feature schema is another.
+        Returns ``False`` when it is the model already in use."""
+        check_schema(loaded, self.expected_schema, self.model_dir or Path("."))
+        with self._lock:
+            if loaded.sha256 == self._loaded.sha256:
+                return False
+            self._loaded = loaded
+            self.reloads += 1
+        logger.info("Q-scorer model %s installed", loaded.sha256[:12])
+        return True
+
     # -- decisions -----------------------------------------------------------------------
     def _evaluate(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Vectorised decision rule on a feature matrix (shared by decide and decide_batch)."""

@@ -100,6 +100,16 @@ class QModel(Protocol):
         ...
 
     @property
+    def x_mean(self) -> np.ndarray:
+        """Training-window mean of every state feature."""
+        ...
+
+    @property
+    def x_std(self) -> np.ndarray:
+        """Training-window standard deviation of every state feature."""
+        ...
+
+    @property
     def kind(self) -> str:
         """``"mlp"`` or ``"structured"``."""
         ...

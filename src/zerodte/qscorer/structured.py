@@ -122,6 +122,9 @@ class StructuredQModel:
         Per-head calibration (call, put) in dollars.
     lcb_z, horizon
         ``z`` of the lower bound; label horizon in minutes.
+    x_mean, x_std
+        Moments of every state feature on the training window (what a live health check
+        compares today's features with; the model itself does not use them).
     """
 
     feature_columns: tuple[str, ...]
@@ -137,6 +140,8 @@ class StructuredQModel:
     offset: np.ndarray
     lcb_z: float
     horizon: int
+    x_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    x_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
     kind: str = "structured"
     _booster_objs: list[Any] = field(init=False, compare=False, repr=False)
 
@@ -167,6 +172,8 @@ class StructuredQModel:
         arrays = (self.d_mean, self.d_std, self.d_coef, self.d_intercept, self.offset)
         if not all(np.isfinite(a).all() for a in arrays):
             problems.append("non-finite coefficients or normalisation")
+        if (len(self.x_mean) and len(self.x_mean) != n) or len(self.x_std) != len(self.x_mean):
+            problems.append("feature moments do not fit the feature list")
         if (np.asarray(self.d_std) <= 0).any():
             problems.append("a direction term has a non-positive normalisation std")
         if problems:
@@ -234,6 +241,8 @@ class StructuredQModel:
             "offset": np.asarray(self.offset, np.float64),
             "lcb_z": float(self.lcb_z),
             "horizon": int(self.horizon),
+            "x_mean": np.asarray(self.x_mean, np.float64),
+            "x_std": np.asarray(self.x_std, np.float64),
         }
 
     @classmethod
@@ -253,4 +262,6 @@ class StructuredQModel:
             offset=np.asarray(p["offset"], np.float64),
             lcb_z=float(p["lcb_z"]),
             horizon=int(p["horizon"]),
+            x_mean=np.asarray(p.get("x_mean", np.zeros(0)), np.float64),
+            x_std=np.asarray(p.get("x_std", np.zeros(0)), np.float64),
         )

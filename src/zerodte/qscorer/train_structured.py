@@ -190,6 +190,8 @@ def fit_structured(  # noqa: PLR0917 (the pieces of one fit)
         offset=np.zeros(2),
         lcb_z=float(q.lcb_z),
         horizon=int(horizon),
+        x_mean=x[rows].mean(axis=0),
+        x_std=np.where(x[rows].std(axis=0) > 1e-12, x[rows].std(axis=0), 1.0),
     )
     facts = {
         "model": "structured",

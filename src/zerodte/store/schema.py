@@ -140,3 +140,49 @@ trades = sa.Table(
     sa.Index("ix_trades_session", "session"),
     sa.Index("ix_trades_entry_controller", "entry_controller"),
 )
+
+# -- the order journal of live runs (zerodte.store.journal) ------------------------------
+
+journal_orders = sa.Table(
+    "journal_orders",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.Column("tag", sa.String(255), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("data", sa.JSON(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("run_id", "tag", name="uq_journal_orders_run_tag"),
+)
+journal_events = sa.Table(
+    "journal_events",
+    metadata,
+    sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(128), nullable=False, index=True),
+    sa.Column("tag", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("data", sa.JSON(), nullable=False),
+)
+journal_meta = sa.Table(
+    "journal_meta",
+    metadata,
+    sa.Column("run_id", sa.String(128), primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON(), nullable=True),
+)
+journal_cycles = sa.Table(
+    "journal_cycles",
+    metadata,
+    sa.Column("run_id", sa.String(128), primary_key=True),
+    sa.Column("cycle", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("row", sa.JSON(), nullable=False),
+)
+journal_checkpoints = sa.Table(
+    "journal_checkpoints",
+    metadata,
+    sa.Column("run_id", sa.String(128), primary_key=True),
+    sa.Column("cycle", sa.Integer(), nullable=False),
+    sa.Column("bar_time", UTCDateTime(), nullable=False),
+    sa.Column("events_seen", sa.Integer(), nullable=False),
+    sa.Column("state", sa.JSON(), nullable=False),
+)

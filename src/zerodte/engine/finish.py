@@ -1,0 +1,192 @@
+"""``finish_run``: what every run does after its loop, backtest and live alike.
+
+Statistics of the records (:func:`zerodte.research.stats.summarize`), the summary and
+manifest, the run directory (records, report, manifest) and the SQL store row. Backtests
+(:func:`zerodte.engine.backtest.run_backtest`) and live runs
+(:func:`zerodte.engine.live.run_live`) call the same function, so their summaries have the
+same keys and the same meaning; a live run adds its orders, reconciliations and faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from zerodte.config.manifest import settings_hash, settings_manifest
+from zerodte.config.root import Settings
+from zerodte.engine.engine import EngineRun
+from zerodte.engine.feed import FeedColumns
+from zerodte.engine.rundir import write_manifest, write_records
+from zerodte.research.report import write_run_report
+from zerodte.research.serialize import jsonable
+from zerodte.research.stats import summarize
+
+
+@dataclass
+class FinishedRun:
+    """The records, summary and manifest of a finished run."""
+
+    run_id: str
+    summary: dict[str, Any]
+    trades: pd.DataFrame
+    equity: pd.DataFrame
+    decisions: pd.DataFrame
+    run_dir: Path | None
+    manifest: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What identifies a run in its manifest.
+
+    ``mode`` is ``backtest:<path>`` or ``live:<broker>``; ``data_source`` names the data
+    (``synthetic``, a file, ``tradier``, ``fake-tradier:<source>``).
+    """
+
+    run_id: str
+    controller: str
+    mode: str
+    data_hash: str
+    data_source: str
+    code_version: str = "unknown"
+    created_at: pd.Timestamp | None = None
+    feature_set: str = "default"
+    title: str = "backtest"
+
+
+def finish_run(
+    settings: Settings,
+    run: EngineRun,
+    columns: FeedColumns,
+    info: RunInfo,
+    *,
+    execution: Mapping[str, str],
+    decisions: pd.DataFrame | None = None,
+    extra_summary: Mapping[str, Any] | None = None,
+    extra_manifest: Mapping[str, Any] | None = None,
+    run_dir: Path | None = None,
+    write: bool = True,
+    record: bool = True,
+    n_boot: int = 2000,
+) -> FinishedRun:
+    """Summarise ``run`` and write its run directory and store row.
+
+    Parameters
+    ----------
+    settings
+        The run's effective settings (hashed into the manifest, secrets masked).
+    run, columns
+        The finished loop and its feed's columns (times and sessions of the cycles).
+    info
+        Run id, controller, mode, data identity and code version.
+    execution
+        ``ExecutionModel.describe()`` of the friction assumptions in force.
+    decisions
+        DecisionRecords to write (default: the recorder's).
+    extra_summary, extra_manifest
+        Keys added to ``summary.json`` and ``manifest.json`` (alignment, orders, ...).
+    run_dir
+        Directory to write (default ``settings.engine.runs_dir / run_id``).
+    write, record
+        Write the run directory; add the run to the SQL store.
+    n_boot
+        Bootstrap replicas of the summary's confidence intervals.
+    """
+    recorder = run.recorder
+    trades = recorder.trades_frame()
+    equity = recorder.equity_frame()
+    if decisions is None:
+        decisions = recorder.decisions_frame()
+    stats = summarize(
+        trades,
+        equity,
+        start_equity=settings.broker.initial_cash,
+        n_boot=n_boot,
+        seed=settings.engine.seed,
+    )
+    cycles = run.cycles
+    start = str(columns.sessions[0])
+    end = str(columns.sessions[cycles - 1]) if cycles else start
+    extra = {
+        "run_id": info.run_id,
+        "controller": info.controller,
+        "start": start,
+        "end": end,
+        "cycles": cycles,
+        "vetoes": dict(sorted(recorder.veto_counts.items())),
+        "entries_sent": recorder.executed_entries(),
+        "open_at_end": run.open_at_end,
+        **(extra_summary or {}),
+    }
+    summary = jsonable({**stats, **extra})
+    times = columns.times
+    manifest = jsonable(
+        {
+            "run_id": info.run_id,
+            "created_at": None if info.created_at is None else info.created_at.isoformat(),
+            "mode": info.mode,
+            "controller": info.controller,
+            "seed": settings.engine.seed,
+            "start": start,
+            "end": end,
+            "first_bar": times[0].isoformat(),
+            "last_bar": times[max(cycles - 1, 0)].isoformat(),
+            "cycles": cycles,
+            "data_hash": info.data_hash,
+            "data_source": info.data_source,
+            "config_hash": settings_hash(settings),
+            "code_version": info.code_version,
+            "feature_set": info.feature_set,
+            **(extra_manifest or {}),
+            "execution": dict(execution),
+            "config": settings_manifest(settings),
+        }
+    )
+    out_dir: Path | None = None
+    if write:
+        out_dir = Path(run_dir) if run_dir is not None else settings.engine.runs_dir / info.run_id
+        write_records(
+            out_dir,
+            trades=trades,
+            equity=equity,
+            decisions=decisions if settings.engine.write_decisions else None,
+        )
+        write_run_report(
+            out_dir,
+            trades,
+            equity,
+            stats,
+            title=f"{info.controller} {info.title} {start} to {end}",
+            extra=extra,
+        )
+        write_manifest(out_dir, {**manifest, "run_dir": str(out_dir)})
+    if record:
+        record_run(settings, manifest, summary, trades, out_dir)
+    return FinishedRun(info.run_id, summary, trades, equity, decisions, out_dir, manifest)
+
+
+def record_run(
+    settings: Settings,
+    manifest: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    trades: pd.DataFrame,
+    out_dir: Path | None,
+) -> None:
+    """Add the run and its trades to the SQL store (``store``)."""
+    from zerodte.store import RunStore, make_engine
+
+    meta = {
+        k: manifest[k]
+        for k in ("run_id", "controller", "mode", "seed", "start", "end", "config_hash")
+    }
+    meta.update(
+        data_hash=manifest["data_hash"],
+        code_version=manifest["code_version"],
+        created_at=manifest["created_at"],
+        run_dir=None if out_dir is None else str(out_dir),
+    )
+    RunStore(make_engine(settings.store)).record_run(meta, summary, trades)
