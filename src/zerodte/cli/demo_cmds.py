@@ -62,6 +62,40 @@ def _sample_chain(data: MarketData) -> None:
     )
 
 
+def power_reference() -> dict[str, object]:
+    """The recorded power studies (``zerodte/qscorer/reference/power_study.json``)."""
+    import json
+    from importlib import resources
+
+    text = resources.files("zerodte.qscorer").joinpath("reference/power_study.json").read_text()
+    data: dict[str, object] = json.loads(text)
+    return data
+
+
+def _power_lines() -> list[str]:
+    ref = power_reference()
+    lines = [
+        "\n== how often the pipeline finds the planted edge: the run above is one synthetic "
+        "year; each row is 20 of them",
+    ]
+    for st in ref["studies"]:  # type: ignore[attr-defined]
+        lo, hi = st["power_ci95"]
+        lines.append(
+            f"seeds {st['seeds'][0]}-{st['seeds'][1]} ({st['label']}): power {st['power']:.2f} "
+            f"[{lo:.2f}, {hi:.2f}] ({st['power_count']} of 20 significant and positive), "
+            f"false positives at edge 0 {st['false_positive_rate']:.2f} "
+            f"({st['false_positive_rate_count']} of 20), oracle efficiency "
+            f"{st['oracle_efficiency_pooled']:.2f}; {st['trades']} trades, "
+            f"{st['per_trade_pnl_pooled']:+.2f} $/trade pooled after {st['fees']:.0f} $ of fees; "
+            f"{st['days']} sessions each"
+        )
+    lines.append(
+        f"defaults chosen on {ref['chosen_on']}; recorded {ref['recorded']} by "
+        f"`{ref['command']}` (rerun it to check)"
+    )
+    return lines
+
+
 def demo(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the pipeline result as JSON.")
@@ -108,6 +142,8 @@ def demo(
         edge=settings.data.synthetic_edge if synthetic else None,
         json_out=as_json,
     )
+    if synthetic and not as_json:
+        print("\n".join(_power_lines()))
 
 
 def register(root: typer.Typer) -> None:

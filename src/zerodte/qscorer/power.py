@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy.stats import binomtest
@@ -40,6 +40,8 @@ from zerodte.config.root import Settings
 from zerodte.errors import ConfigError
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_DAYS = 250
 DEFAULT_LOGGED_SESSIONS = 100
@@ -68,44 +70,76 @@ def _ci_above_zero(ci: Sequence[float] | None) -> bool:
 
 def run_task(task: PowerTask) -> dict[str, Any]:
     """Run the pipeline and the oracle for one seed; returns the study's row."""
-    from zerodte.engine.backtest import run_backtest
     from zerodte.market.loading import load_market
+
+    md = load_market(task.settings, days=task.days, seed=task.seed, edge=task.edge)
+    row = pipeline_row(
+        task.settings,
+        md,
+        task.cycles,
+        task.horizon,
+        task.baseline,
+        task.out_dir,
+        task.n_boot,
+        task.code_version,
+    )
+    row.update(seed=task.seed, edge=task.edge, sessions=task.days)
+    logger.info(
+        "seed %d edge %g: %s trades, %s $/trade, significant %s",
+        task.seed,
+        task.edge,
+        row["trades"],
+        row["per_trade_pnl"],
+        row["significant"],
+    )
+    return row
+
+
+def pipeline_row(  # noqa: PLR0917 (the pieces of one study row)
+    settings: Settings,
+    md: Any,
+    cycles: int,
+    horizon: int | None,
+    baseline: str,
+    out_dir: Path,
+    n_boot: int,
+    code_version: str,
+) -> dict[str, Any]:
+    """The pipeline on ``md`` and the oracle on its out-of-sample window, as a study row."""
+    from zerodte.engine.backtest import run_backtest
     from zerodte.policy.controllers.oracle import OracleController
     from zerodte.qscorer.compare import slice_market
     from zerodte.qscorer.pipeline import run_pipeline, split_sessions
 
     t0 = time.perf_counter()
-    md = load_market(task.settings, days=task.days, seed=task.seed, edge=task.edge)
     s = run_pipeline(
-        task.settings,
+        settings,
         md,
-        horizon=task.horizon,
-        cycles=task.cycles,
-        baseline=task.baseline,
-        out_dir=task.out_dir,
-        code_version=task.code_version,
-        n_boot=task.n_boot,
+        horizon=horizon,
+        cycles=cycles,
+        baseline=baseline,
+        out_dir=out_dir,
+        code_version=code_version,
+        n_boot=n_boot,
     )
-    _, oos = split_sessions(md, task.cycles)
+    _, oos = split_sessions(md, cycles)
     md_oos = slice_market(md, oos)
     oracle = run_backtest(
-        task.settings,
+        settings,
         md_oos,
         controller=OracleController.from_market(md_oos, int(s["horizon"])),
         write=False,
         record=False,
-        feature_set=task.settings.qscorer.feature_set,
-        n_boot=task.n_boot,
-        code_version=task.code_version,
+        feature_set=settings.qscorer.feature_set,
+        n_boot=n_boot,
+        code_version=code_version,
     )
     q, b, o = s["q_scorer"], s["baseline"], oracle.summary
     own = _ci_above_zero(q["per_trade_pnl_ci95"])
     beats = bool(s["significant"])
     acted = s["evaluation"]["anti_selection_acted"]
-    row = {
-        "seed": task.seed,
-        "edge": task.edge,
-        "sessions": task.days,
+    return {
+        "sessions": len(md.sessions),
         "oos_sessions": s["oos_sessions"],
         "trades": q["trades"],
         "pnl": q["pnl"],
@@ -128,18 +162,11 @@ def run_task(task: PowerTask) -> dict[str, Any]:
         "anti_selection_acted_spearman": acted["spearman"],
         "anti_selection_acted_ci95": acted["ci95"],
         "anti_selection_acted_flag": acted["flag"],
+        "ope_dr": s["ope"]["dr"],
+        "ope_dr_ci95": s["ope"]["dr_ci95"],
         "pipeline_dir": s["pipeline_dir"],
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    logger.info(
-        "seed %d edge %g: %s trades, %s $/trade, significant %s",
-        task.seed,
-        task.edge,
-        row["trades"],
-        row["per_trade_pnl"],
-        row["significant"],
-    )
-    return row
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -210,10 +237,11 @@ def _one_thread() -> None:
     threadpool_limits(1)
 
 
-def _executor_map(tasks: Sequence[PowerTask], executor: str, workers: int) -> list[dict[str, Any]]:
+def map_tasks(fn: Callable[[Any], T], tasks: Sequence[Any], executor: str, workers: int) -> list[T]:
+    """``[fn(t) for t in tasks]`` on local processes or a Dask scheduler, in task order."""
     if executor == "local":
         if workers <= 1:
-            return [run_task(t) for t in tasks]
+            return [fn(t) for t in tasks]
         import multiprocessing
 
         # spawn: a forked child of a process that already ran torch threads can hang
@@ -221,13 +249,13 @@ def _executor_map(tasks: Sequence[PowerTask], executor: str, workers: int) -> li
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=ctx, initializer=_one_thread
         ) as pool:
-            return list(pool.map(run_task, tasks))
+            return list(pool.map(fn, tasks))
     if executor.startswith("dask://"):
         from distributed import Client
 
         address = "tcp://" + executor.removeprefix("dask://")
         with Client(address) as client:
-            futures = client.map(run_task, list(tasks), pure=False)
+            futures = client.map(fn, list(tasks), pure=False)
             return list(client.gather(futures))
     raise ConfigError(
         f"unknown executor {executor!r}; use 'local' (processes on this machine) or "
@@ -278,7 +306,7 @@ def power_study(
         for seed in seeds
     ]
     t0 = time.perf_counter()
-    rows = _executor_map(tasks, executor, workers)
+    rows = map_tasks(run_task, tasks, executor, workers)
     rows.sort(key=lambda r: (r["edge"], r["seed"]))
     return {
         "seeds": [int(s) for s in seeds],

@@ -3,8 +3,10 @@
 Daily strategy returns are autocorrelated (regimes last several days), and an i.i.d.
 bootstrap then understates the width of a Sharpe-ratio interval. The stationary bootstrap
 resamples blocks of consecutive observations whose lengths are geometric with mean
-``block``; it keeps short-range dependence while staying stationary. Trade P&L is close to
-independent from trade to trade, so per-trade intervals use the i.i.d. bootstrap.
+``block``; it keeps short-range dependence while staying stationary. Trades are not
+independent either (those of one session, and of neighbouring sessions, share a regime), so
+per-trade intervals resample blocks of sessions (:func:`session_bootstrap_ci`), with a
+small-sample correction for the number of sessions that hold a trade.
 
 All functions take a ``seed`` and draw from ``numpy.random.default_rng(seed)``, so the same
 inputs always give the same interval.
