@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import Any
 
 
+def fsync_dir(path: Path) -> None:
+    """fsync a directory, so that renames and new entries in it survive a power loss."""
+    dir_fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp_path)`` then fsync and atomically rename ``tmp_path`` onto ``path``.
 
@@ -25,11 +34,7 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(path.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -18,7 +18,11 @@ def test_round_trip_layout_and_info(tmp_path: Path, small_market: dict[str, pd.D
     assert not store.has_data() and store.info().empty
     for sym, frame in small_market.items():
         store.write(sym, frame, source="synthetic")
-    assert (tmp_path / "bars" / "symbol=SPY" / "year=2024.parquet").exists()
+    path = store.file_path("SPY", 2024)
+    assert path is not None and path.relative_to(tmp_path / "bars").parts[1:] == (
+        "symbol=SPY",
+        "year=2024.parquet",
+    )
     loaded = store.load()
     for sym, frame in small_market.items():
         pd.testing.assert_frame_equal(loaded[sym], frame)
@@ -43,7 +47,9 @@ def test_merge_years_and_idempotent_writes(tmp_path: Path) -> None:
     store.write("SPY", second, source="b")  # overlap identical -> accepted
     store.write("SPY", second, source="b")
     pd.testing.assert_frame_equal(store.load()["SPY"], bars)
-    assert {p.name for p in (tmp_path / "bars" / "symbol=SPY").iterdir()} == {
+    path = store.file_path("SPY", 2023)
+    assert path is not None
+    assert {p.name for p in path.parent.iterdir()} == {
         "year=2023.parquet",
         "year=2024.parquet",
     }

@@ -23,7 +23,6 @@ from zerodte.cli.market_opts import (
     Start,
     load_market_options,
 )
-from zerodte.errors import ConfigError, DataError
 
 runs_app = typer.Typer(no_args_is_help=True, help="Recorded runs in the SQL store.")
 
@@ -83,32 +82,28 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
         settings = settings.model_copy(
             update={"models": settings.models.model_copy(update={"predictor_bundle": predictor})}
         )
-    try:
-        ctrl = build_controller(settings)
-        data = load_market_options(settings, days, start, end, seed, edge)
-        with Progress(
-            TextColumn("backtest"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-            disable=json_out,
-        ) as bar:
-            task = bar.add_task("cycles", total=len(data.frame))
-            result = run_backtest(
-                settings,
-                data,
-                controller=ctrl,
-                run_dir=run_dir,
-                path="streaming" if streaming else "vectorised",
-                code_version=code_version(),
-                created_at=WallClock().now(),
-                progress=lambda i, total: bar.update(task, completed=i),
-            )
-    except (ConfigError, DataError) as exc:
-        print(f"error: {exc}")
-        raise typer.Exit(2) from exc
+    ctrl = build_controller(settings)
+    data = load_market_options(settings, days, start, end, seed, edge)
+    with Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=json_out,
+    ) as bar:
+        task = bar.add_task("cycles", total=len(data.frame))
+        result = run_backtest(
+            settings,
+            data,
+            controller=ctrl,
+            run_dir=run_dir,
+            path="streaming" if streaming else "vectorised",
+            code_version=code_version(),
+            created_at=WallClock().now(),
+            progress=lambda i, total: bar.update(task, completed=i),
+        )
     if json_out:
         print(json.dumps(result.summary, indent=2, sort_keys=True))
         return

@@ -20,7 +20,6 @@ from zerodte.cli.market_opts import (
     Start,
     load_market_options,
 )
-from zerodte.errors import ConfigError, DataError, ModelError
 
 app = typer.Typer(no_args_is_help=True, help="Train predictors walk-forward and save bundles.")
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate predictors on held-out data.")
@@ -160,13 +159,9 @@ def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
         out: OutDir = None,
         json_out: Json = False,
     ) -> None:
-        try:
-            _, _, result = train_bundle(
-                kind, days, start, end, seed, edge, folds, feature_set, out, ablation=True
-            )
-        except (ConfigError, DataError, ModelError) as exc:
-            print(f"error: {exc}")
-            raise typer.Exit(2) from exc
+        _, _, result = train_bundle(
+            kind, days, start, end, seed, edge, folds, feature_set, out, ablation=True
+        )
         _emit(result, json_out)
 
     command.__doc__ = f"Train the {kind} model walk-forward and save its bundle."
@@ -218,13 +213,9 @@ def train_hmm(  # noqa: PLR0917
     """Fit the 3x3x3 regime HMM on the data and save it."""
     from zerodte.regime import RegimeConfig, RegimeModel
 
-    try:
-        settings, data, _, X, _ = _prepare(days, start, end, seed, edge, "default")
-        model = RegimeModel(RegimeConfig.from_settings(settings.models)).fit(X)
-        path = model.save((out or settings.models.model_dir / "hmm") / "hmm.json")
-    except (ConfigError, DataError, ModelError) as exc:
-        print(f"error: {exc}")
-        raise typer.Exit(2) from exc
+    settings, data, _, X, _ = _prepare(days, start, end, seed, edge, "default")
+    model = RegimeModel(RegimeConfig.from_settings(settings.models)).fit(X)
+    path = model.save((out or settings.models.model_dir / "hmm") / "hmm.json")
     _emit({"kind": "hmm", "bundle": str(path), "data_hash": data.data_hash}, json_out)
 
 
@@ -246,11 +237,7 @@ def eval_calibration(  # noqa: PLR0917
     json_out: Json = False,
 ) -> None:
     """Walk-forward train and report held-out calibration of every probabilistic output."""
-    try:
-        _, _, result = train_bundle(model, days, start, end, seed, edge, folds, feature_set, out)
-    except (ConfigError, DataError, ModelError) as exc:
-        print(f"error: {exc}")
-        raise typer.Exit(2) from exc
+    _, _, result = train_bundle(model, days, start, end, seed, edge, folds, feature_set, out)
     _emit(result, json_out)
 
 
