@@ -19,6 +19,18 @@ def fsync_dir(path: Path) -> None:
         os.close(dir_fd)
 
 
+def fsync_tree(root: Path) -> None:
+    """fsync every file and directory under ``root`` (bottom-up), then ``root`` itself."""
+    for dirpath, _dirs, files in os.walk(root, topdown=False):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(dirpath))
+
+
 def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp_path)`` then fsync and atomically rename ``tmp_path`` onto ``path``.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -132,9 +133,15 @@ def _fmt(value: Any) -> str:
 
 
 def _store() -> Any:
+    """The run store, after completing or removing what a crashed backtest left."""
+    from zerodte.engine.publish import recover_runs, store_lookup
     from zerodte.store import RunStore, make_engine
 
-    return RunStore(make_engine(current_settings().store))
+    settings = current_settings()
+    store = RunStore(make_engine(settings.store))
+    for line in recover_runs(settings.engine.runs_dir, store_lookup(store)):
+        print(f"note: {line}", file=sys.stderr)
+    return store
 
 
 @runs_app.command("list")

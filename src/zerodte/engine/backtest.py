@@ -21,6 +21,7 @@ from zerodte.engine.build import build_engine, modelled_quote_books, validate_se
 from zerodte.engine.clock import SimulatedClock
 from zerodte.engine.engine import ContextSource, ContractSelector
 from zerodte.engine.feed import HistoricalFeed, QuoteBookFactory
+from zerodte.engine.publish import TOKEN_KEY, publish_run, store_lookup
 from zerodte.engine.recorder import Recorder
 from zerodte.engine.rundir import make_run_id, write_manifest, write_records
 from zerodte.engine.sources import BatchDecisions, StreamDecisions
@@ -288,45 +289,78 @@ def run_backtest(
         }
     )
     out_dir: Path | None = None
+    rows = _RunRows(settings, manifest, summary, trades) if record else None
     if write:
         out_dir = Path(run_dir) if run_dir is not None else settings.engine.runs_dir / rid
-        write_records(
+        target = out_dir
+
+        def write_files(where: Path) -> None:
+            write_records(
+                where,
+                trades=trades,
+                equity=equity,
+                decisions=decisions if settings.engine.write_decisions else None,
+            )
+            write_run_report(
+                where,
+                trades,
+                equity,
+                stats,
+                title=f"{ctrl.name} backtest {start} to {end}",
+                extra=extra,
+            )
+            write_manifest(where, {**manifest, "run_dir": str(target)})
+
+        publish_run(
             out_dir,
-            trades=trades,
-            equity=equity,
-            decisions=decisions if settings.engine.write_decisions else None,
+            rid,
+            write_files,
+            None if rows is None else (lambda token: rows.record(target, token)),
+            None if rows is None else rows.token_of,
         )
-        write_run_report(
-            out_dir,
-            trades,
-            equity,
-            stats,
-            title=f"{ctrl.name} backtest {start} to {end}",
-            extra=extra,
-        )
-        write_manifest(out_dir, {**manifest, "run_dir": str(out_dir)})
-    if record:
-        _record(settings, manifest, summary, trades, out_dir)
+    elif rows is not None:
+        rows.record(None, None)
     return BacktestResult(rid, summary, trades, equity, decisions, out_dir, manifest)
 
 
-def _record(
-    settings: Settings,
-    manifest: Mapping[str, Any],
-    summary: Mapping[str, Any],
-    trades: pd.DataFrame,
-    out_dir: Path | None,
-) -> None:
-    from zerodte.store import RunStore, make_engine
+class _RunRows:
+    """The run's rows in the SQL store (``settings.store``), opened on first use."""
 
-    meta = {
-        k: manifest[k]
-        for k in ("run_id", "controller", "mode", "seed", "start", "end", "config_hash")
-    }
-    meta.update(
-        data_hash=manifest["data_hash"],
-        code_version=manifest["code_version"],
-        created_at=manifest["created_at"],
-        run_dir=None if out_dir is None else str(out_dir),
-    )
-    RunStore(make_engine(settings.store)).record_run(meta, summary, trades)
+    def __init__(
+        self,
+        settings: Settings,
+        manifest: Mapping[str, Any],
+        summary: Mapping[str, Any],
+        trades: pd.DataFrame,
+    ) -> None:
+        self._settings = settings
+        self._manifest = manifest
+        self._summary = summary
+        self._trades = trades
+        self._store: Any = None
+
+    def _runs(self) -> Any:
+        from zerodte.store import RunStore, make_engine
+
+        if self._store is None:
+            self._store = RunStore(make_engine(self._settings.store))
+        return self._store
+
+    def token_of(self, run_id: str) -> str | None:
+        """Publish token of a recorded run (see :mod:`zerodte.engine.publish`)."""
+        return store_lookup(self._runs())(run_id)
+
+    def record(self, out_dir: Path | None, token: str | None) -> None:
+        """Record the run and its trades in one transaction."""
+        m = self._manifest
+        meta = {k: m[k] for k in ("run_id", "controller", "mode", "seed", "start", "end")}
+        meta.update(
+            config_hash=m["config_hash"],
+            data_hash=m["data_hash"],
+            code_version=m["code_version"],
+            created_at=m["created_at"],
+            run_dir=None if out_dir is None else str(out_dir),
+        )
+        if token is not None:
+            meta[TOKEN_KEY] = token
+        self._runs().record_run(meta, self._summary, self._trades)

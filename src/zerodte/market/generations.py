@@ -39,7 +39,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from zerodte.errors import DataError
-from zerodte.io import atomic_write_text, fsync_dir
+from zerodte.io import atomic_write_text, fsync_dir, fsync_tree
 
 logger = logging.getLogger(__name__)
 
@@ -61,18 +61,6 @@ def generation_number(name: str) -> int | None:
     """Number of a generation directory name, or None for any other name."""
     match = _GENERATION.match(name)
     return int(match.group(1)) if match else None
-
-
-def _fsync_tree(root: Path) -> None:
-    """fsync every file and directory under ``root`` (bottom-up), then ``root`` itself."""
-    for dirpath, _dirs, files in os.walk(root, topdown=False):
-        for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_dir(Path(dirpath))
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -200,7 +188,7 @@ class Generations:
 
     def _publish(self, staging: Staging, name: str) -> None:
         staging.link_unchanged()
-        _fsync_tree(staging.path)
+        fsync_tree(staging.path)
         final = self.root / name
         os.replace(staging.path, final)
         fsync_dir(self.root)

@@ -1,0 +1,120 @@
+"""A crash at any step of publishing a run leaves its directory and its store row together.
+
+Each case runs :func:`publish_run` in a child process that dies (``os._exit``, no cleanup)
+at one step; then :func:`recover_runs` runs, as the next backtest or ``zerodte runs list``
+would, and the run directory exists if and only if the store has the run, with the same
+version in both. Fresh runs and reruns (an older version of the run already published).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zerodte.config.settings import StoreSettings
+from zerodte.engine import publish
+from zerodte.engine.publish import publish_run, recover_runs, store_lookup
+from zerodte.store import RunStore, make_engine
+
+STEPS = (
+    "none",
+    "writing files",
+    "after the marker",
+    "before the commit",
+    "after the commit",
+    "after the first rename",
+    "after the move",
+)
+
+
+def _store(db: Path) -> RunStore:
+    return RunStore(make_engine(StoreSettings(path=db)))
+
+
+def _publish(parent: Path, db: Path, version: str, crash: str) -> None:
+    """Publish run ``r1`` (files carry ``version``), dying at step ``crash``."""
+    from tests.conftest import _trade_frame
+
+    def die() -> None:
+        os._exit(3)
+
+    def write_files(where: Path) -> None:
+        (where / "summary.json").write_text(json.dumps({"version": version}))
+        if crash == "writing files":
+            die()
+        (where / "manifest.json").write_text(json.dumps({"run_id": "r1", "version": version}))
+
+    if crash == "after the marker":
+        publish.fsync_tree = lambda root: die()  # type: ignore[assignment]
+    replaced = []
+    real_replace = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        real_replace(src, dst)
+        if Path(dst).parent == parent:  # a rename of the move into place, not a file write
+            replaced.append(dst)
+            if crash == "after the first rename":
+                die()
+
+    publish.os.replace = replace  # type: ignore[assignment]
+    if crash == "after the move":
+        real_fsync = publish.fsync_dir
+
+        def fsync_dir(path: Path) -> None:
+            real_fsync(path)
+            if Path(path) == parent:  # the move's own fsync, after both renames
+                die()
+
+        publish.fsync_dir = fsync_dir  # type: ignore[assignment]
+    store = _store(db)
+
+    def record(token: str) -> None:
+        if crash == "before the commit":
+            die()
+        meta = {"run_id": "r1", "controller": "x", "publish_token": token, "version": version}
+        store.record_run(meta, {"version": version}, _trade_frame([{"pnl": 1.0}]))
+        if crash == "after the commit":
+            die()
+
+    publish_run(parent / "r1", "r1", write_files, record, store_lookup(store))
+
+
+def _run_child(parent: Path, db: Path, version: str, crash: str) -> int:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["zerodte.engine.publish", "zerodte.store", "tests.conftest"])
+    proc = ctx.Process(target=_publish, args=(parent, db, version, crash))
+    proc.start()
+    proc.join(timeout=120)
+    return int(proc.exitcode or 0)
+
+
+def _state(parent: Path, db: Path) -> tuple[str | None, str | None]:
+    store = _store(db)
+    recover_runs(parent, store_lookup(store))
+    row = store.get_run("r1")
+    on_disk = parent / "r1" / "manifest.json"
+    disk = json.loads(on_disk.read_text())["version"] if on_disk.exists() else None
+    return disk, None if row is None else str(row["meta"]["version"])
+
+
+@pytest.mark.parametrize("rerun", [False, True], ids=["fresh", "rerun"])
+def test_a_crash_at_any_step_leaves_dir_and_row_together(tmp_path: Path, rerun: bool) -> None:
+    for step in STEPS:
+        parent, db = tmp_path / step / "runs", tmp_path / step / "runs.db"
+        parent.mkdir(parents=True)
+        if rerun:
+            assert _run_child(parent, db, "old", "none") == 0
+        code = _run_child(parent, db, "new", step)
+        assert code == (0 if step == "none" else 3), (step, code)
+        disk, row = _state(parent, db)
+        assert disk == row, (step, disk, row)  # both or neither, and the same version
+        assert disk in ({"new", "old"} if rerun else {"new", None}), (step, disk)
+        if step in ("after the commit", "after the first rename", "after the move", "none"):
+            assert disk == "new", step  # committed: recovery completes the directory
+        leftovers = [p.name for p in parent.iterdir() if p.name.startswith(".")]
+        assert not leftovers, (step, leftovers)
