@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from zerodte.errors import DataError
-from zerodte.types import SYMBOL_PATTERN
+from zerodte.types import SYMBOL_MAX_LENGTH, SYMBOL_PATTERN
 
 _SYMBOL = re.compile(SYMBOL_PATTERN)
 
@@ -27,7 +27,7 @@ def check_symbol(symbol: object, where: str = "symbol") -> str:
     'BRK.B'
     """
     text = str(symbol).strip().upper() if isinstance(symbol, str) else None
-    if text is None or not _SYMBOL.fullmatch(text):
+    if text is None or len(text) > SYMBOL_MAX_LENGTH or not _SYMBOL.fullmatch(text):
         raise DataError(
             f"{where}: {symbol!r} is not a symbol; a symbol is 1 to 16 of A-Z, 0-9, '.', '^' "
             "and '-' with at least one letter or digit (e.g. SPY, BRK.B, ^VIX)"

@@ -20,8 +20,10 @@ apply after the controller.
 Hot reload: the model pair in ``qscorer.model_dir`` is re-checked at most every
 ``qscorer.reload_sec`` seconds of the injected time source (default: the observation's bar
 time, so a backtest is deterministic). A changed pair is loaded only when the ``.pt``
-matches the metadata's SHA-256 and the feature schema; otherwise the previous model stays
-in use and the refusal is logged.
+matches the metadata's SHA-256, passes the checks of :mod:`zerodte.qscorer.checks` and has
+the feature schema; otherwise the previous model stays in use. A refused pair is logged
+once, with the reason, and not retried until its files change; model files that vanish
+are logged once too, and the model in use is kept.
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ class QScorerController:
         self._time_source = time_source
         self._last_check: float | None = None
         self._signature = _signature(self.model_dir) if self.model_dir else None
+        self._refused: tuple[int, int, int, int] | None = None
+        self._vanished = False
         self._lock = threading.Lock()
         self.reloads = 0
         self.refused_reloads = 0
@@ -132,7 +136,7 @@ class QScorerController:
     ) -> QScorerController:
         """Load the pair in ``qscorer.model_dir`` with the ``entry`` thresholds."""
         model_dir = Path(settings.qscorer.model_dir)
-        loaded = load_model(model_dir)
+        loaded = load_model(model_dir, fallback=True)  # an interrupted deploy: the previous
         e = settings.entry
         return cls(
             loaded,
@@ -159,8 +163,10 @@ class QScorerController:
     def maybe_reload(self, now: float) -> bool:
         """Reload the pair if ``reload_sec`` passed since the last check and it changed.
 
-        Returns ``True`` when a new model was installed. A half-written or mismatched pair,
-        or one with another feature schema, is refused (logged) and the current model kept.
+        Returns ``True`` when a new model was installed. A half-written, mismatched or
+        invalid pair, or one with another feature schema, is refused and the current model
+        kept; the refusal is logged once and the same files are not tried again. Vanished
+        files are logged once.
         """
         if self.model_dir is None:
             return False
@@ -168,16 +174,31 @@ class QScorerController:
             return False
         self._last_check = now
         sig = _signature(self.model_dir)
-        if sig is None or sig == self._signature:
+        if sig is None:
+            if not self._vanished:
+                self._vanished = True
+                logger.warning(
+                    "Q-scorer model files in %s vanished; keeping the model in use (sha256 %s)",
+                    self.model_dir,
+                    self._loaded.sha256[:12],
+                )
+            return False
+        self._vanished = False
+        if sig in (self._signature, self._refused):
             return False
         with self._lock:
             try:
                 loaded = load_model(self.model_dir)
                 check_schema(loaded, self.expected_schema, self.model_dir)
             except ModelError as exc:
-                # Keep trading on the verified model; the next check retries the new pair.
+                # Keep trading on the verified model; files that change are tried again.
                 self.refused_reloads += 1
-                logger.warning("Q-scorer reload refused, keeping the current model: %s", exc)
+                self._refused = sig
+                logger.warning(
+                    "Q-scorer reload refused, keeping the model in use (sha256 %s): %s",
+                    self._loaded.sha256[:12],
+                    exc,
+                )
                 return False
             self._signature = sig
             if loaded.sha256 == self._loaded.sha256:
