@@ -114,6 +114,7 @@ class Tally:
     states: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     swept: int = 0
+    interrupted_writes: int = 0
 
 
 def leftovers(data_dir: Path) -> list[str]:
@@ -186,6 +187,7 @@ def run_trials(sc: Scenario, trials: int, base: Path, seed: int = 0) -> Tally:
         else:
             _wait_ready(proc, ready)
             time.sleep(rng.uniform(0.0, write * 1.5))
+        writing = ready.is_set() and proc.is_alive()
         proc.kill()
         proc.join(timeout=30)
         tally.trials += 1
@@ -195,6 +197,7 @@ def run_trials(sc: Scenario, trials: int, base: Path, seed: int = 0) -> Tally:
             digest = store.data_hash()
             state = {old: "old", new: "new"}.get(digest, "mixed")
             tally.states[state] += 1
+            tally.interrupted_writes += writing and state == "old"
             report = store.verify()
             left = leftovers(work)
             if state == "mixed":

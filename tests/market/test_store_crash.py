@@ -22,5 +22,5 @@ def test_kill_9_leaves_old_or_new_state(tmp_path: Path, which: int) -> None:
     assert tally.trials == TRIALS
     assert not tally.failures, "\n".join(tally.failures)
     assert tally.states["old"] + tally.states["new"] == TRIALS
-    # the harness must really interrupt writes and also let some finish
-    assert tally.states["old"] >= 1 and tally.states["new"] >= 1, tally.states
+    # the harness must really interrupt writes (killed while the child was writing)
+    assert tally.interrupted_writes >= 1, (tally.states, tally.interrupted_writes)
