@@ -44,6 +44,24 @@ from machine import row, write  # noqa: E402
 QUICK = "--quick" in sys.argv
 
 
+def _context() -> Any:
+    """One forkserver for every part, with what the children need preloaded."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(
+        [
+            "zerodte.market.store",
+            "zerodte.market.files",
+            "zerodte.market.synthetic",
+            "zerodte.store",
+            "zerodte.engine.backtest",
+            "tests.market.crash_harness",
+            "tests.engine.helpers",
+            "tests.conftest",
+        ]
+    )
+    return ctx
+
+
 def _imports(n: int) -> list[dict[str, Any]]:
     from hypothesis import HealthCheck, given, settings
     from tests.market.corruptions import Case, cases, judge
@@ -132,9 +150,10 @@ def _crashes(trials: int) -> list[dict[str, Any]]:
     from tests.market.crash_harness import run_trials, scenarios
 
     out: list[dict[str, Any]] = []
+    ctx = _context()
     with tempfile.TemporaryDirectory() as tmp:
         for sc in scenarios(Path(tmp), generate_days=60):
-            t = run_trials(sc, trials, Path(tmp) / "t", seed=11)
+            t = run_trials(ctx, sc, trials, Path(tmp) / "t", seed=11)
             partial = t.states["mixed"]
             verify = sum("verify failed" in f for f in t.failures)
             left = sum("left after open" in f for f in t.failures)
@@ -175,8 +194,7 @@ def _run_publish_kills(trials: int) -> list[dict[str, Any]]:
     from zerodte.engine.publish import recover_runs, store_lookup
     from zerodte.store import RunStore, make_engine
 
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["zerodte.engine.backtest", "tests.engine.helpers"])
+    ctx = _context()
     rng = random.Random(5)
     orphans = lost = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -267,15 +285,17 @@ def _models() -> list[dict[str, Any]]:
 
 def _first_use() -> list[dict[str, Any]]:
     import sqlalchemy as sa
-    from tests.store.test_concurrent_first_use import PROCESSES, ROUNDS, _context, _round
+    from tests.conftest import _trade_frame
+    from tests.store.test_concurrent_first_use import PROCESSES, ROUNDS, _round
 
     from zerodte.config.settings import StoreSettings
 
     ctx = _context()
+    trades = _trade_frame([{"pnl": 10.0 * k} for k in range(3)])
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         failed = sum(
-            bool(_round(ctx, StoreSettings(path=Path(tmp) / f"r{r}" / "runs.db")))
+            bool(_round(ctx, StoreSettings(path=Path(tmp) / f"r{r}" / "runs.db"), trades))
             for r in range(ROUNDS)
         )
     out.append(
@@ -309,7 +329,7 @@ def _first_use() -> list[dict[str, Any]]:
             target = (
                 sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
             )
-            failed += bool(_round(ctx, StoreSettings(url=target)))
+            failed += bool(_round(ctx, StoreSettings(url=target), trades))
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     finally:
@@ -347,14 +367,12 @@ def _concurrent_runs() -> list[dict[str, Any]]:
     from zerodte.config.settings import StoreSettings
     from zerodte.store import RunStore, make_engine
 
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(
-        ["zerodte.engine.backtest", "tests.engine.helpers", "tests.conftest"]
-    )
+    ctx = _context()
     with tempfile.TemporaryDirectory() as tmp:
         runs_dir, db = Path(tmp) / "runs", Path(tmp) / "fresh" / "runs.db"
+        events = [ctx.Event() for _ in range(16)]  # kept: start() drops a process's args
         backtests = [
-            ctx.Process(target=_backtest_child, args=(str(runs_dir), str(db), i, ctx.Event()))
+            ctx.Process(target=_backtest_child, args=(str(runs_dir), str(db), i, events[i]))
             for i in range(16)
         ]
         barrier, results = ctx.Barrier(8), ctx.Queue()
@@ -373,7 +391,8 @@ def _concurrent_runs() -> list[dict[str, Any]]:
         dirs = {d.name for d in runs_dir.iterdir() if d.is_dir() and not d.name.startswith(".")}
     failed = sum(p.exitcode != 0 for p in backtests + writers)
     direct = sum(r["run_id"].startswith("w") for r in runs)
-    lost = (720 - direct) + (len(set(dirs)) - len(backtest_rows & dirs))
+    # a run is lost unless both its row and its directory exist (16 backtests, 720 writes)
+    lost = (720 - direct) + (16 - len(backtest_rows & dirs)) + len(dirs ^ backtest_rows)
     return [
         row(
             "16 concurrent backtests + 720 direct writes on a fresh store: failed processes",

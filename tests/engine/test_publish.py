@@ -9,11 +9,11 @@ version in both. Fresh runs and reruns (an older version of the run already publ
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from zerodte.config.settings import StoreSettings
@@ -36,9 +36,8 @@ def _store(db: Path) -> RunStore:
     return RunStore(make_engine(StoreSettings(path=db)))
 
 
-def _publish(parent: Path, db: Path, version: str, crash: str) -> None:
+def _publish(parent: Path, db: Path, version: str, crash: str, trades: pd.DataFrame) -> None:
     """Publish run ``r1`` (files carry ``version``), dying at step ``crash``."""
-    from tests.conftest import _trade_frame
 
     def die() -> None:
         os._exit(3)
@@ -77,17 +76,17 @@ def _publish(parent: Path, db: Path, version: str, crash: str) -> None:
         if crash == "before the commit":
             die()
         meta = {"run_id": "r1", "controller": "x", "publish_token": token, "version": version}
-        store.record_run(meta, {"version": version}, _trade_frame([{"pnl": 1.0}]))
+        store.record_run(meta, {"version": version}, trades)
         if crash == "after the commit":
             die()
 
     publish_run(parent / "r1", "r1", write_files, record, store_lookup(store))
 
 
-def _run_child(parent: Path, db: Path, version: str, crash: str) -> int:
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["zerodte.engine.publish", "zerodte.store", "tests.conftest"])
-    proc = ctx.Process(target=_publish, args=(parent, db, version, crash))
+def _run_child(  # noqa: PLR0917
+    ctx: Any, parent: Path, db: Path, version: str, crash: str, trades: pd.DataFrame
+) -> int:
+    proc = ctx.Process(target=_publish, args=(parent, db, version, crash, trades))
     proc.start()
     proc.join(timeout=120)
     return int(proc.exitcode or 0)
@@ -103,13 +102,19 @@ def _state(parent: Path, db: Path) -> tuple[str | None, str | None]:
 
 
 @pytest.mark.parametrize("rerun", [False, True], ids=["fresh", "rerun"])
-def test_a_crash_at_any_step_leaves_dir_and_row_together(tmp_path: Path, rerun: bool) -> None:
+def test_a_crash_at_any_step_leaves_dir_and_row_together(
+    tmp_path: Path,
+    rerun: bool,
+    make_trades,  # type: ignore[no-untyped-def]
+    forkserver: Any,
+) -> None:
+    trades = make_trades([{"pnl": 1.0}])
     for step in STEPS:
         parent, db = tmp_path / step / "runs", tmp_path / step / "runs.db"
         parent.mkdir(parents=True)
         if rerun:
-            assert _run_child(parent, db, "old", "none") == 0
-        code = _run_child(parent, db, "new", step)
+            assert _run_child(forkserver, parent, db, "old", "none", trades) == 0
+        code = _run_child(forkserver, parent, db, "new", step, trades)
         assert code == (0 if step == "none" else 3), (step, code)
         disk, row = _state(parent, db)
         assert disk == row, (step, disk, row)  # both or neither, and the same version

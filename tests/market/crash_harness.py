@@ -4,9 +4,9 @@ Used by ``test_store_crash.py`` (a bounded number of trials) and by
 ``benchmarks/bench_hostile.py`` (many more). A *scenario* is a multi-file write (a
 multi-symbol import over two years: 6 files; a synthetic generate: 3 files). Each trial
 copies a pristine store holding the *old* state, starts the write in a child process
-(forked from a forkserver that has zerodte preloaded, so a trial costs milliseconds, not an
-interpreter start), sends SIGKILL at a random moment, then opens the store (which sweeps
-what the writer left) and checks:
+(forked from a forkserver that has zerodte, this module and so the exchange calendar
+preloaded: a trial costs milliseconds, not an interpreter start), sends SIGKILL at a random
+moment, then opens the store (which sweeps what the writer left) and checks:
 
 * its data hash is the old state's or the new state's (measured by an uninterrupted run);
 * ``verify()`` passes;
@@ -19,7 +19,6 @@ the kills land in the staging and publishing steps that matter.
 
 from __future__ import annotations
 
-import multiprocessing
 import random
 import shutil
 import time
@@ -38,20 +37,6 @@ from zerodte.market.store import ParquetStore
 # Built once here: this module is preloaded by the forkserver, so every forked child starts
 # with the exchange calendar (about 1 s to build) already in memory.
 TradingCalendar()
-
-PRELOAD = [
-    "zerodte.market.store",
-    "zerodte.market.files",
-    "zerodte.market.synthetic",
-    "pandas",
-    "pyarrow.parquet",
-]
-
-
-def _context() -> Any:
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([*PRELOAD, __name__])
-    return ctx
 
 
 # -- scenarios: the old state, the file, and the child's work --------------------------------
@@ -167,9 +152,8 @@ def _timings(ctx: Any, sc: Scenario, pristine: Path, work: Path) -> tuple[float,
     return t2 - t0, t2 - t1, ParquetStore(work).data_hash()
 
 
-def run_trials(sc: Scenario, trials: int, base: Path, seed: int = 0) -> Tally:
-    """``trials`` kill -9 trials of ``sc`` (see the module docstring)."""
-    ctx = _context()
+def run_trials(ctx: Any, sc: Scenario, trials: int, base: Path, seed: int = 0) -> Tally:
+    """``trials`` kill -9 trials of ``sc`` in processes of the forkserver context ``ctx``."""
     rng = random.Random(seed)
     pristine, work = base / "pristine", base / "work"
     shutil.rmtree(pristine, ignore_errors=True)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,9 @@ TRIALS = 30
 
 
 @pytest.mark.parametrize("which", [0, 1], ids=["import", "generate"])
-def test_kill_9_leaves_old_or_new_state(tmp_path: Path, which: int) -> None:
+def test_kill_9_leaves_old_or_new_state(tmp_path: Path, which: int, forkserver: Any) -> None:
     sc = scenarios(tmp_path)[which]
-    tally = run_trials(sc, TRIALS, tmp_path / "trials", seed=which)
+    tally = run_trials(forkserver, sc, TRIALS, tmp_path / "trials", seed=which)
     assert tally.trials == TRIALS
     assert not tally.failures, "\n".join(tally.failures)
     assert tally.states["old"] + tally.states["new"] == TRIALS

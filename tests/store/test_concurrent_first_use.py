@@ -3,18 +3,19 @@
 Each process migrates the schema (``RunStore(make_engine(...))``), records one run with
 three trades and lists the runs; a barrier releases all eight at once. The processes are
 forked from a forkserver with the store preloaded, so a round costs well under a second.
-On PostgreSQL every round gets a new, empty database. Also: malformed and unreachable
-URLs end in a ``ConfigError`` that names the URL (password masked), not a traceback.
+On PostgreSQL every round gets a new, empty schema (the connections' search path).
+Also: malformed and unreachable URLs end in a ``ConfigError`` that names the URL (password
+masked), not a traceback.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import traceback
 import uuid
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -26,14 +27,13 @@ PROCESSES = 8
 ROUNDS = 20
 
 
-def _open_and_record(settings: StoreSettings, index: int, barrier: Any, results: Any) -> None:
-    from tests.conftest import _trade_frame
-
+def _open_and_record(
+    settings: StoreSettings, index: int, barrier: Any, results: Any, trades: pd.DataFrame
+) -> None:
     try:
         barrier.wait(timeout=60)
         engine = make_engine(settings)
         store = RunStore(engine)
-        trades = _trade_frame([{"pnl": 10.0 * k} for k in range(3)])
         store.record_run({"run_id": f"p{index}", "controller": "x"}, {"pnl": 1.0}, trades)
         listed = {r["run_id"] for r in store.list_runs()}
         results.put((index, "ok" if f"p{index}" in listed else "run missing after record"))
@@ -42,11 +42,11 @@ def _open_and_record(settings: StoreSettings, index: int, barrier: Any, results:
         results.put((index, traceback.format_exc()))
 
 
-def _round(ctx: Any, settings: StoreSettings) -> list[str]:
+def _round(ctx: Any, settings: StoreSettings, trades: pd.DataFrame) -> list[str]:
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=_open_and_record, args=(settings, i, barrier, results))
+        ctx.Process(target=_open_and_record, args=(settings, i, barrier, results, trades))
         for i in range(PROCESSES)
     ]
     for p in procs:
@@ -63,37 +63,44 @@ def _round(ctx: Any, settings: StoreSettings) -> list[str]:
     return failures
 
 
-def _context() -> Any:
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["zerodte.store", "tests.conftest", "pandas"])
-    return ctx
-
-
-def test_fresh_sqlite_store_under_concurrent_first_use(tmp_path: Path) -> None:
-    ctx = _context()
+def test_fresh_sqlite_store_under_concurrent_first_use(
+    tmp_path: Path,
+    make_trades,  # type: ignore[no-untyped-def]
+    forkserver: Any,
+) -> None:
+    ctx = forkserver
+    trades = make_trades([{"pnl": 10.0 * k} for k in range(3)])
     failures = []
     for r in range(ROUNDS):
-        failures += _round(ctx, StoreSettings(path=tmp_path / f"round{r}" / "runs.db"))
+        failures += _round(ctx, StoreSettings(path=tmp_path / f"round{r}" / "runs.db"), trades)
     assert not failures, "\n".join(failures[:5])
 
 
 @pytest.mark.postgres
-def test_fresh_postgres_store_under_concurrent_first_use(postgres_url: str) -> None:
-    ctx = _context()
+def test_fresh_postgres_store_under_concurrent_first_use(
+    postgres_url: str,
+    make_trades,  # type: ignore[no-untyped-def]
+    forkserver: Any,
+) -> None:
+    ctx = forkserver
+    trades = make_trades([{"pnl": 10.0 * k} for k in range(3)])
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     failures = []
     try:
         for _ in range(ROUNDS):
-            name = f"zerodte_round_{uuid.uuid4().hex[:10]}"
+            # a fresh, empty schema per round, made the connections' search path
+            name = f"round_{uuid.uuid4().hex[:10]}"
             with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            url = sa.engine.make_url(postgres_url).set(database=name)
+                conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+            url = sa.engine.make_url(postgres_url).update_query_dict(
+                {"options": f"-csearch_path={name}"}
+            )
             settings = StoreSettings(url=url.render_as_string(hide_password=False))
             try:
-                failures += _round(ctx, settings)
+                failures += _round(ctx, settings, trades)
             finally:
                 with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+                    conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
     finally:
         admin.dispose()
     assert not failures, "\n".join(failures[:5])
