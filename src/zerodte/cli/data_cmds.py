@@ -86,7 +86,7 @@ def import_cmd(  # noqa: PLR0917 (typer options)
         typer.Option(
             "--repair",
             help="Explicit repairs: drop-nan, drop-duplicates, sort, drop-outside-session, "
-            "drop-bad-prices, fill-missing (comma separated).",
+            "drop-bad-prices, drop-spikes, fill-missing (comma separated).",
         ),
     ] = None,
     replace: Annotated[

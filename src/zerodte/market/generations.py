@@ -158,16 +158,22 @@ class Generations:
         Raises
         ------
         DataError
-            Another process held the lock for :data:`WRITE_LOCK_TIMEOUT` seconds.
+            Another process held the lock for :data:`WRITE_LOCK_TIMEOUT` seconds, or the
+            store's directory cannot be created or written.
         """
-        lock = self._lock()
         try:
+            lock = self._lock()
             lock.acquire(timeout=WRITE_LOCK_TIMEOUT)
-        except Timeout as exc:
+        except Timeout as exc:  # a TimeoutError, so an OSError: caught first
             raise DataError(
                 f"the market store {self.root} is locked by another writer ({self.root / LOCK}) "
                 f"for more than {WRITE_LOCK_TIMEOUT:g} s; wait for it to finish and retry"
             ) from exc
+        except OSError as exc:
+            raise DataError(
+                f"cannot write the market store at {self.root} ({exc.strerror or exc}); choose a "
+                "writable data directory (--data-dir or data.data_dir)"
+            ) from None
         try:
             self._recover_locked()
             base = self.current()
