@@ -196,7 +196,8 @@ def _run_publish_kills(trials: int) -> list[dict[str, Any]]:
 
     ctx = _context()
     rng = random.Random(5)
-    orphans = lost = 0
+    orphans = lost = interrupted = published = 0
+    tokens: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         runs_dir, db = Path(tmp) / "runs", Path(tmp) / "runs.db"
         for i in range(trials):
@@ -205,17 +206,28 @@ def _run_publish_kills(trials: int) -> list[dict[str, Any]]:
             p.start()
             ready.wait(timeout=60)
             time.sleep(rng.uniform(0, 1.5))
+            interrupted += p.is_alive()
             p.kill()
             p.join()
             store = RunStore(make_engine(StoreSettings(path=db)))
             recover_runs(runs_dir, store_lookup(store))
-            rows = {r["run_id"] for r in store.list_runs()}
-            dirs = {d.name for d in runs_dir.iterdir() if d.is_dir() and not d.name.startswith(".")}
+            runs = store.list_runs()
+            rows = {r["run_id"] for r in runs}
+            now = {r["run_id"]: str((r["meta"] or {}).get("publish_token")) for r in runs}
+            published += sum(tokens.get(k) != v for k, v in now.items())
+            tokens = now
+            dirs = (
+                {d.name for d in runs_dir.iterdir() if d.is_dir() and not d.name.startswith(".")}
+                if runs_dir.is_dir()
+                else set()
+            )
             orphans += len(dirs - rows)
             lost += len(rows - dirs)
             store.engine.dispose()
     return [
         row("kill -9 during backtests that record runs", trials, "trials", None, None),
+        row("  killed while running", interrupted, "trials", None, None),
+        row("  new versions published", published, "trials", None, None),
         row("  run directories without a store row", orphans, "runs", "0", orphans == 0),
         row("  store rows without a run directory", lost, "runs", "0", lost == 0),
     ]
