@@ -73,8 +73,11 @@ CONTROLLER_COLUMNS: tuple[str, ...] = (
     "prob_call",
     "prob_put",
     "reason",
+    "confidence",  # the controller's confidence in its decision (null when it has none)
+    "controller_vetoes",  # the controller's own vetoes ("; "-joined), before any gate
 )
-"""What a controller's ``decide_batch`` returns per cycle (part of every DecisionRecord)."""
+"""What a controller's ``decide_batch`` returns per cycle (part of every DecisionRecord);
+``ctx_<key>`` context columns may follow (:func:`zerodte.policy.base.decision_frame`)."""
 
 # Every DecisionRecord has these columns. A run with a predictor bundle
 # (``models.predictor_bundle``) appends the observation's prediction and regime columns

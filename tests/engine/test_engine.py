@@ -173,3 +173,46 @@ def test_bad_configuration_is_refused(
     bad = s.model_copy(update={section: getattr(s, section).model_copy(update=update)})
     with pytest.raises(ConfigError, match=match):
         backtest(bad, market)
+
+
+def test_q_scorer_batch_and_stream_agree_with_confidence_and_context(
+    market: Market, tmp_path: Path
+) -> None:
+    """The vectorised path hands gates and trade rows the whole decision, as live does."""
+    from zerodte.features import get_feature_set
+    from zerodte.qscorer.artifacts import load_model, save_model
+    from zerodte.qscorer.controller import QScorerController
+    from zerodte.qscorer.model import QScorerModel
+
+    fs = get_feature_set("minimal")
+    cols = tuple(fs.columns)
+    rng = np.random.default_rng(0)
+    layers = (
+        (rng.normal(0, 0.5, (3, len(cols), 8)), rng.normal(0, 0.1, (3, 8))),
+        (rng.normal(0, 0.5, (3, 8, 2)), rng.normal(0, 0.1, (3, 2))),
+    )
+    model = QScorerModel(
+        layers, cols, fs.schema_hash, np.zeros(len(cols)), np.ones(len(cols)), 5.0,
+        np.zeros(2), 1.0, 15,
+    )  # fmt: skip
+    save_model(tmp_path / "m", model, {"feature_set": "minimal"})
+    loaded = load_model(tmp_path / "m")
+    s = make_settings(tmp_path, controller="q_scorer")
+    results = [
+        backtest(
+            s,
+            market,
+            path=path,
+            feature_set="minimal",
+            controller=QScorerController(loaded, q_min_conf=0.9),
+        )
+        for path in ("vectorised", "streaming")
+    ]
+    a, b = results
+    assert len(a.trades) > 5
+    pd.testing.assert_frame_equal(a.decisions, b.decisions)
+    assert a.decisions["confidence"].notna().any()
+    assert (a.decisions["controller_vetoes"] != "").any()
+    for col in ("q_call", "q_put", "q_hold"):
+        assert a.trades[col].notna().all(), f"{col} is null on backtest trade rows"
+        pd.testing.assert_series_equal(a.trades[col], b.trades[col])

@@ -18,6 +18,8 @@ from zerodte.policy.controllers.momentum import MomentumController
 from zerodte.policy.controllers.random import RandomController
 from zerodte.types import Action, Observation
 
+from .controller_contract import check_batch_equals_decide
+
 TZ = "America/New_York"
 
 
@@ -60,15 +62,12 @@ def _frame(n: int = 600, seed: int = 3) -> pd.DataFrame:
 )
 def test_batch_equals_decide(controller: BatchEntryController) -> None:
     frame = _frame()
-    batch = controller.decide_batch(frame)
-    assert list(batch.index) == list(frame.index)
-    for t, row in frame.iterrows():
-        d = controller.decide(_obs(t, {"momentum_5m": float(row["momentum_5m"])}))
-        b = batch.loc[t]
-        assert int(b["action"]) == int(d.action)
-        assert (b["prob_hold"], b["prob_call"], b["prob_put"]) == d.probs
-        assert (b["score_hold"], b["score_call"], b["score_put"]) == d.scores
-        assert b["reason"] == "; ".join(d.reasons)
+    times = frame.index
+
+    def observe(i: int) -> Observation:
+        return _obs(times[i], {"momentum_5m": float(frame["momentum_5m"].iloc[i])})
+
+    check_batch_equals_decide(controller, frame, observe)
 
 
 def test_random_probabilities_reproducibility_and_truncation() -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from policy.controller_contract import check_batch_equals_decide
 from zerodte.errors import ModelError
 from zerodte.qscorer.artifacts import load_model, save_model
 from zerodte.qscorer.controller import QScorerController
@@ -44,18 +45,17 @@ def test_decide_batch_matches_decide(toy_model, thr: float, conf: float, absret:
     d, _ = toy_model
     ctl = QScorerController(load_model(d), q_threshold=thr, q_min_conf=conf, q_min_abs_ret=absret)
     frame = _frame()
-    batch = ctl.decide_batch(frame)
     cols = ctl.feature_columns
-    for i in range(len(frame)):
-        dec = ctl.decide(_obs(frame.iloc[i].to_numpy(), cols, frame.index[i]))
-        row = batch.iloc[i]
-        assert int(row["action"]) == int(dec.action)
-        np.testing.assert_array_equal(
-            row[["score_hold", "score_call", "score_put"]].to_numpy(float), np.array(dec.scores)
-        )
-        assert tuple(row[["prob_hold", "prob_call", "prob_put"]]) == dec.probs
-        assert row["reason"] == "; ".join(dec.reasons)
-    acts = set(batch["action"])
+    table = check_batch_equals_decide(
+        ctl, frame, lambda i: _obs(frame.iloc[i].to_numpy(), cols, frame.index[i])
+    )
+    decisions = [table.decision(i) for i in range(len(frame))]
+    # confidence and context reach the batch path (gates and trade rows read them)
+    assert all(d.confidence is not None for d in decisions if d.action != Action.HOLD)
+    assert all("q_call" in d.context for d in decisions if d.action != Action.HOLD)
+    if conf > 0:
+        assert any(d.vetoes for d in decisions)
+    acts = {int(d.action) for d in decisions}
     if thr == 0.0:
         assert acts == {0, 1, 2}  # the rule really trades both ways on this model
 

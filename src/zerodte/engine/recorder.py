@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from zerodte.policy.base import VETO_SEPARATOR
 from zerodte.records import DECISION_COLUMNS, EQUITY_COLUMNS, TRADE_COLUMNS
 from zerodte.types import Action, Decision
 
@@ -40,6 +41,8 @@ class Recorder:
         self.probs = np.zeros((n, 3))
         self.probs[:, 0] = 1.0
         self.reason = np.full(n, "", dtype=object)
+        self.confidence = np.full(n, np.nan)
+        self.controller_vetoes = np.full(n, "", dtype=object)
         self.executed = np.zeros(n, dtype=np.int8)
         self.flat = np.ones(n, dtype=bool)
         self.open_positions = np.zeros(n, dtype=np.int16)
@@ -57,6 +60,8 @@ class Recorder:
         self.scores[:n] = decisions[["score_hold", "score_call", "score_put"]].to_numpy(float)
         self.probs[:n] = decisions[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
         self.reason[:n] = decisions["reason"].to_numpy(dtype=object)
+        self.confidence[:n] = decisions["confidence"].to_numpy(float)
+        self.controller_vetoes[:n] = decisions["controller_vetoes"].to_numpy(dtype=object)
 
     def record_decision(self, i: int, decision: Decision) -> None:
         """Store the controller's decision of cycle ``i`` (the streaming path)."""
@@ -64,6 +69,8 @@ class Recorder:
         self.scores[i] = decision.scores
         self.probs[i] = decision.probs
         self.reason[i] = "; ".join(decision.reasons)
+        self.confidence[i] = np.nan if decision.confidence is None else decision.confidence
+        self.controller_vetoes[i] = VETO_SEPARATOR.join(decision.vetoes)
 
     def record_vetoes(self, i: int, vetoes: Sequence[tuple[str, str]]) -> None:
         """Store the gates' vetoes of cycle ``i`` as ``(gate, reason)`` pairs."""
@@ -126,6 +133,8 @@ class Recorder:
                 "prob_call": self.probs[:n, 1],
                 "prob_put": self.probs[:n, 2],
                 "reason": self.reason[:n],
+                "confidence": self.confidence[:n],
+                "controller_vetoes": self.controller_vetoes[:n],
                 "vetoes": vetoes,
                 "executed_action": self.executed[:n].astype(np.int64),
                 "flat": self.flat[:n],

@@ -18,8 +18,7 @@ from zerodte.engine.feed import Feed
 from zerodte.engine.recorder import Recorder
 from zerodte.errors import ConfigError
 from zerodte.features import FeatureStream
-from zerodte.policy.base import EntryController
-from zerodte.records import CONTROLLER_COLUMNS
+from zerodte.policy.base import DecisionTable, EntryController
 from zerodte.types import Action, Decision, Observation
 
 
@@ -38,19 +37,17 @@ class BatchDecisions:
         features: pd.DataFrame,
         controller: EntryController | None = None,
     ) -> None:
-        missing = [c for c in CONTROLLER_COLUMNS if c not in decisions.columns]
-        if missing:
-            raise ConfigError(f"decide_batch output lacks columns {missing}")
+        try:
+            self._table = DecisionTable(decisions)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         if len(decisions) != len(features):
             raise ConfigError(
                 f"decide_batch returned {len(decisions)} rows for {len(features)} bars"
             )
         self.decisions = decisions
         self.controller = controller
-        self._actions: list[int] = decisions["action"].to_numpy(dtype=np.int64).tolist()
-        self._scores = decisions[["score_hold", "score_call", "score_put"]].to_numpy(float)
-        self._probs = decisions[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
-        self._reasons = decisions["reason"].to_numpy(dtype=object)
+        self._actions = self._table.actions
         self._index = {name: j for j, name in enumerate(features.columns)}
         self._features = features.to_numpy(dtype=float)
 
@@ -63,14 +60,9 @@ class BatchDecisions:
         return self._actions[i]
 
     def decision(self, i: int) -> Decision:
-        """The decision of cycle ``i`` as the controller's ``decide`` would return it."""
-        reason = self._reasons[i]
-        return Decision(
-            action=Action(self._actions[i]),
-            scores=tuple(self._scores[i].tolist()),
-            probs=tuple(self._probs[i].tolist()),
-            reasons=(str(reason),) if reason else (),
-        )
+        """The decision of cycle ``i`` exactly as the controller's ``decide`` returns it
+        (confidence, controller vetoes and context included)."""
+        return self._table.decision(i)
 
     def features(self, i: int) -> Mapping[str, float]:
         """Feature values of cycle ``i`` (a read-only view; nothing is copied)."""

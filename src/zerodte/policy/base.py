@@ -1,12 +1,31 @@
-"""The entry-controller and gate seams."""
+"""The entry-controller and gate seams, and the one table that carries batch decisions.
+
+``decide_batch`` returns a frame built by :func:`decision_frame`: the columns of
+:data:`~zerodte.records.CONTROLLER_COLUMNS` plus one ``ctx_<key>`` column per context key.
+:class:`DecisionTable` turns row ``i`` back into the :class:`~zerodte.types.Decision` that
+``decide`` returns for the same observation: action, scores, propensities, reasons, the
+controller's own vetoes, its confidence and its context. Gates and trade records therefore
+see the same inputs in a vectorised backtest as live (batch/stream parity, invariant 2).
+
+Conventions both paths follow: a context never holds NaN (an unknown value is an absent
+key); ``confidence`` is NaN in the frame exactly when ``Decision.confidence`` is ``None``;
+``controller_vetoes`` is the controller's vetoes joined by ``"; "``.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 
-from zerodte.types import Decision, Observation, Veto
+from zerodte.records import CONTROLLER_COLUMNS
+from zerodte.types import Action, Decision, Observation, Veto
+
+CONTEXT_PREFIX = "ctx_"
+VETO_SEPARATOR = "; "
 
 
 @runtime_checkable
@@ -44,3 +63,116 @@ class Gate(Protocol):
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Check one proposed entry."""
         ...
+
+
+def clean_context(context: Mapping[str, float | str]) -> dict[str, float | str]:
+    """``context`` without NaN values (an unknown value is an absent key, in both paths)."""
+    return {k: v for k, v in context.items() if not (isinstance(v, float) and math.isnan(v))}
+
+
+def one_hot(action: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` propensities of a deterministic policy that took ``action``."""
+    a = np.asarray(action, np.int64)
+    return (a[:, None] == np.arange(3)[None, :]).astype(np.float64)
+
+
+def decision_frame(
+    index: pd.Index,
+    action: np.ndarray,
+    scores: np.ndarray | None,
+    probs: np.ndarray,
+    reasons: Sequence[str] | np.ndarray,
+    *,
+    confidence: np.ndarray | None = None,
+    vetoes: Sequence[str] | np.ndarray | None = None,
+    context: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """The frame ``decide_batch`` returns (see the module docstring).
+
+    Parameters
+    ----------
+    index
+        The input frame's index (one row per bar).
+    action
+        ``(n,)`` :class:`~zerodte.types.Action` ints.
+    scores, probs
+        ``(n, 3)`` per-action scores (``None``: zeros) and propensities.
+    reasons
+        ``(n,)`` reason texts (``"; "``-joined when a decision has several).
+    confidence
+        ``(n,)`` the controller's confidence, NaN where it has none.
+    vetoes
+        ``(n,)`` the controller's own vetoes, ``"; "``-joined (``""``: none).
+    context
+        ``key -> (n,)`` context values; NaN entries are dropped from the rebuilt context.
+    """
+    n = len(index)
+    sc = np.zeros((n, 3)) if scores is None else np.asarray(scores, np.float64)
+    pr = np.asarray(probs, np.float64)
+    cols: dict[str, object] = {
+        "action": np.asarray(action).astype(np.int8),
+        "score_hold": sc[:, 0],
+        "score_call": sc[:, 1],
+        "score_put": sc[:, 2],
+        "prob_hold": pr[:, 0],
+        "prob_call": pr[:, 1],
+        "prob_put": pr[:, 2],
+        "reason": np.asarray(reasons, dtype=object),
+        "confidence": np.full(n, np.nan)
+        if confidence is None
+        else np.asarray(confidence, np.float64),
+        "controller_vetoes": np.full(n, "", dtype=object)
+        if vetoes is None
+        else np.asarray(vetoes, dtype=object),
+    }
+    for key, values in (context or {}).items():
+        cols[CONTEXT_PREFIX + key] = np.asarray(values)
+    return pd.DataFrame(cols, index=index)
+
+
+class DecisionTable:
+    """Row-wise access to a :func:`decision_frame` as :class:`~zerodte.types.Decision` s."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        missing = [c for c in CONTROLLER_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"decide_batch output lacks columns {missing}; build it with "
+                "zerodte.policy.base.decision_frame"
+            )
+        self.actions: list[int] = frame["action"].to_numpy(dtype=np.int64).tolist()
+        self._scores = frame[["score_hold", "score_call", "score_put"]].to_numpy(float)
+        self._probs = frame[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
+        self._reasons = frame["reason"].to_numpy(dtype=object)
+        self._conf = frame["confidence"].to_numpy(float)
+        self._vetoes = frame["controller_vetoes"].to_numpy(dtype=object)
+        self._ctx = {
+            str(c)[len(CONTEXT_PREFIX) :]: frame[c].to_numpy()
+            for c in frame.columns
+            if str(c).startswith(CONTEXT_PREFIX)
+        }
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def decision(self, i: int) -> Decision:
+        """Row ``i`` as the Decision ``decide`` returns for the same observation."""
+        reason = self._reasons[i]
+        veto = self._vetoes[i]
+        conf = float(self._conf[i])
+        context: dict[str, float | str] = {}
+        for key, values in self._ctx.items():
+            v = values[i]
+            if isinstance(v, str):
+                context[key] = v
+            elif v is not None and not math.isnan(float(v)):
+                context[key] = float(v)
+        return Decision(
+            action=Action(self.actions[i]),
+            scores=tuple(self._scores[i].tolist()),
+            probs=tuple(self._probs[i].tolist()),
+            reasons=(str(reason),) if reason else (),
+            vetoes=tuple(str(veto).split(VETO_SEPARATOR)) if veto else (),
+            confidence=None if math.isnan(conf) else conf,
+            context=context,
+        )

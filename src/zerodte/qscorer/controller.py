@@ -29,7 +29,6 @@ are logged once too, and the model in use is kept.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +38,7 @@ import pandas as pd
 
 from zerodte.config.root import Settings
 from zerodte.errors import ModelError
+from zerodte.policy.base import VETO_SEPARATOR, clean_context, decision_frame, one_hot
 from zerodte.qscorer.artifacts import METADATA_FILE, MODEL_FILE, LoadedModel, load_model
 from zerodte.types import Action, Decision, Observation
 
@@ -291,28 +291,29 @@ class QScorerController:
         r = self._evaluate(self._features(observation))
         reason, vetoes = self._texts(r, 0)
         action = int(r["action"][0])
-        lc, lp = float(r["lcb"][0, 0]), float(r["lcb"][0, 1])
         known = bool(r["known"][0])
-        scores = (0.0, lc, lp) if known else (0.0, math.nan, math.nan)
-        context: dict[str, float | str] = {
-            "q_hold": 0.0,
-            "q_call": lc,
-            "q_put": lp,
-            "q_call_mean": float(r["mean"][0, 0]),
-            "q_put_mean": float(r["mean"][0, 1]),
-            "q_call_std": float(r["std"][0, 0]),
-            "q_put_std": float(r["std"][0, 1]),
-            "q_model_sha256": self._loaded.sha256[:12],
-        }
         return Decision(
             action=Action(action),
-            scores=scores,
+            scores=(0.0, float(r["lcb"][0, 0]), float(r["lcb"][0, 1])),
             probs=_ONE_HOT[action],
             reasons=(reason,),
             vetoes=vetoes,
             confidence=float(r["c_best"][0]) if known else None,
-            context=context,
+            context=clean_context({k: float(v[0]) for k, v in self._context(r).items()})
+            | {"q_model_sha256": self._loaded.sha256[:12]},
         )
+
+    def _context(self, r: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per-row context values (``q_hold`` ... the ensemble means and stds)."""
+        return {
+            "q_hold": np.zeros(len(r["known"])),
+            "q_call": r["lcb"][:, 0],
+            "q_put": r["lcb"][:, 1],
+            "q_call_mean": r["mean"][:, 0],
+            "q_put_mean": r["mean"][:, 1],
+            "q_call_std": r["std"][:, 0],
+            "q_put_std": r["std"][:, 1],
+        }
 
     def decide_batch(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Decide every row of ``frame`` (must hold the model's feature columns)."""
@@ -327,21 +328,24 @@ class QScorerController:
         n = len(frame)
         action = r["action"]
         reason = np.empty(n, dtype=object)
+        vetoes = np.empty(n, dtype=object)
         for i in range(n):
-            reason[i] = self._texts(r, i)[0]
-        lcb = np.where(r["known"][:, None], r["lcb"], np.nan)
-        return pd.DataFrame(
-            {
-                "action": action,
-                "score_hold": np.zeros(n),
-                "score_call": lcb[:, 0],
-                "score_put": lcb[:, 1],
-                "prob_hold": (action == 0).astype(np.float64),
-                "prob_call": (action == 1).astype(np.float64),
-                "prob_put": (action == 2).astype(np.float64),
-                "reason": reason,
-            },
-            index=frame.index,
+            text, v = self._texts(r, i)
+            reason[i] = text
+            vetoes[i] = VETO_SEPARATOR.join(v)
+        context: dict[str, np.ndarray] = {
+            **self._context(r),
+            "q_model_sha256": np.full(n, self._loaded.sha256[:12], dtype=object),
+        }
+        return decision_frame(
+            frame.index,
+            action,
+            np.column_stack([np.zeros(n), r["lcb"]]),
+            one_hot(action),
+            reason,
+            confidence=np.where(r["known"], r["c_best"], np.nan),
+            vetoes=vetoes,
+            context=context,
         )
 
 

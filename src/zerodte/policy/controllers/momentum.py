@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from zerodte.errors import ConfigError
+from zerodte.policy.base import decision_frame, one_hot
 from zerodte.types import Action, Decision, Observation
 
 _ONE_HOT: dict[Action, tuple[float, float, float]] = {
@@ -94,16 +95,10 @@ class MomentumController:
         # Formatting every row is the costly part of this method; it is still far cheaper
         # than one Python decide() call per row.
         reason[idx] = [self._reason(r) for r in ret[idx].tolist()]
-        return pd.DataFrame(
-            {
-                "action": action,
-                "score_hold": np.zeros(n),
-                "score_call": scores,
-                "score_put": -scores,
-                "prob_hold": (action == Action.HOLD).astype(np.float64),
-                "prob_call": (action == Action.BUY_CALLS).astype(np.float64),
-                "prob_put": (action == Action.BUY_PUTS).astype(np.float64),
-                "reason": reason,
-            },
-            index=frame.index,
+        return decision_frame(
+            frame.index,
+            action,
+            np.column_stack([np.zeros(n), scores, -scores]),
+            one_hot(action),
+            reason,
         )

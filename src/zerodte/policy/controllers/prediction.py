@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from zerodte.config.root import Settings
+from zerodte.policy.base import decision_frame, one_hot
 from zerodte.types import Action, Decision, Observation
 
 INPUTS: tuple[str, ...] = (
@@ -106,16 +107,12 @@ class PredictionController:
             ],
             dtype=object,
         )
-        return pd.DataFrame(
-            {
-                "action": action,
-                "score_hold": np.zeros(n),
-                "score_call": score,
-                "score_put": -score,
-                "prob_hold": (action == 0).astype(np.float64),
-                "prob_call": (action == 1).astype(np.float64),
-                "prob_put": (action == 2).astype(np.float64),
-                "reason": reason,
-            },
-            index=frame.index,
+        return decision_frame(
+            frame.index,
+            action,
+            np.column_stack([np.zeros(n), score, -score]),
+            one_hot(action),
+            reason,
+            confidence=conf,
+            context=v,
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from zerodte.policy.base import decision_frame
 from zerodte.types import Action, Decision, Observation
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -72,16 +73,10 @@ class RandomController:
         """Draw the action of every row (index: bar timestamps)."""
         keys = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
         n = len(frame)
-        return pd.DataFrame(
-            {
-                "action": self._actions(keys),
-                "score_hold": np.zeros(n),
-                "score_call": np.zeros(n),
-                "score_put": np.zeros(n),
-                "prob_hold": np.full(n, self.p_hold),
-                "prob_call": np.full(n, self.p_call),
-                "prob_put": np.full(n, self.p_put),
-                "reason": np.full(n, self._reason, dtype=object),
-            },
-            index=frame.index,
+        return decision_frame(
+            frame.index,
+            self._actions(keys),
+            None,
+            np.tile(self._probs, (n, 1)),
+            np.full(n, self._reason, dtype=object),
         )
