@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import glob
 import logging
+import multiprocessing
 import os
 import shutil
 import socket
@@ -30,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -41,6 +42,31 @@ logger = logging.getLogger("zerodte.tests.postgres")
 
 REAL_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real"
 INSTALL_LOCK = Path(tempfile.gettempdir()) / "zerodte-postgres-install.lock"
+
+
+FORKSERVER_PRELOAD = [
+    "pytest",  # a child re-runs the main module (pytest) first: make that free
+    "pandas",
+    "pyarrow.parquet",
+    "sqlalchemy",
+    "zerodte.market.store",
+    "zerodte.market.files",
+    "zerodte.market.synthetic",
+    "zerodte.store",
+    "zerodte.engine.publish",
+    "market.crash_harness",  # builds the exchange calendar once, in the server
+]
+"""Modules the forkserver imports once; a missing one is skipped by multiprocessing."""
+
+
+@pytest.fixture(scope="session")
+def forkserver() -> Any:
+    """A ``multiprocessing`` context whose children fork from a server that has zerodte
+    preloaded, so that a child process costs milliseconds (the crash and concurrency tests
+    start hundreds). One server per test process: the first use fixes its preload."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
+    return ctx
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,12 @@ import pandas as pd
 CONTRACT_MULTIPLIER = 100
 """Shares per option contract. P&L is always ``(exit - entry) * 100 * qty - fees``."""
 
+SYMBOL_PATTERN = r"^[A-Z0-9.^-]*[A-Z0-9][A-Z0-9.^-]*$"
+"""A market symbol: characters of ``A-Z 0-9 . ^ -`` with at least one letter or digit
+(``SPY``, ``BRK.B``, ``^VIX``), at most :data:`SYMBOL_MAX_LENGTH` of them. Symbols name store
+directories, so nothing else is allowed."""
+SYMBOL_MAX_LENGTH = 16
+
 
 class Action(IntEnum):
     """Entry actions. The integer value indexes per-action score and probability arrays."""

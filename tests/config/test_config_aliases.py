@@ -33,7 +33,8 @@ def _sample(alias: Alias) -> str:
     if annotation is bool:
         return "false" if default else "true"
     if annotation is float:
-        return str(default + 1.5)
+        # probabilities (entry.q_min_conf) are bounded by 1
+        return str(default + (0.5 if "<= 1" in spec.bounds else 1.5))
     if annotation is int:
         return str(default + 2)
     if alias.key == "gates.day_of_week_filter":
@@ -42,6 +43,8 @@ def _sample(alias: Alias) -> str:
         return "250"
     if alias.key == "entry.controller":
         return "q_scorer"
+    if alias.key == "store.url":  # store.url must be a database URL
+        return "postgresql://sample@localhost/sample"
     if SecretStr in get_args(annotation):
         return "sample-secret-value"
     return "sample/value"

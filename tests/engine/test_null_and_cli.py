@@ -86,7 +86,7 @@ def test_cli_backtest_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     shown = runner.invoke(app, ["runs", "show", summary["run_id"]])
     assert shown.exit_code == 0 and summary["run_id"] in shown.output
     bad = runner.invoke(app, ["backtest", "--controller", "randm", "--days", "2"])
-    assert bad.exit_code == 2 and "Did you mean 'random'" in bad.output
+    assert bad.exit_code == 2 and "did you mean 'random'" in bad.output.lower()
     missing = runner.invoke(app, ["runs", "show", "nope"])
     assert missing.exit_code == 1
 

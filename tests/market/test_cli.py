@@ -10,6 +10,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from zerodte.cli.main import app
+from zerodte.market.store import ParquetStore
 
 runner = CliRunner()
 
@@ -70,8 +71,8 @@ def test_import_refuses_bad_file_then_repairs(tmp_path: Path) -> None:
         str(store),
     ]
     res = runner.invoke(app, args)
-    assert res.exit_code == 1
-    assert "spy.csv:391 [timestamp] duplicate timestamp" in res.output
+    assert res.exit_code == 2  # a DataError: the user's file must be fixed
+    assert "spy.csv:391 [timestamp] duplicate timestamp" in res.stderr
     assert not (store / "bars").exists()
     res = runner.invoke(app, [*args, "--repair", "drop-duplicates"])
     assert res.exit_code == 0, res.output
@@ -86,7 +87,8 @@ def test_verify_fails_on_empty_or_bad_store(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     # corrupt one stored file behind the store's back: verify must notice
-    path = tmp_path / "bars" / "symbol=SPY" / "year=2024.parquet"
+    path = ParquetStore(tmp_path).file_path("SPY", 2024)
+    assert path is not None
     frame = pd.read_parquet(path)
     frame.loc[10, "high"] = frame.loc[10, "low"] - 1
     frame.to_parquet(path)

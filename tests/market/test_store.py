@@ -18,7 +18,11 @@ def test_round_trip_layout_and_info(tmp_path: Path, small_market: dict[str, pd.D
     assert not store.has_data() and store.info().empty
     for sym, frame in small_market.items():
         store.write(sym, frame, source="synthetic")
-    assert (tmp_path / "bars" / "symbol=SPY" / "year=2024.parquet").exists()
+    path = store.file_path("SPY", 2024)
+    assert path is not None and path.relative_to(tmp_path / "bars").parts[1:] == (
+        "symbol=SPY",
+        "year=2024.parquet",
+    )
     loaded = store.load()
     for sym, frame in small_market.items():
         pd.testing.assert_frame_equal(loaded[sym], frame)
@@ -43,7 +47,9 @@ def test_merge_years_and_idempotent_writes(tmp_path: Path) -> None:
     store.write("SPY", second, source="b")  # overlap identical -> accepted
     store.write("SPY", second, source="b")
     pd.testing.assert_frame_equal(store.load()["SPY"], bars)
-    assert {p.name for p in (tmp_path / "bars" / "symbol=SPY").iterdir()} == {
+    path = store.file_path("SPY", 2023)
+    assert path is not None
+    assert {p.name for p in path.parent.iterdir()} == {
         "year=2023.parquet",
         "year=2024.parquet",
     }
@@ -74,3 +80,58 @@ def test_data_hash_is_content_only(small_market: dict[str, pd.DataFrame]) -> Non
     tweaked = dict(small_market)
     tweaked["VIX"] = small_market["VIX"].assign(close=small_market["VIX"]["close"] + 1e-9)
     assert data_hash_of(tweaked) != h
+
+
+def test_verify_compares_every_symbol_with_every_other(tmp_path: Path, small_market: dict) -> None:
+    store = ParquetStore(tmp_path)
+    days = small_market["SPY"]["timestamp"].dt.date
+    first = days.iloc[0]
+    store.write_many(
+        {
+            "SPY": small_market["SPY"],
+            "QQQ": small_market["QQQ"].loc[small_market["QQQ"]["timestamp"].dt.date != first],
+            "VIX": small_market["VIX"],
+        },
+        source="synthetic",
+    )
+    report = store.verify()
+    kinds = {(p.problem, p.file.rsplit("=", 1)[-1]) for p in report.problems}
+    assert kinds == {
+        ("trading days missing relative to SPY", "QQQ"),
+        ("trading days missing relative to VIX", "QQQ"),
+    }
+
+
+def test_verify_refuses_a_stored_inf(tmp_path: Path, small_market: dict) -> None:
+    store = ParquetStore(tmp_path)
+    store.write_many(small_market, source="synthetic")
+    path = store.file_path("SPY", 2024)
+    assert path is not None
+    frame = pd.read_parquet(path)
+    frame.loc[12, ["close", "high"]] = np.inf  # written behind the store's back
+    frame.to_parquet(path)
+    report = store.verify()
+    assert not report.ok and "non-finite value" in report.counts()
+
+
+def test_a_refused_transaction_publishes_nothing(tmp_path: Path, small_market: dict) -> None:
+    store = ParquetStore(tmp_path)
+    store.write("SPY", small_market["SPY"], source="a")
+    before = {p: p.read_bytes() for p in (tmp_path / "bars").rglob("*") if p.is_file()}
+    bad = small_market["VIX"].copy()
+    bad.loc[3, "close"] = -1.0
+    with pytest.raises(DataError, match="non-positive"):
+        store.write_many({"QQQ": small_market["QQQ"], "VIX": bad}, source="b")
+    after = {p: p.read_bytes() for p in (tmp_path / "bars").rglob("*") if p.is_file()}
+    assert after == before and store.symbols() == ["SPY"]
+    assert not [p for p in (tmp_path / "bars").iterdir() if p.name.startswith(".staging")]
+
+
+def test_flat_layout_becomes_generation_one(tmp_path: Path, small_market: dict) -> None:
+    legacy = tmp_path / "bars" / "symbol=SPY" / "year=2024.parquet"
+    legacy.parent.mkdir(parents=True)
+    small_market["SPY"].to_parquet(legacy, index=False)
+    store = ParquetStore(tmp_path)
+    assert store.recovered and (tmp_path / "bars" / "CURRENT").read_text().strip() == "g000001"
+    assert not legacy.exists()
+    pd.testing.assert_frame_equal(store.load()["SPY"], small_market["SPY"])

@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from zerodte.config.root import Settings
 from zerodte.config.settings import EntrySettings
@@ -88,8 +89,13 @@ def test_registry() -> None:
     s = Settings(entry=EntrySettings(controller="random", random_seed=4))
     c = build_controller(s)
     assert c.name == "random" and isinstance(c, RandomController) and c.seed == 4
+    # the settings refuse an unknown name on load; the registry still refuses settings
+    # built without validation (model_construct), with the same suggestion
+    with pytest.raises(ValidationError, match="momentum"):
+        EntrySettings(controller="momentun")
+    unchecked = EntrySettings.model_construct(controller="momentun")
     with pytest.raises(ConfigError, match=r"valid names: .*momentum.*Did you mean 'momentum'"):
-        build_controller(Settings(entry=EntrySettings(controller="momentun")))
+        build_controller(Settings.model_construct(entry=unchecked))
 
 
 def test_observation_day_is_not_used_by_random() -> None:

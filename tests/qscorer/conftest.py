@@ -83,3 +83,29 @@ def toy_model(tmp_path_factory: pytest.TempPathFactory):
     d = tmp_path_factory.mktemp("model")
     save_model(d, res.model, {"feature_set": "toy"})
     return d, res
+
+
+def toy_structured_settings():  # type: ignore[no-untyped-def]
+    """Settings of a small structured model on :func:`toy_dataset` (``f0`` moves, ``f1``..)."""
+    from zerodte.config.settings import QScorerSettings
+
+    return QScorerSettings(
+        model="structured",
+        cost_columns=("f1", "f2", "f3"),
+        direction_terms=("f0", "f0*f1"),
+        ensemble_size=3,
+        cost_trees=20,
+        cost_min_leaf=50.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def toy_structured_model(tmp_path_factory: pytest.TempPathFactory):
+    """A small structured model (``Q = s ± d``) on the toy data: (model_dir, TrainResult)."""
+    from zerodte.qscorer.artifacts import save_model
+    from zerodte.qscorer.train import train_q_scorer
+
+    res = train_q_scorer(toy_dataset(), toy_structured_settings())
+    d = tmp_path_factory.mktemp("structured_model")
+    save_model(d, res.model, {"feature_set": "toy"})
+    return d, res

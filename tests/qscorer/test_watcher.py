@@ -44,3 +44,31 @@ def test_watcher_refuses_a_mismatched_pair_and_keeps_trading(toy_model, tmp_path
     save_model(tmp_path, other, {"tag": "wrong"})
     assert watcher.check() is False
     assert ctl.loaded.metadata["tag"] == "a" and watcher.refused == 1
+
+
+def test_watcher_logs_a_refused_or_vanished_pair_once(toy_model, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from zerodte.qscorer.artifacts import METADATA_FILE, MODEL_FILE, load_model
+
+    _d, res = toy_model
+    save_model(tmp_path, res.model, {"tag": "a"})
+    ctl = QScorerController(load_model(tmp_path), expected_schema="toy-schema")
+    now = [T0]
+    watcher = ModelWatcher(tmp_path, ctl, every_s=1, now=lambda: now[0])
+    time.sleep(0.01)
+    (tmp_path / METADATA_FILE).write_text("[]")  # valid JSON, not an object
+    with caplog.at_level(logging.WARNING):
+        for i in range(200):
+            now[0] = T0 + pd.Timedelta(seconds=5 * (i + 1))
+            assert watcher.check() is False
+        assert watcher.refused == 1 and ctl.loaded.metadata["tag"] == "a"
+        (tmp_path / MODEL_FILE).unlink()
+        (tmp_path / METADATA_FILE).unlink()
+        for i in range(200, 400):
+            now[0] = T0 + pd.Timedelta(seconds=5 * (i + 1))
+            assert watcher.check() is False
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(messages) == 2, messages
+    assert "reload refused" in messages[0] and "vanished" in messages[1]
+    assert ctl.loaded.metadata["tag"] == "a"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from zerodte.cli.market_opts import (
     Start,
     load_market_options,
 )
-from zerodte.errors import ConfigError, DataError
+from zerodte.config import with_overrides
 
 runs_app = typer.Typer(no_args_is_help=True, help="Recorded runs in the SQL store.")
 
@@ -76,39 +77,31 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
 
     settings = current_settings()
     if controller is not None:
-        settings = settings.model_copy(
-            update={"entry": settings.entry.model_copy(update={"controller": controller})}
-        )
+        settings = with_overrides(settings, {"entry.controller": controller}, "--controller")
     if predictor is not None:
-        settings = settings.model_copy(
-            update={"models": settings.models.model_copy(update={"predictor_bundle": predictor})}
+        settings = with_overrides(settings, {"models.predictor_bundle": predictor}, "--predictor")
+    ctrl = build_controller(settings)
+    data = load_market_options(settings, days, start, end, seed, edge)
+    with Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=json_out,
+    ) as bar:
+        task = bar.add_task("cycles", total=len(data.frame))
+        result = run_backtest(
+            settings,
+            data,
+            controller=ctrl,
+            run_dir=run_dir,
+            path="streaming" if streaming else "vectorised",
+            code_version=code_version(),
+            created_at=WallClock().now(),
+            progress=lambda i, total: bar.update(task, completed=i),
         )
-    try:
-        ctrl = build_controller(settings)
-        data = load_market_options(settings, days, start, end, seed, edge)
-        with Progress(
-            TextColumn("backtest"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-            disable=json_out,
-        ) as bar:
-            task = bar.add_task("cycles", total=len(data.frame))
-            result = run_backtest(
-                settings,
-                data,
-                controller=ctrl,
-                run_dir=run_dir,
-                path="streaming" if streaming else "vectorised",
-                code_version=code_version(),
-                created_at=WallClock().now(),
-                progress=lambda i, total: bar.update(task, completed=i),
-            )
-    except (ConfigError, DataError) as exc:
-        print(f"error: {exc}")
-        raise typer.Exit(2) from exc
     if json_out:
         print(json.dumps(result.summary, indent=2, sort_keys=True))
         return
@@ -137,9 +130,15 @@ def _fmt(value: Any) -> str:
 
 
 def _store() -> Any:
+    """The run store, after completing or removing what a crashed backtest left."""
+    from zerodte.engine.publish import recover_runs, store_lookup
     from zerodte.store import RunStore, make_engine
 
-    return RunStore(make_engine(current_settings().store))
+    settings = current_settings()
+    store = RunStore(make_engine(settings.store))
+    for line in recover_runs(settings.engine.runs_dir, store_lookup(store)):
+        print(f"note: {line}", file=sys.stderr)
+    return store
 
 
 @runs_app.command("list")

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from zerodte.cli.context import config_error_exit, current_settings_with_sources
+from zerodte.cli.context import current_settings_with_sources
 from zerodte.config import ALIASES, list_presets, preset_text, settings_manifest
 from zerodte.config.aliases import alias_table_markdown
-from zerodte.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True, help="Show the effective settings and their sources.")
 presets_app = typer.Typer(no_args_is_help=True, help="List and show the shipped presets.")
@@ -109,10 +108,7 @@ def presets_list(json_out: Json = False) -> None:
 @presets_app.command("show")
 def presets_show(name: Annotated[str, typer.Argument(help="Preset name.")]) -> None:
     """Print the TOML text of one preset."""
-    try:
-        text = preset_text(name)
-    except ConfigError as exc:
-        raise config_error_exit(exc) from exc
+    text = preset_text(name)
     print(text, end="" if text.endswith("\n") else "\n")
 
 

@@ -12,7 +12,6 @@ from rich.table import Table
 
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import Config, Edge, Json, Preset, Seed, Start, parse_day
-from zerodte.errors import DataError
 
 app = typer.Typer(no_args_is_help=True, help="Market data: generate, import, verify, info.")
 console = Console()
@@ -26,14 +25,11 @@ def _store_dir(data_dir: Path | None) -> Path:
     return data_dir if data_dir is not None else current_settings().data.data_dir
 
 
-def _fail(exc: Exception, code: int = 1) -> typer.Exit:
-    print(f"error: {exc}")
-    return typer.Exit(code)
-
-
 @app.command("generate")
 def generate(  # noqa: PLR0917 (typer options)
-    days: Annotated[int | None, typer.Option("--days", help="Trading days to generate.")] = None,
+    days: Annotated[
+        int | None, typer.Option("--days", min=1, help="Trading days to generate.")
+    ] = None,
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
@@ -50,20 +46,16 @@ def generate(  # noqa: PLR0917 (typer options)
     from zerodte.market.synthetic import simulate_market
 
     settings = current_settings()
-    try:
-        cfg = synthetic_config(
-            settings, days=days, start=parse_day(start, "--start"), seed=seed, edge=edge
-        )
-        with console.status(f"generating {cfg.days} trading days (seed {cfg.seed})..."):
-            market = simulate_market(cfg)
-        store = ParquetStore(_store_dir(data_dir))
-        label = f"synthetic:seed={cfg.seed}:edge={cfg.edge}"
-        with console.status("writing the store..."):
-            for sym, frame in market.bars.items():
-                store.write(sym, frame, source=label, replace=replace)
-        info = store.info()
-    except DataError as exc:
-        raise _fail(exc) from exc
+    cfg = synthetic_config(
+        settings, days=days, start=parse_day(start, "--start"), seed=seed, edge=edge
+    )
+    with console.status(f"generating {cfg.days} trading days (seed {cfg.seed})..."):
+        market = simulate_market(cfg)
+    store = ParquetStore(_store_dir(data_dir))
+    label = f"synthetic:seed={cfg.seed}:edge={cfg.edge}"
+    with console.status("writing the store..."):
+        store.write_many(market.bars, source=label, replace=replace)
+    info = store.info()
     spy = market.bars["SPY"]
     print(
         f"generated {cfg.days} trading days ({spy['timestamp'].iloc[0].date()} .. "
@@ -94,12 +86,20 @@ def import_cmd(  # noqa: PLR0917 (typer options)
         typer.Option(
             "--repair",
             help="Explicit repairs: drop-nan, drop-duplicates, sort, drop-outside-session, "
-            "drop-bad-prices, fill-missing (comma separated).",
+            "drop-bad-prices, drop-spikes, fill-missing (comma separated).",
         ),
     ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Overwrite stored bars at the same minutes.")
     ] = False,
+    time_format: Annotated[
+        str | None,
+        typer.Option(
+            "--time-format",
+            help="strftime format of the time column, e.g. '%d/%m/%Y %H:%M' (needed when "
+            "day and month order is ambiguous).",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Import a bar file into the store; refuse bad data with a full report."""
@@ -108,25 +108,22 @@ def import_cmd(  # noqa: PLR0917 (typer options)
 
     if label not in ("start", "end"):
         raise typer.BadParameter("use start or end", param_hint="--label")
-    try:
-        with console.status(f"reading {file}..."):
-            result = import_file(
-                file,
-                symbol=symbol,
-                mapping=mapping,
-                tz=tz,
-                label="end" if label == "end" else "start",
-                keep_extended=keep_extended,
-                repairs=repair,
-            )
-        store = ParquetStore(_store_dir(data_dir))
-        filled = "fill-missing" in result.repairs
-        for sym, frame in result.bars.items():
-            store.write(
-                sym, frame, source=f"file:{file.name}", replace=replace, zero_volume_ok=filled
-            )
-    except DataError as exc:
-        raise _fail(exc) from exc
+    with console.status(f"reading {file}..."):
+        result = import_file(
+            file,
+            symbol=symbol,
+            mapping=mapping,
+            tz=tz,
+            label="end" if label == "end" else "start",
+            keep_extended=keep_extended,
+            repairs=repair,
+            time_format=time_format,
+        )
+    store = ParquetStore(_store_dir(data_dir))
+    filled = "fill-missing" in result.repairs
+    store.write_many(
+        result.bars, source=f"file:{file.name}", replace=replace, zero_volume_ok=filled
+    )
     for note in result.report.notes:
         print(f"note: {note}")
     for sym, frame in result.bars.items():

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from zerodte.config import Settings
     from zerodte.market.loading import MarketData
 
-Days = Annotated[int | None, typer.Option("--days", help="Trading days of data to use.")]
+Days = Annotated[int | None, typer.Option("--days", min=1, help="Trading days of data to use.")]
 Start = Annotated[str | None, typer.Option("--start", help="First trading day (YYYY-MM-DD).")]
 End = Annotated[str | None, typer.Option("--end", help="Last trading day (YYYY-MM-DD).")]
 Seed = Annotated[int | None, typer.Option("--seed", help="Synthetic market seed.")]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,7 +23,7 @@ from zerodte.cli.market_opts import (
     load_market_options,
 )
 from zerodte.config import Settings
-from zerodte.errors import ConfigError, DataError, ModelError
+from zerodte.errors import DataError
 from zerodte.research.serialize import format_figure as _fmt
 
 app = typer.Typer(
@@ -32,13 +31,14 @@ app = typer.Typer(
     help="Q-scorer: ghost rewards, offline Q-regression, evaluation and the pipeline.",
 )
 
-T = TypeVar("T")
-
-Horizon = Annotated[int | None, typer.Option("--horizon", help="Label horizon H in minutes.")]
+Horizon = Annotated[
+    int | None, typer.Option("--horizon", min=1, help="Label horizon H in minutes (>= 1).")
+]
 Cycles = Annotated[
     int | None,
     typer.Option(
         "--cycles",
+        min=1,
         help="Decision cycles (minutes) logged for the dataset (default: the first half of "
         "the sessions; the rest is out of sample).",
     ),
@@ -49,15 +49,6 @@ ModelDir = Annotated[
 ]
 Baseline = Annotated[str, typer.Option("--baseline", help="Baseline entry controller.")]
 OutDir = Annotated[Path | None, typer.Option("--out", help="Output directory.")]
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Run ``fn`` and turn the errors a user can fix into a message and exit code 2."""
-    try:
-        return fn()
-    except (ConfigError, DataError, ModelError) as exc:
-        print(f"error: {exc}")
-        raise typer.Exit(2) from exc
 
 
 def _code_version() -> str:
@@ -123,7 +114,7 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
             result["compare"] = gap.to_dict(orient="records")
         return result
 
-    res = _guard(work)
+    res = work()
     if json_out:
         _dump(res)
         return
@@ -216,7 +207,7 @@ def train(  # noqa: PLR0917
             "metrics": res.metrics,
         }
 
-    res = _guard(work)
+    res = work()
     if json_out:
         _dump(res)
         return
@@ -281,7 +272,7 @@ def evaluate(  # noqa: PLR0917
         dsr = generate_dataset(s2, md, None)
         return evaluate_q_scorer(dsr.dataset, ctrl)
 
-    res = _guard(work)
+    res = work()
     if json_out:
         _dump(res)
         return
@@ -359,7 +350,7 @@ def compare_cmd(  # noqa: PLR0917
         res["out_of_sample"] = bool(val_end is None or str(md.sessions[0]) > val_end[:10])
         return res
 
-    res = _guard(work)
+    res = work()
     if json_out:
         _dump(res)
         return
@@ -403,7 +394,7 @@ def optimize(  # noqa: PLR0917
             settings, loaded, slice_market(md, sessions[:half]), slice_market(md, sessions[half:])
         )
 
-    res = _guard(work)
+    res = work()
     if json_out:
         _dump(res)
         return
@@ -456,7 +447,7 @@ def pipeline(  # noqa: PLR0917
             code_version=_code_version(),
         )
 
-    res = _guard(work)
+    res = work()
     if json_out:
         _dump(res)
         return

@@ -13,7 +13,7 @@ from rich.table import Table
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import Config, Json, Preset
 from zerodte.cli.state import STATE
-from zerodte.errors import ConfigError, DataError, ModelError
+from zerodte.errors import ConfigError
 from zerodte.research.serialize import format_figure as _fmt
 
 POWER_PRESET = "q_scorer"
@@ -62,32 +62,28 @@ def power(  # noqa: PLR0917 (typer maps parameters to options)
     if STATE.preset is None and STATE.config_file is None and STATE.settings is None:
         STATE.preset = POWER_PRESET
     settings = current_settings()
-    try:
-        if seeds is None:
-            raise ConfigError("--seeds is required, e.g. --seeds 1-20")
-        if horizon is not None and horizon < 1:
-            raise ConfigError(f"--horizon must be at least 1 minute, got {horizon}")
-        seed_list = parse_seeds(seeds)
-        edges = _edges(edge)
-        tag = f"{seeds}_e{edge.replace(',', '-')}"
-        root = out or settings.engine.runs_dir / "q_power" / tag
-        res = power_study(
-            settings,
-            seed_list,
-            edges,
-            days=days,
-            cycles=cycles,
-            horizon=horizon,
-            baseline=baseline,
-            out_dir=root,
-            workers=workers,
-            executor=executor,
-            n_boot=n_boot,
-            code_version=code_version(),
-        )
-    except (ConfigError, DataError, ModelError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    if seeds is None:
+        raise ConfigError("--seeds is required, e.g. --seeds 1-20")
+    if horizon is not None and horizon < 1:
+        raise ConfigError(f"--horizon must be at least 1 minute, got {horizon}")
+    seed_list = parse_seeds(seeds)
+    edges = _edges(edge)
+    tag = f"{seeds}_e{edge.replace(',', '-')}"
+    root = out or settings.engine.runs_dir / "q_power" / tag
+    res = power_study(
+        settings,
+        seed_list,
+        edges,
+        days=days,
+        cycles=cycles,
+        horizon=horizon,
+        baseline=baseline,
+        out_dir=root,
+        workers=workers,
+        executor=executor,
+        n_boot=n_boot,
+        code_version=code_version(),
+    )
     res["preset"] = STATE.preset
     res["out_dir"] = str(root)
     root.mkdir(parents=True, exist_ok=True)

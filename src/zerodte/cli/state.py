@@ -15,6 +15,7 @@ class CliState:
     config_file: Path | None = None
     preset: str | None = None
     settings: Settings | None = None
+    debug: bool = False
 
 
 STATE = CliState()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +13,7 @@ from rich.console import Console
 from zerodte.cli.backtest_cmds import _print_summary
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import Config, Days, Edge, End, Json, Preset, Seed, Start, parse_day
-from zerodte.errors import BrokerError, ConfigError, DataError, ModelError
+from zerodte.errors import ConfigError
 
 fake_app = typer.Typer(no_args_is_help=True, help="The fake Tradier (tests and demos).")
 
@@ -67,8 +66,7 @@ def trade(  # noqa: PLR0917 (typer maps parameters to options)
     from zerodte.cli.trade_compose import TradeOptions, quiet_http_logs, run_trade
 
     if paper and live:
-        print("error: --paper and --live exclude each other", file=sys.stderr)
-        raise typer.Exit(2)
+        raise ConfigError("--paper and --live exclude each other; give one of them")
     if replay and broker == "paper":
         broker = "fake-tradier"
     options = TradeOptions(
@@ -91,23 +89,17 @@ def trade(  # noqa: PLR0917 (typer maps parameters to options)
     )
     settings = current_settings()
     console = Console(stderr=True)
-    try:
-        with quiet_http_logs(), console.status("starting", spinner="dots") as line:
+    # zerodte's errors leave through cli.main, which maps them to exit codes 2 and 3.
+    with quiet_http_logs(), console.status("starting", spinner="dots") as line:
 
-            def status(s: Any) -> None:
-                if not json_out:
-                    line.update(
-                        f"{s.bar} cycle {s.cycle} equity {s.equity:,.2f} open {s.open_positions} "
-                        f"orders {s.orders} data {s.alignment} {s.vetoes[:60]}"
-                    )
+        def status(s: Any) -> None:
+            if not json_out:
+                line.update(
+                    f"{s.bar} cycle {s.cycle} equity {s.equity:,.2f} open {s.open_positions} "
+                    f"orders {s.orders} data {s.alignment} {s.vetoes[:60]}"
+                )
 
-            results = run_trade(settings, options, status=status)
-    except (ConfigError, DataError, ModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(2) from exc
-    except BrokerError as exc:
-        print(f"broker error: {exc}", file=sys.stderr)
-        raise typer.Exit(3) from exc
+        results = run_trade(settings, options, status=status)
     summaries = [r.summary for r in results]
     if json_out:
         out: Any = summaries[0] if len(summaries) == 1 else summaries
@@ -165,13 +157,9 @@ def fake_serve(  # noqa: PLR0917 (typer maps parameters to options)
     from zerodte.io import atomic_write_text
 
     settings = current_settings()
-    try:
-        data = load_market_options(settings, days, start, end, seed, edge)
-        plan = FaultPlan.parse(faults, fault_seed) if faults else None
-        fake = replay_fake(data.frame, settings, faults=plan, speed=speed, wall=time.monotonic)
-    except (ConfigError, DataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(2) from exc
+    data = load_market_options(settings, days, start, end, seed, edge)
+    plan = FaultPlan.parse(faults, fault_seed) if faults else None
+    fake = replay_fake(data.frame, settings, faults=plan, speed=speed, wall=time.monotonic)
     server = LoopbackServer(create_app(fake), port=port or None).start()
     if port_file is not None:
         atomic_write_text(port_file, str(server.port))

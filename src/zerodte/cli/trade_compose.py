@@ -37,7 +37,7 @@ from zerodte.broker.tradier.broker import TradierBroker
 from zerodte.broker.tradier.client import PRODUCTION_URL, TradierClient, http_client
 from zerodte.broker.tradier.ratelimit import PRODUCTION_LIMITS, SANDBOX_LIMITS, RateLimiter
 from zerodte.broker.tradier.session import RetryPolicy
-from zerodte.config import Settings
+from zerodte.config import Settings, with_overrides
 from zerodte.config.manifest import settings_hash
 from zerodte.engine.clock import Clock, WallClock
 from zerodte.engine.finish import RunInfo
@@ -129,25 +129,23 @@ def choose_mode(options: TradeOptions, settings: Settings) -> str:
     return "paper"
 
 
-def with_overrides(settings: Settings, options: TradeOptions, mode: str) -> Settings:
+def run_settings(settings: Settings, options: TradeOptions, mode: str) -> Settings:
     """The run's settings: controller and model directory from the options; a replay waits
-    for each bar exactly to its close (the fake publishes it there)."""
-    entry = settings.entry
+    for each bar exactly to its close (the fake publishes it there). Validated like a
+    settings file (:func:`zerodte.config.with_overrides`), naming the option."""
     if options.controller is not None:
-        entry = entry.model_copy(update={"controller": options.controller})
-    qscorer = settings.qscorer
+        settings = with_overrides(
+            settings, {"entry.controller": options.controller}, "--controller"
+        )
     if options.model_dir is not None:
-        qscorer = qscorer.model_copy(update={"model_dir": options.model_dir})
-    live = settings.live
+        settings = with_overrides(settings, {"qscorer.model_dir": options.model_dir}, "--model-dir")
     if mode == "replay":
         # The fake publishes a bar at its close; its clock is not the wall's, so the wall
         # latency of a loaded machine says nothing about the venue.
-        live = live.model_copy(
-            update={"bar_settle_s": 0.0, "max_quote_age_s": 90.0, "max_broker_latency_s": 60.0}
-        )
-    tree = settings.model_dump()
-    tree.update(entry=entry.model_dump(), qscorer=qscorer.model_dump(), live=live.model_dump())
-    return Settings.model_validate(tree)
+        replay = {"live.bar_settle_s": 0.0, "live.max_quote_age_s": 90.0}
+        replay["live.max_broker_latency_s"] = 60.0
+        settings = with_overrides(settings, replay, "--replay")
+    return settings
 
 
 @dataclass
@@ -331,7 +329,7 @@ def run_trade(
 ) -> list[LiveResult]:
     """Trade (or replay) per the options; one result per session."""
     mode = choose_mode(options, settings)
-    settings = with_overrides(settings, options, mode)
+    settings = run_settings(settings, options, mode)
     if mode == "replay":
         from zerodte.cli.trade_replay import replay_sessions
 

@@ -20,7 +20,6 @@ from zerodte.cli.market_opts import (
     Start,
     load_market_options,
 )
-from zerodte.errors import ConfigError, DataError, ModelError
 
 app = typer.Typer(no_args_is_help=True, help="Train predictors walk-forward and save bundles.")
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate predictors on held-out data.")
@@ -72,13 +71,9 @@ def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
         out: OutDir = None,
         json_out: Json = False,
     ) -> None:
-        try:
-            _, _, result = train_bundle(
-                kind, days, start, end, seed, edge, folds, feature_set, out, ablation=True
-            )
-        except (ConfigError, DataError, ModelError) as exc:
-            print(f"error: {exc}")
-            raise typer.Exit(2) from exc
+        _, _, result = train_bundle(
+            kind, days, start, end, seed, edge, folds, feature_set, out, ablation=True
+        )
         _emit(result, json_out)
 
     command.__doc__ = f"Train the {kind} model walk-forward and save its bundle."
@@ -131,15 +126,11 @@ def train_hmm(  # noqa: PLR0917
     from zerodte.models.training import prepare
     from zerodte.regime import RegimeConfig, RegimeModel
 
-    try:
-        settings = current_settings()
-        data = load_market_options(settings, days, start, end, seed, edge)
-        X = prepare(settings, data, "default").X
-        model = RegimeModel(RegimeConfig.from_settings(settings.models)).fit(X)
-        path = model.save((out or settings.models.model_dir / "hmm") / "hmm.json")
-    except (ConfigError, DataError, ModelError) as exc:
-        print(f"error: {exc}")
-        raise typer.Exit(2) from exc
+    settings = current_settings()
+    data = load_market_options(settings, days, start, end, seed, edge)
+    X = prepare(settings, data, "default").X
+    model = RegimeModel(RegimeConfig.from_settings(settings.models)).fit(X)
+    path = model.save((out or settings.models.model_dir / "hmm") / "hmm.json")
     _emit({"kind": "hmm", "bundle": str(path), "data_hash": data.data_hash}, json_out)
 
 
@@ -170,15 +161,11 @@ def eval_calibration(  # noqa: PLR0917
     json_out: Json = False,
 ) -> None:
     """Walk-forward train and report held-out calibration of every probabilistic output."""
-    try:
-        if seeds is not None:
-            result = _calibration_power(model, seeds, days, edge, folds, feature_set, out, workers)
-            _emit_power(result, json_out)
-            return
-        _, _, result = train_bundle(model, days, start, end, seed, edge, folds, feature_set, out)
-    except (ConfigError, DataError, ModelError) as exc:
-        print(f"error: {exc}")
-        raise typer.Exit(2) from exc
+    if seeds is not None:
+        result = _calibration_power(model, seeds, days, edge, folds, feature_set, out, workers)
+        _emit_power(result, json_out)
+        return
+    _, _, result = train_bundle(model, days, start, end, seed, edge, folds, feature_set, out)
     _emit(result, json_out)
 
 

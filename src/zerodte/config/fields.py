@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, SecretStr
+from pydantic.fields import FieldInfo
 
 from zerodte.config.root import Settings
 
@@ -113,13 +114,21 @@ def _walk(model: type[BaseModel], prefix: tuple[str, ...]) -> Iterator[FieldSpec
 _BOUND_SYMBOLS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
 
 
-def _bounds(metadata: list[Any]) -> tuple[str, ...]:
-    out = []
+def _bounds(metadata: Iterable[Any]) -> tuple[str, ...]:
+    out: list[str] = []
     for item in metadata:
+        if isinstance(item, FieldInfo):  # Annotated[int, Field(ge=1)] keeps a FieldInfo
+            out.extend(_bounds(item.metadata))
+            continue
         for attr, symbol in _BOUND_SYMBOLS:
             value = getattr(item, attr, None)
             if value is not None:
                 out.append(f"{symbol} {value}")
+        min_length = getattr(item, "min_length", None)
+        if min_length:
+            out.append(f"at least {min_length} item{'s' if min_length > 1 else ''}")
+        if getattr(item, "pattern", None):
+            out.append(f"matching {item.pattern}")
     return tuple(out)
 
 
@@ -184,6 +193,10 @@ def describe_type(annotation: Any) -> str:
     """Describe a field type for an error message: what values are allowed."""
     origin = get_origin(annotation)
     args = get_args(annotation)
+    if origin is Annotated:
+        bounds = _bounds(args[1:])
+        base = describe_type(args[0])
+        return f"{base} ({' and '.join(bounds)})" if bounds else base
     if origin in (Union, types.UnionType):
         parts = [describe_type(a) for a in args if a is not type(None)]
         text = " or ".join(parts)

@@ -22,11 +22,12 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import get_args
 
 from dotenv import dotenv_values
 from pydantic import ValidationError
 
-from zerodte.config.fields import field_specs, shown_value
+from zerodte.config.fields import field_specs, shown_value, suggest
 from zerodte.config.presets import preset_text
 from zerodte.config.provenance import Layer, layer_from_env, layer_from_toml, merge
 from zerodte.config.root import Settings
@@ -94,6 +95,16 @@ def _key_of(loc: tuple[str, ...]) -> tuple[str | None, str]:
     return None, ""
 
 
+def _did_you_mean(annotation: object, err: Mapping[str, object]) -> str:
+    """``; did you mean 'random'?`` for a misspelt name of a Literal field."""
+    value = err.get("input")
+    if err.get("type") != "literal_error" or not isinstance(value, str):
+        return ""
+    choices = [str(a) for a in get_args(annotation)]
+    close = suggest(value, choices, sep="_")
+    return f"; did you mean {close!r}?" if close else ""
+
+
 def explain_validation(exc: ValidationError, sources: Mapping[str, str]) -> str:
     """Turn a pydantic error into one line per problem: key, value, source, what is allowed.
 
@@ -101,16 +112,23 @@ def explain_validation(exc: ValidationError, sources: Mapping[str, str]) -> str:
     """
     specs = field_specs()
     lines: list[str] = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(str(part) for part in err["loc"])
+    errors = exc.errors(include_url=False)
+    located = [(_key_of(tuple(str(p) for p in err["loc"])), err) for err in errors]
+    with_items = {key for (key, item), _ in located if key is not None and item}
+    for (key, item), err in located:
         msg = str(err["msg"]).removeprefix("Value error, ")
-        key, item = _key_of(loc)
         if key is not None:
+            if err["type"] == "too_short" and key in with_items:
+                continue  # the items' own errors say more than "too short after validation"
             spec = specs[key]
             seen = shown_value(key, err.get("input"))
             where = sources.get(key, "default")
-            lines.append(f"- {key}{item} = {seen!r} (from {where}): {msg}; allowed: {spec.allowed}")
+            hint = _did_you_mean(spec.annotation, err)
+            lines.append(
+                f"- {key}{item} = {seen!r} (from {where}): {msg}; allowed: {spec.allowed}{hint}"
+            )
             continue
+        loc = tuple(str(part) for part in err["loc"])
         section = ".".join(loc) or "settings"
         prefix = "" if section == "settings" else section + "."
         origins = [f"{k} from {s}" for k, s in sorted(sources.items()) if k.startswith(prefix)]

@@ -1,8 +1,10 @@
 """``with_overrides``: change settings by dotted keys, validated like a settings file.
 
-``model_copy(update=...)`` skips validation, so a typo or an out-of-range value would slip
-into a run. Every override goes through the same pydantic models as a TOML file: unknown
-keys and bad values raise :class:`~zerodte.errors.ConfigError` naming the key and value.
+``settings.model_copy(update=...)`` skips validation, so a horizon of 0, a typo or an
+unknown controller would slip into a run. :func:`with_overrides` accepts only leaf keys of
+the settings tree (a whole section cannot be replaced by accident), re-validates the whole
+tree through the same pydantic models as a TOML file, and reports a bad value with its key,
+the value, the source (``override`` unless the caller names one) and what is allowed.
 """
 
 from __future__ import annotations
@@ -12,34 +14,40 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from zerodte.config.fields import field_specs, suggest
+from zerodte.config.loader import explain_validation
 from zerodte.config.root import Settings
 from zerodte.errors import ConfigError
 
 
-def with_overrides(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
-    """A validated copy of ``settings`` with ``{"section.key": value}`` applied.
+def with_overrides(
+    settings: Settings, changes: Mapping[str, Any], source: str = "override"
+) -> Settings:
+    """A validated copy of ``settings`` with dotted keys changed.
+
+    ``with_overrides(settings, {"entry.controller": "random"})``.
 
     Raises
     ------
     ConfigError
-        A key is not a setting, or a value is outside its domain.
+        An unknown key (with the closest valid one) or a value outside the key's domain.
     """
-    tree = settings.model_dump(mode="python")
-    for dotted, value in overrides.items():
-        parts = str(dotted).split(".")
-        node: Any = tree
-        for i, part in enumerate(parts[:-1]):
-            if not isinstance(node, dict) or part not in node:
-                raise ConfigError(
-                    f"unknown setting {dotted!r}: no section {'.'.join(parts[: i + 1])!r}; "
-                    "`zerodte config show` lists every key"
-                )
+    specs = field_specs()
+    tree = settings.model_dump()
+    for key, value in changes.items():
+        if key not in specs:
+            hint = suggest(key, specs)
+            raise ConfigError(
+                f"{source}: unknown key {key}"
+                + (f"; did you mean {hint}?" if hint else "")
+                + " (`zerodte config show` lists every key)"
+            )
+        *sections, leaf = key.split(".")
+        node = tree
+        for part in sections:
             node = node[part]
-        if not isinstance(node, dict) or parts[-1] not in node:
-            raise ConfigError(f"unknown setting {dotted!r}; `zerodte config show` lists every key")
-        node[parts[-1]] = value
+        node[leaf] = value
     try:
         return Settings.model_validate(tree)
     except ValidationError as exc:
-        shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
-        raise ConfigError(f"invalid override ({shown}): {exc}") from exc
+        raise ConfigError(explain_validation(exc, dict.fromkeys(changes, source))) from None

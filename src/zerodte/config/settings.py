@@ -3,21 +3,92 @@
 Every section is a frozen pydantic model that rejects unknown fields. Percent-valued
 fields are in percent (``8.0`` means 8 %). Secrets are ``SecretStr`` and only come from the
 environment or a ``.env`` file (see :mod:`zerodte.config.loader`).
+
+Every value's domain is in its type, so that what a later command would choke on is
+refused when the settings are loaded: floats are finite (no ``inf``/``nan``), a number is
+never a boolean and a boolean never a number (``stop_loss_pct = true`` is an error, not
+1 %), probabilities lie in [0, 1], horizons, minutes-in-a-session and layer sizes have
+their ranges, lists that must not be empty are not, and names (``entry.controller``,
+``qscorer.feature_set``, ``data.symbols``) are checked against what exists.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from zerodte.config.names import ControllerName, FeatureSetName
+from zerodte.types import SYMBOL_MAX_LENGTH, SYMBOL_PATTERN
+
+SESSION_MINUTES = 390
+"""Minutes of a regular session: the bound of every minutes-within-a-day setting."""
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+DayMinutes = Annotated[float, Field(ge=0, le=SESSION_MINUTES)]
+Horizon = Annotated[int, Field(ge=1, le=SESSION_MINUTES)]
+LayerSize = Annotated[int, Field(ge=1, le=4096)]
+Percent = Annotated[float, Field(gt=0, le=100)]
+Symbol = Annotated[str, StringConstraints(pattern=SYMBOL_PATTERN, max_length=SYMBOL_MAX_LENGTH)]
+ColumnName = Annotated[str, StringConstraints(pattern=r"^\w+$")]
+"""A state feature column, e.g. ``rv_15m`` (checked against the feature set when training)."""
+DirectionTerm = Annotated[str, StringConstraints(pattern=r"^\s*\w+\s*(\*\s*\w+\s*)?$")]
+"""A direction term: one column or the product of two, ``"ret_30m*relvol_5m"``."""
+DATABASE_URL = re.compile(r"^(postgres|postgresql|sqlite)(\+\w+)?://")
+HTTP_URL = re.compile(r"^https?://[^\s/]+")
+
+
+def _scalar_types(annotation: Any) -> set[type]:
+    """The plain types a field's annotation is made of (through Optional, tuple, Annotated)."""
+    origin = get_origin(annotation)
+    if origin is None:
+        return {annotation} if isinstance(annotation, type) else set()
+    if origin is Literal:
+        return set()
+    out: set[type] = set()
+    for arg in get_args(annotation):
+        out |= _scalar_types(arg)
+    return out
+
+
+def _items(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 class Section(BaseModel):
-    """Base of every settings section: immutable, unknown keys rejected."""
+    """Base of every settings section: immutable, unknown keys rejected, finite floats."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_kinds(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refuse a boolean where a number is expected, and a number where a boolean is."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        kinds = _scalar_types(field.annotation)
+        numeric = bool(kinds & {int, float}) and bool not in kinds
+        for item in _items(value):
+            if numeric and isinstance(item, bool):
+                raise ValueError(f"expected a number, got the boolean {str(item).lower()}")
+            if bool in kinds and isinstance(item, int | float) and not isinstance(item, bool):
+                raise ValueError(f"expected true or false, got the number {item}")
+        return value
 
 
 class DataSettings(Section):
@@ -25,7 +96,7 @@ class DataSettings(Section):
 
     data_dir: Path = Path("data")
     cache_dir: Path = Path("data/cache")
-    symbols: tuple[str, ...] = ("SPY", "QQQ", "VIX")
+    symbols: tuple[Symbol, ...] = Field(default=("SPY", "QQQ", "VIX"), min_length=1)
     source: Literal["synthetic", "files", "polygon", "tradier", "yahoo"] = "synthetic"
     synthetic_seed: int = 7
     synthetic_days: int = Field(default=120, ge=1)
@@ -34,13 +105,24 @@ class DataSettings(Section):
     vendor_retries: int = Field(default=4, ge=0)
     polygon_api_key: SecretStr | None = None
 
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _upper_symbols(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [v.strip().upper() if isinstance(v, str) else v for v in value]
+        return value
+
 
 class OptionsSettings(Section):
     """Option pricing, volatility surface, bid/ask model and contract selection."""
 
-    risk_free_rate: float = 0.045
-    dividend_yield: float = 0.013
-    expiry_days: int = Field(default=0, ge=0, description="0 = same-day expiry (0DTE)")
+    risk_free_rate: float = Field(
+        default=0.045, ge=-0.05, le=0.25, description="per year, as a fraction: 0.045 = 4.5 %"
+    )
+    dividend_yield: float = Field(
+        default=0.013, ge=0, le=0.25, description="per year, as a fraction: 0.013 = 1.3 %"
+    )
+    expiry_days: int = Field(default=0, ge=0, le=366, description="0 = same-day expiry (0DTE)")
     strike_step: float = Field(default=1.0, gt=0)
     selection: Literal["atm", "delta", "otm"] = "atm"
     target_delta: float = Field(default=0.50, gt=0, lt=1)
@@ -50,27 +132,31 @@ class OptionsSettings(Section):
     skew_slope: float = -0.05
     smile_curvature: float = 0.02
     zero_dte_term_mult: float = Field(default=1.66, gt=0)
-    iv_floor: float = Field(default=0.05, gt=0)
+    iv_floor: float = Field(default=0.05, gt=0, le=5)
     smile_z_cap: float = Field(default=3.0, gt=0, description="|z| cap of the smile, ATM sds")
     # bid/ask model
     tick: float = Field(default=0.01, gt=0)
     min_spread: float = Field(default=0.01, ge=0)
-    base_spread_pct: float = Field(default=2.0, ge=0, description="percent of mid")
+    base_spread_pct: float = Field(default=2.0, ge=0, le=100, description="percent of mid")
     spread_moneyness_mult: float = Field(default=1.0, ge=0)
     spread_close_mult: float = Field(default=1.0, ge=0)
     spread_vix_mult: float = Field(default=0.02, ge=0)
-    max_spread_pct: float = Field(default=50.0, gt=0)
+    max_spread_pct: float = Field(default=50.0, gt=0, le=200)
     spread_vix_ref: float = Field(default=15.0, ge=0, description="VIX with no vix widening")
-    spread_close_minutes: float = Field(default=60.0, gt=0, description="widening window")
+    spread_close_minutes: float = Field(
+        default=60.0, gt=0, le=SESSION_MINUTES, description="widening window"
+    )
 
 
 class CostsSettings(Section):
     """Friction applied by the paper broker and by ghost (counterfactual) trades alike."""
 
     fee_per_contract: float = Field(default=0.65, ge=0)
-    slippage_pct_of_spread: float = Field(default=10.0, ge=0, description="percent of spread")
+    slippage_pct_of_spread: float = Field(
+        default=10.0, ge=0, le=100, description="percent of spread"
+    )
     slippage_min_ticks: int = Field(default=0, ge=0)
-    latency_seconds: float = Field(default=1.0, ge=0)
+    latency_seconds: float = Field(default=1.0, ge=0, le=3600)
 
 
 class ExitsSettings(Section):
@@ -78,18 +164,18 @@ class ExitsSettings(Section):
 
     max_loss_per_trade: float = Field(default=500.0, gt=0, description="dollar loss cap")
     stop_loss_pct: float = Field(default=8.0, gt=0)
-    stop_loss_min_hold_minutes: float = Field(default=1.0, ge=0)
-    take_profit_pct: float = Field(default=12.0, gt=0)
+    stop_loss_min_hold_minutes: DayMinutes = 1.0
+    take_profit_pct: float = Field(default=12.0, gt=0, le=10_000)
     use_trailing_stop: bool = True
-    trailing_activation_pct: float = Field(default=4.0, gt=0)
-    trailing_stop_pct: float = Field(default=2.0, gt=0)
+    trailing_activation_pct: float = Field(default=4.0, gt=0, le=10_000)
+    trailing_stop_pct: Percent = 2.0
     use_partial_take_profit: bool = False
-    partial_take_profit_pct: float = Field(default=10.0, gt=0)
+    partial_take_profit_pct: float = Field(default=10.0, gt=0, le=10_000)
     partial_fraction: float = Field(default=0.5, gt=0, lt=1)
-    runner_trail_pct: float = Field(default=4.0, gt=0)
-    max_hold_minutes: float = Field(default=45.0, gt=0)
-    expiry_exit_minutes: float = Field(default=30.0, ge=0)
-    eod_flatten_minutes: float = Field(default=1.0, ge=0)
+    runner_trail_pct: Percent = 4.0
+    max_hold_minutes: float = Field(default=45.0, gt=0, le=SESSION_MINUTES)
+    expiry_exit_minutes: DayMinutes = 30.0
+    eod_flatten_minutes: DayMinutes = 1.0
 
     @model_validator(mode="after")
     def _check_trailing(self) -> ExitsSettings:
@@ -110,8 +196,8 @@ Weekday = Literal["MON", "TUE", "WED", "THU", "FRI"]
 class GatesSettings(Section):
     """Entry gates; each veto is recorded with its reason."""
 
-    no_entry_after_open_minutes: float = Field(default=5.0, ge=0)
-    no_entry_before_close_minutes: float = Field(default=45.0, ge=0)
+    no_entry_after_open_minutes: DayMinutes = 5.0
+    no_entry_before_close_minutes: DayMinutes = 45.0
     pdt_enabled: bool = True
     pdt_equity_threshold: float = Field(default=25_000.0, ge=0)
     pdt_max_day_trades: int = Field(default=3, ge=0)
@@ -122,9 +208,9 @@ class GatesSettings(Section):
     skip_monday: bool = False
     skip_friday: bool = False
     daily_loss_limit: float = Field(default=1_000.0, gt=0, description="dollars")
-    cooldown_minutes: float = Field(default=5.0, ge=0)
+    cooldown_minutes: DayMinutes = 5.0
     calibration_enabled: bool = False
-    calibration_min_prob: float = Field(default=0.42, ge=0, le=1)
+    calibration_min_prob: Probability = 0.42
     calibration_min_trades: int = Field(default=30, ge=1)
     regime_filter_enabled: bool = False
     regime_conflict_veto: bool = False
@@ -133,17 +219,17 @@ class GatesSettings(Section):
 class EntrySettings(Section):
     """Entry controller selection, its parameters and position sizing."""
 
-    controller: str = "momentum"
+    controller: ControllerName = "momentum"
     q_threshold: float = 0.0
-    q_min_conf: float = 0.0
+    q_min_conf: Probability = Field(default=0.0, description="P[Q > 0], 0 to 1")
     q_min_abs_ret: float = Field(default=0.0, ge=0)
     momentum_lookback_minutes: int = Field(default=5, ge=1)
     momentum_threshold_pct: float = Field(default=0.10, ge=0)
-    random_p_call: float = Field(default=0.02, ge=0, le=1)
-    random_p_put: float = Field(default=0.02, ge=0, le=1)
+    random_p_call: Probability = 0.02
+    random_p_put: Probability = 0.02
     random_seed: int = 0
     prediction_min_risk_adjusted: float = Field(default=0.3, ge=0)
-    prediction_min_confidence: float = Field(default=0.55, ge=0, le=1)
+    prediction_min_confidence: Probability = 0.55
     sizing: Literal["fixed_contracts", "fixed_risk", "equity_fraction"] = "fixed_contracts"
     contracts: int = Field(default=1, ge=1)
     risk_dollars: float = Field(default=500.0, gt=0)
@@ -196,9 +282,11 @@ DEFAULT_DIRECTION_TERMS: tuple[str, ...] = (
 class QScorerSettings(Section):
     """Counterfactual labels, Q-regression training and the Q entry controller."""
 
-    horizon_minutes: int = Field(default=15, ge=1)
-    horizons: tuple[int, ...] = (10, 15, 20, 30, 60)
-    feature_set: str = Field(default="q_state", description="state features (zerodte.features)")
+    horizon_minutes: Horizon = 15
+    horizons: tuple[Horizon, ...] = Field(default=(10, 15, 20, 30, 60), min_length=1)
+    feature_set: FeatureSetName = Field(
+        default="q_state", description="state features (zerodte.features)"
+    )
     label_mode: Literal["all", "flat_only", "hold_only"] = "all"
     record_labels: bool = True
     apply_exit_rules: bool = Field(
@@ -216,8 +304,12 @@ class QScorerSettings(Section):
         default="structured",
         description="structured: Q = s ± d (cost trees, direction ridge); mlp: two-head MLP",
     )
-    cost_columns: tuple[str, ...] = DEFAULT_COST_COLUMNS
-    direction_terms: tuple[str, ...] = DEFAULT_DIRECTION_TERMS
+    cost_columns: tuple[ColumnName, ...] = Field(
+        default=DEFAULT_COST_COLUMNS, min_length=1, description="state columns of s"
+    )
+    direction_terms: tuple[DirectionTerm, ...] = Field(
+        default=DEFAULT_DIRECTION_TERMS, min_length=1, description="'a' or 'a*b' terms of d"
+    )
     direction_ridge: float = Field(default=0.1, ge=0, description="ridge penalty per row")
     cost_trees: int = Field(default=200, ge=1)
     cost_depth: int = Field(default=3, ge=1)
@@ -226,7 +318,9 @@ class QScorerSettings(Section):
     epochs: int = Field(default=30, ge=1)
     batch_size: int = Field(default=512, ge=1)
     learning_rate: float = Field(default=1e-3, gt=0)
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: tuple[LayerSize, ...] = Field(
+        default=(64, 64), min_length=1, description="hidden layer sizes; at least one layer"
+    )
     ensemble_size: int = Field(default=5, ge=1)
     weight_decay: float = Field(default=1e-4, ge=0)
     bagging: Literal["session", "row"] = Field(
@@ -254,14 +348,27 @@ class QScorerSettings(Section):
         default=True,
         description="refit the deployed model on every labelled row after the validation report",
     )
-    embargo_minutes: int | None = None
+    embargo_minutes: int | None = Field(default=None, ge=0)
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _check_windows(self) -> QScorerSettings:
+        windows = self.validation_fraction + self.early_stopping_fraction
+        windows += self.calibration_fraction
+        if windows >= 1:
+            raise ValueError(
+                f"qscorer.validation_fraction ({self.validation_fraction}) + "
+                f"early_stopping_fraction ({self.early_stopping_fraction}) + "
+                f"calibration_fraction ({self.calibration_fraction}) must be below 1, "
+                "so that rows are left to train on"
+            )
+        return self
 
 
 class ModelsSettings(Section):
     """Predictors, regime model and calibration."""
 
-    horizon_minutes: int = Field(default=15, ge=1)
+    horizon_minutes: Horizon = 15
     sequence_length: int = Field(default=60, ge=2)
     encoder: Literal["tcn", "lstm", "transformer", "mamba"] = "tcn"
     uncertainty: Literal["mc_dropout", "variational"] = "mc_dropout"
@@ -271,8 +378,10 @@ class ModelsSettings(Section):
     learning_rate: float = Field(default=1e-3, gt=0)
     neutral_band_pct: float = Field(default=0.05, ge=0)
     knn_k: int = Field(default=50, ge=1)
-    tree_thresholds_pct: tuple[float, float] = (0.10, 0.20)
-    tree_horizons: tuple[int, ...] = (5, 15, 30)
+    tree_thresholds_pct: tuple[
+        Annotated[float, Field(ge=0, le=100)], Annotated[float, Field(ge=0, le=100)]
+    ] = (0.10, 0.20)
+    tree_horizons: tuple[Horizon, ...] = Field(default=(5, 15, 30), min_length=1)
     calibration_method: Literal["isotonic", "platt"] = "platt"
     hmm_refit_days: int = Field(default=20, ge=1)
     hmm_train_days: int = Field(default=60, ge=5)
@@ -296,6 +405,16 @@ class BrokerSettings(Section):
     tradier_live_url: str = "https://api.tradier.com/v1"
     client_tag_prefix: str = Field(default="zdte", pattern=r"^[A-Za-z0-9]{1,16}$")
 
+    @field_validator("tradier_base_url", "tradier_live_url")
+    @classmethod
+    def _check_http_url(cls, value: str) -> str:
+        if not HTTP_URL.match(value):
+            raise ValueError(
+                "not an HTTP(S) URL; use e.g. https://sandbox.tradier.com/v1 "
+                "(or http://127.0.0.1:PORT/v1 for the fake server)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _check_live(self) -> BrokerSettings:
         if self.mode == "live" and self.paper_trading:
@@ -313,6 +432,16 @@ class StoreSettings(Section):
     url: str | None = Field(default=None, repr=False)
     path: Path = Path("runs/zerodte.db")
     echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not DATABASE_URL.match(value):
+            raise ValueError(
+                "not a database URL; use postgresql+psycopg://user@host:5432/db (or "
+                "sqlite:///path.db), or leave it unset for SQLite at store.path"
+            )
+        return value
 
 
 class DashboardSettings(Section):
@@ -354,6 +483,16 @@ class LiveSettings(Section):
     calibration_max_gap: float = Field(default=0.25, gt=0, le=1)
     restart_limit: int = Field(default=20, ge=0, description="recoveries within one run")
 
+    @model_validator(mode="after")
+    def _check_bar_wait(self) -> LiveSettings:
+        if self.bar_settle_s >= self.bar_timeout_s:
+            raise ValueError(
+                f"live.bar_settle_s ({self.bar_settle_s}) must be smaller than "
+                f"live.bar_timeout_s ({self.bar_timeout_s}); otherwise a bar would be "
+                "declared missing before it is first asked for"
+            )
+        return self
+
 
 class AlignmentSettings(Section):
     """Data alignment of quotes with the decision time (EXACT, PRIOR, STALE, NONE)."""
@@ -363,3 +502,12 @@ class AlignmentSettings(Section):
     max_lag_s: float = Field(default=600.0, gt=0)
     fail_fast_stale_pct: float = Field(default=30.0, gt=0, le=100)
     fail_fast_min_cycles: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _check_windows(self) -> AlignmentSettings:
+        if self.exact_window_s > self.max_lag_s:
+            raise ValueError(
+                f"alignment.exact_window_s ({self.exact_window_s}) must not exceed "
+                f"alignment.max_lag_s ({self.max_lag_s}): data older than max_lag_s is NONE"
+            )
+        return self

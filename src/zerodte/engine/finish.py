@@ -5,6 +5,11 @@ manifest, the run directory (records, report, manifest) and the SQL store row. B
 (:func:`zerodte.engine.backtest.run_backtest`) and live runs
 (:func:`zerodte.engine.live.run_live`) call the same function, so their summaries have the
 same keys and the same meaning; a live run adds its orders, reconciliations and faults.
+
+The directory and the row are published together (:func:`zerodte.engine.publish.publish_run`):
+the files are written into a staging directory, the row is committed with the staging's
+token, then the directory is moved into place; after a crash at any step, neither exists
+without the other once :func:`~zerodte.engine.publish.recover_runs` has run.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from zerodte.config.manifest import settings_hash, settings_manifest
 from zerodte.config.root import Settings
 from zerodte.engine.engine import EngineRun
 from zerodte.engine.feed import FeedColumns
+from zerodte.engine.publish import TOKEN_KEY, publish_run, store_lookup
 from zerodte.engine.rundir import write_manifest, write_records
 from zerodte.research.report import write_run_report
 from zerodte.research.serialize import jsonable
@@ -147,46 +153,78 @@ def finish_run(
         }
     )
     out_dir: Path | None = None
+    rows = _RunRows(settings, manifest, summary, trades) if record else None
     if write:
         out_dir = Path(run_dir) if run_dir is not None else settings.engine.runs_dir / info.run_id
-        write_records(
-            out_dir,
-            trades=trades,
-            equity=equity,
-            decisions=decisions if settings.engine.write_decisions else None,
+        target = out_dir
+
+        def write_files(where: Path) -> None:
+            write_records(
+                where,
+                trades=trades,
+                equity=equity,
+                decisions=decisions if settings.engine.write_decisions else None,
+            )
+            write_run_report(
+                where,
+                trades,
+                equity,
+                stats,
+                title=f"{info.controller} {info.title} {start} to {end}",
+                extra=extra,
+            )
+            write_manifest(where, {**manifest, "run_dir": str(target)})
+
+        publish_run(
+            target,
+            info.run_id,
+            write_files,
+            None if rows is None else (lambda token: rows.record(target, token)),
+            None if rows is None else rows.token_of,
         )
-        write_run_report(
-            out_dir,
-            trades,
-            equity,
-            stats,
-            title=f"{info.controller} {info.title} {start} to {end}",
-            extra=extra,
-        )
-        write_manifest(out_dir, {**manifest, "run_dir": str(out_dir)})
-    if record:
-        record_run(settings, manifest, summary, trades, out_dir)
+    elif rows is not None:
+        rows.record(None, None)
     return FinishedRun(info.run_id, summary, trades, equity, decisions, out_dir, manifest)
 
 
-def record_run(
-    settings: Settings,
-    manifest: Mapping[str, Any],
-    summary: Mapping[str, Any],
-    trades: pd.DataFrame,
-    out_dir: Path | None,
-) -> None:
-    """Add the run and its trades to the SQL store (``store``)."""
-    from zerodte.store import RunStore, make_engine
+class _RunRows:
+    """The run's rows in the SQL store (``settings.store``), opened on first use."""
 
-    meta = {
-        k: manifest[k]
-        for k in ("run_id", "controller", "mode", "seed", "start", "end", "config_hash")
-    }
-    meta.update(
-        data_hash=manifest["data_hash"],
-        code_version=manifest["code_version"],
-        created_at=manifest["created_at"],
-        run_dir=None if out_dir is None else str(out_dir),
-    )
-    RunStore(make_engine(settings.store)).record_run(meta, summary, trades)
+    def __init__(
+        self,
+        settings: Settings,
+        manifest: Mapping[str, Any],
+        summary: Mapping[str, Any],
+        trades: pd.DataFrame,
+    ) -> None:
+        self._settings = settings
+        self._manifest = manifest
+        self._summary = summary
+        self._trades = trades
+        self._store: Any = None
+
+    def _runs(self) -> Any:
+        from zerodte.store import RunStore, make_engine
+
+        if self._store is None:
+            self._store = RunStore(make_engine(self._settings.store))
+        return self._store
+
+    def token_of(self, run_id: str) -> str | None:
+        """Publish token of a recorded run (see :mod:`zerodte.engine.publish`)."""
+        return store_lookup(self._runs())(run_id)
+
+    def record(self, out_dir: Path | None, token: str | None) -> None:
+        """Record the run and its trades in one transaction."""
+        m = self._manifest
+        meta = {k: m[k] for k in ("run_id", "controller", "mode", "seed", "start", "end")}
+        meta.update(
+            config_hash=m["config_hash"],
+            data_hash=m["data_hash"],
+            code_version=m["code_version"],
+            created_at=m["created_at"],
+            run_dir=None if out_dir is None else str(out_dir),
+        )
+        if token is not None:
+            meta[TOKEN_KEY] = token
+        self._runs().record_run(meta, self._summary, self._trades)

@@ -15,6 +15,10 @@ from zerodte.market.schema import TIMEZONE
 
 _CAL_START = "2000-01-03"
 _CAL_END = "2035-12-31"
+CALENDAR_FIRST = date.fromisoformat(_CAL_START)
+"""First day the calendar knows; bars before it are refused."""
+CALENDAR_LAST = date.fromisoformat(_CAL_END)
+"""Last day the calendar knows."""
 
 
 @lru_cache(maxsize=1)

@@ -1,12 +1,17 @@
 """Import bar files (CSV or Parquet) into canonical, validated bars.
 
-Steps, in order: read; rename columns (``--map time=timestamp,Close=close`` plus obvious
-case-insensitive names); parse timestamps and bring them to America/New_York (naive input
-needs ``tz``; tz-aware or UTC-offset input is converted); shift bar-end labels to bar
-starts (``label="end"`` subtracts one minute); split long multi-symbol files on their
-``symbol`` column; drop extended-hours bars (unless ``keep_extended``); apply the repairs
-the caller asked for; validate. Bad data is refused with a report that names the file, row
-number (1-based, after the header), field, problem, value and fix.
+Steps, in order: read (:mod:`zerodte.market.reading`: unreadable, binary, empty or
+header-only files are refused); rename columns (``--map time=timestamp,Close=close`` plus
+obvious case-insensitive names) and require every OHLCV column; parse timestamps by the
+rules of :mod:`zerodte.market.timestamps` and bring them to America/New_York; shift bar-end
+labels to bar starts (``label="end"`` subtracts one minute); split long multi-symbol files
+on their ``symbol`` column (every symbol checked against the symbol pattern); drop
+extended-hours bars of trading days (unless ``keep_extended``; bars on days that are not
+trading days are never dropped silently, they are refused); apply the repairs the caller
+asked for; validate. A symbol left with no bars, a CSV whose last row has no line end, and
+every problem of :func:`~zerodte.market.validation.validate_bars` refuse the file, with a
+report that names the file, row number (1-based, after the header), field, problem, value
+and fix.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ import pandas as pd
 
 from zerodte.errors import DataError
 from zerodte.market.calendar import TradingCalendar
-from zerodte.market.schema import BAR_COLUMNS, PRICE_COLUMNS, TIMEZONE
+from zerodte.market.reading import RawTable, read_table
+from zerodte.market.schema import BAR_COLUMNS, PRICE_COLUMNS
+from zerodte.market.symbols import check_symbol
+from zerodte.market.timestamps import parse_times
 from zerodte.market.validation import (
     ROW_COLUMN,
     Problem,
@@ -32,6 +40,8 @@ from zerodte.market.validation import (
     repair_bars,
     validate_bars,
 )
+
+__all__ = ["ImportResult", "import_file", "parse_mapping", "read_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,19 +88,6 @@ def parse_mapping(text: str | Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file as it is."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".csv", ".txt", ".gz"):
-        return pd.read_csv(path)
-    raise DataError(f"{path}: unknown file type {suffix!r}; use .csv or .parquet")
-
-
 def _rename(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> pd.DataFrame:
     missing = [c for c in mapping if c not in frame.columns]
     if missing:
@@ -108,31 +105,6 @@ def _rename(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> pd.
             renames[col] = target
             present.add(target)
     return frame.rename(columns=renames)
-
-
-def _timestamps(raw: pd.Series, tz: str | None, source: str) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        ts = raw
-    else:
-        try:
-            ts = pd.to_datetime(raw, utc=False, format="mixed")
-        except (ValueError, TypeError) as exc:
-            raise DataError(
-                f"{source}: cannot parse the timestamp column ({exc}); first values "
-                f"{raw.head(3).tolist()}; give ISO times like 2024-01-02 09:30:00-05:00"
-            ) from exc
-        if ts.dtype == object:  # mixed offsets (DST) parse as objects; go through UTC
-            ts = pd.to_datetime(raw, utc=True, format="mixed")
-    if getattr(ts.dt, "tz", None) is None:
-        if tz is None:
-            raise DataError(
-                f"{source}: timestamps have no timezone (e.g. {raw.iloc[0]!r}); pass the "
-                "file's timezone with --tz (America/New_York, UTC, ...)"
-            )
-        ts = ts.dt.tz_localize(tz, ambiguous="raise", nonexistent="raise")
-    elif tz is not None:
-        logger.info("%s: timestamps carry a timezone; --tz %s not needed, converting", source, tz)
-    return ts.dt.tz_convert(TIMEZONE).astype(f"datetime64[ns, {TIMEZONE}]")
 
 
 def _numeric(frame: pd.DataFrame, source: str, report: ValidationReport) -> pd.DataFrame:
@@ -158,6 +130,68 @@ def _numeric(frame: pd.DataFrame, source: str, report: ValidationReport) -> pd.D
     return frame
 
 
+def _unterminated(raw: RawTable, frame: pd.DataFrame, source: str) -> list[Problem]:
+    if not raw.unterminated:
+        return []
+    return [
+        Problem(
+            source,
+            int(frame[ROW_COLUMN].iloc[-1]),
+            "volume",
+            "last line has no line end (the file may be cut inside this row)",
+            str(raw.frame.iloc[-1].tolist())[:120],
+            "download the file again; if it is complete, end it with a newline (echo >> FILE)",
+        )
+    ]
+
+
+def _split_symbols(frame: pd.DataFrame, symbol: str | None, source: str) -> dict[str, pd.DataFrame]:
+    if "symbol" not in frame.columns:
+        if symbol is None:
+            raise DataError(f"{source}: no symbol column; name the symbol with --symbol SPY")
+        return {check_symbol(symbol, "--symbol"): frame}
+    cells = frame["symbol"]
+    empty = cells.isna().to_numpy()
+    if empty.any():
+        row = int(frame[ROW_COLUMN].to_numpy()[np.flatnonzero(empty)[0]])
+        raise DataError(f"{source}:{row} [symbol] is empty; every row of a long file needs one")
+    symbols = cells.astype(str).str.strip().str.upper()
+    names = sorted(symbols.unique())
+    for name in names:
+        row = int(frame[ROW_COLUMN].to_numpy()[np.flatnonzero(symbols == name)[0]])
+        check_symbol(name, f"{source}:{row} [symbol]")
+    if symbol is not None:
+        wanted = check_symbol(symbol, "--symbol")
+        if wanted not in names:
+            raise DataError(f"{source}: symbol {wanted} not in the file (has {names})")
+        names = [wanted]
+    return {s: frame.loc[symbols == s].reset_index(drop=True) for s in names}
+
+
+def _drop_extended(
+    part: pd.DataFrame, sym: str, cal: TradingCalendar, report: ValidationReport
+) -> tuple[pd.DataFrame, int]:
+    """Drop on-minute bars of trading days outside the regular session (extended hours).
+
+    Bars of non-trading days and off-minute stamps are kept so that validation names them.
+    """
+    ts = part["timestamp"]
+    valid = ts.notna().to_numpy()
+    if not valid.any():
+        return part, 0
+    days = ts.dt.date
+    known = sorted(set(days[valid]))
+    sessions = set(cal.sessions(known[0], known[-1]))
+    on_session_day = days.isin(sessions).to_numpy()
+    on_minute = (ts.dt.second == 0).to_numpy() & (ts.dt.microsecond == 0).to_numpy()
+    drop = valid & ~in_session(ts, cal) & on_minute & on_session_day
+    if not drop.any():
+        return part, 0
+    count = int(drop.sum())
+    report.notes.append(f"{sym}: dropped {count} extended-hours bar(s) (--keep-extended keeps)")
+    return part.loc[~drop].reset_index(drop=True), count
+
+
 def import_file(
     path: Path | str,
     *,
@@ -168,6 +202,7 @@ def import_file(
     keep_extended: bool = False,
     repairs: str | Iterable[str] | None = None,
     calendar: TradingCalendar | None = None,
+    time_format: str | None = None,
 ) -> ImportResult:
     """Read, normalise, repair (only as asked) and validate a bar file.
 
@@ -177,7 +212,7 @@ def import_file(
     ----------
     symbol
         Symbol of a single-symbol file; for a long file with a ``symbol`` column, keeps only
-        this symbol (``None`` keeps all).
+        this symbol (``None`` keeps all). Must match :data:`zerodte.types.SYMBOL_PATTERN`.
     mapping
         ``source=canonical`` column renames.
     tz
@@ -189,59 +224,61 @@ def import_file(
         ``drop-outside-session`` is asked for: the store holds regular hours only).
     repairs
         Names from :data:`zerodte.market.validation.REPAIRS`.
+    time_format
+        ``strftime`` format of a text time column (see :mod:`zerodte.market.timestamps`).
     """
     path = Path(path)
     source = path.name
-    cal = calendar or TradingCalendar()
+    if label not in ("start", "end"):
+        raise DataError(f"label must be 'start' or 'end', got {label!r}")
     wanted = parse_repairs(repairs)
     raw = read_table(path)
-    raw = raw.reset_index(drop=True)
-    raw[ROW_COLUMN] = np.arange(1, len(raw) + 1)
-    frame = _rename(raw, parse_mapping(mapping), source)
-    report = ValidationReport()
-    if "timestamp" not in frame.columns:
+    frame = raw.frame.reset_index(drop=True)
+    frame[ROW_COLUMN] = np.arange(1, len(frame) + 1)
+    frame = _rename(frame, parse_mapping(mapping), source)
+    missing = [c for c in BAR_COLUMNS if c not in frame.columns]
+    if missing:
+        shown = [c for c in raw.frame.columns]
         raise DataError(
-            f"{source}: no timestamp column among {list(raw.columns)}; "
-            "map it with --map <column>=timestamp"
+            f"{source}: missing column(s) {missing} among {shown}; map them with "
+            f"--map <name>={missing[0]} (names are matched case-insensitively; o/h/l/c/v, "
+            "time, date and vol are understood)"
         )
-    frame["timestamp"] = _timestamps(frame["timestamp"], tz, source)
+    rows = frame[ROW_COLUMN].to_numpy()
+    parsed = parse_times(frame["timestamp"], rows, tz=tz, source=source, time_format=time_format)
+    frame["timestamp"] = parsed.values
     if label == "end":
         frame["timestamp"] = frame["timestamp"] - pd.Timedelta(minutes=1)
-    elif label != "start":
-        raise DataError(f"label must be 'start' or 'end', got {label!r}")
+    report = ValidationReport(notes=list(parsed.notes))
     frame = _numeric(frame, source, report)
+    report.problems.extend(_unterminated(raw, frame, source))
+    for col in raw.float32_columns:
+        report.notes.append(f"{source}: column {col!r} is stored as float32")
 
-    if "symbol" in frame.columns:
-        symbols = frame["symbol"].astype(str).str.upper()
-        names = sorted(symbols.unique())
-        if symbol is not None:
-            if symbol.upper() not in names:
-                raise DataError(f"{source}: symbol {symbol} not in the file (has {names})")
-            names = [symbol.upper()]
-        groups = {s: frame.loc[symbols == s].reset_index(drop=True) for s in names}
-    else:
-        if symbol is None:
-            raise DataError(f"{source}: no symbol column; name the symbol with --symbol SPY")
-        groups = {symbol.upper(): frame}
-
+    cal = calendar or TradingCalendar()
     bars: dict[str, pd.DataFrame] = {}
     dropped: dict[str, int] = {}
-    for sym, part in groups.items():
-        if not keep_extended and len(part):
-            inside = in_session(part["timestamp"], cal)
-            # on-minute bars outside the session are extended hours; off-minute stamps are
-            # kept so validation can name them
-            on_minute = (part["timestamp"].dt.second == 0).to_numpy()
-            drop = ~inside & on_minute
-            if drop.any():
-                dropped[sym] = int(drop.sum())
-                report.notes.append(
-                    f"{sym}: dropped {dropped[sym]} extended-hours bar(s) (--keep-extended keeps)"
-                )
-                part = part.loc[~drop].reset_index(drop=True)
+    for sym, part in _split_symbols(frame, symbol, source).items():
+        if not keep_extended:
+            part, count = _drop_extended(part, sym, cal, report)
+            if count:
+                dropped[sym] = count
         if wanted:
             part, notes = repair_bars(part, sym, wanted, calendar=cal)
             report.notes.extend(notes)
+        if part.empty:
+            report.problems.append(
+                Problem(
+                    source,
+                    None,
+                    "timestamp",
+                    "no bars left",
+                    f"{sym}: every row was dropped ({dropped.get(sym, 0)} as extended hours)",
+                    "the file holds no regular-session bar of a trading day; check its dates "
+                    "and timezone (--tz)",
+                )
+            )
+            continue
         report.extend(
             # minutes filled on request carry row -1 and are exempt from the volume check
             validate_bars(part, sym, source, calendar=cal)

@@ -135,8 +135,7 @@ def load_market(
         cfg.days,
     )
     market = simulate_market(cfg)
-    for sym, frame in market.bars.items():
-        store.write(sym, frame, source=f"synthetic:seed={cfg.seed}:edge={cfg.edge}")
+    store.write_many(market.bars, source=f"synthetic:seed={cfg.seed}:edge={cfg.edge}")
     data = _assemble(market.bars, f"synthetic(seed={cfg.seed}, edge={cfg.edge})", cfg)
     return _restrict(data, end=end) if end is not None else data
 

@@ -1,22 +1,26 @@
 """The Parquet market store: one layout and one schema for every source.
 
-Layout::
+Layout (see :mod:`zerodte.market.generations` for the generations)::
 
-    <data_dir>/bars/symbol=SPY/year=2024.parquet
+    <data_dir>/bars/CURRENT                                 -> "g000042"
+    <data_dir>/bars/g000042/symbol=SPY/year=2024.parquet
 
 One file per symbol and calendar year (about 98,000 rows for a year of minutes), so loading
 a year reads three files. Files hold the canonical bar schema
 (:data:`zerodte.market.schema.BAR_COLUMNS`) sorted by time; the Parquet key-value metadata
-records the source. Every write is validated first and written atomically
-(:func:`zerodte.io.atomic_write`), so stored data is never replaced by bad data and a crash
-never leaves half a file.
+records the source. Every write is validated first. The files one command writes (all the
+symbols and years of an import or a generate) form one transaction: they are staged in a
+new generation and published together by one atomic rename of ``CURRENT``, so stored data
+is never replaced by bad data, and a crash leaves either the old or the new store, never a
+mix. Opening a store sweeps what a crashed writer left behind.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,9 +31,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zerodte.errors import DataError
-from zerodte.io import atomic_write
 from zerodte.market.calendar import TradingCalendar
+from zerodte.market.generations import Generations, Staging
 from zerodte.market.schema import BAR_COLUMNS, PRICE_COLUMNS, TIMEZONE, empty_bars, to_canonical
+from zerodte.market.symbols import check_symbol
 from zerodte.market.validation import Problem, ValidationReport, validate_bars
 
 logger = logging.getLogger(__name__)
@@ -99,45 +104,46 @@ def data_hash_of(bars: Mapping[str, pd.DataFrame]) -> str:
     return digest.hexdigest()
 
 
-class ParquetStore:
-    """Canonical minute bars under ``data_dir`` (see the module docstring for the layout)."""
+def _relative(symbol: str, year: int) -> str:
+    return f"symbol={symbol}/year={year}.parquet"
 
-    def __init__(self, data_dir: Path | str, calendar: TradingCalendar | None = None) -> None:
-        self.data_dir = Path(data_dir)
-        self.root = self.data_dir / "bars"
-        self._cal = calendar
 
-    @property
-    def calendar(self) -> TradingCalendar:
-        """The trading calendar (created on first use: it takes a moment to build)."""
-        if self._cal is None:
-            self._cal = TradingCalendar()
-        return self._cal
+def _read(path: Path) -> pd.DataFrame:
+    frame = pq.read_table(path).to_pandas()
+    frame["timestamp"] = frame["timestamp"].astype(f"datetime64[ns, {TIMEZONE}]")
+    return frame
 
-    def _path(self, symbol: str, year: int) -> Path:
-        return self.root / f"symbol={symbol}" / f"year={year}.parquet"
 
-    def symbols(self) -> list[str]:
-        """Symbols with at least one stored file."""
-        if not self.root.exists():
-            return []
-        return sorted(
-            p.name.split("=", 1)[1]
-            for p in self.root.glob("symbol=*")
-            if p.is_dir() and any(p.glob("year=*.parquet"))
-        )
+def _sources_of(path: Path) -> set[str]:
+    meta = pq.read_schema(path).metadata or {}
+    return {s for s in meta.get(_SOURCE_KEY, b"").decode().split(",") if s}
 
-    def _files(self, symbol: str) -> list[tuple[int, Path]]:
-        files = []
-        for p in (self.root / f"symbol={symbol}").glob("year=*.parquet"):
-            files.append((int(p.stem.split("=", 1)[1]), p))
-        return sorted(files)
 
-    def has_data(self) -> bool:
-        """Whether any bars are stored."""
-        return bool(self.symbols())
+def _merge(symbol: str, old: pd.DataFrame, new: pd.DataFrame, *, replace: bool) -> pd.DataFrame:
+    overlap = old["timestamp"].isin(new["timestamp"])
+    if overlap.any() and not replace:
+        a = old.loc[overlap].set_index("timestamp").sort_index()
+        b = new.set_index("timestamp").loc[a.index]
+        differs = ~(a.to_numpy() == b.to_numpy()).all(axis=1)
+        if differs.any():
+            first = a.index[np.flatnonzero(differs)[0]]
+            raise DataError(
+                f"{symbol}: {int(differs.sum())} stored bar(s) differ from the new data "
+                f"at the same timestamps (first {first}); the store was left unchanged. "
+                "Pass replace=True (--replace) to overwrite them."
+            )
+    kept = old.loc[~overlap]
+    merged = pd.concat([kept, new], ignore_index=True)
+    return merged.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
-    # -- writing ---------------------------------------------------------------------------
+
+class StoreTransaction:
+    """Writes that are published together (see :meth:`ParquetStore.transaction`)."""
+
+    def __init__(self, store: ParquetStore, staging: Staging) -> None:
+        self._store = store
+        self._staging = staging
+        self.rows: dict[str, int] = {}
 
     def write(
         self,
@@ -148,79 +154,154 @@ class ParquetStore:
         replace: bool = False,
         zero_volume_ok: bool = False,
     ) -> int:
-        """Validate ``frame`` and merge it into the stored bars of ``symbol``.
+        """Validate ``frame`` and merge it into the staged bars of ``symbol``.
 
         Overlapping timestamps whose bars are identical are accepted (a write is
         idempotent); overlapping bars that differ raise :class:`DataError` unless
         ``replace=True``, in which case the new bars win. Returns the rows written.
         """
-        symbol = symbol.upper()
+        symbol = check_symbol(symbol)
         bars = to_canonical(frame)
         report = validate_bars(
             bars,
             symbol,
             f"{source}:{symbol}",
-            calendar=self.calendar,
+            calendar=self._store.calendar,
             zero_volume="note" if zero_volume_ok else "problem",
         )
-        report.raise_if_bad(f"writing {symbol} to {self.root}")
+        report.raise_if_bad(f"writing {symbol} to {self._store.root}")
+        if bars.empty:
+            raise DataError(f"writing {symbol} to {self._store.root} refused: no bars to write")
         years = bars["timestamp"].dt.year.to_numpy()
-        pending: list[tuple[Path, pd.DataFrame]] = []
+        pending: list[tuple[str, pd.DataFrame, set[str]]] = []
         for year in np.unique(years):
             new = bars.loc[years == year].reset_index(drop=True)
-            path = self._path(symbol, int(year))
-            if path.exists():
-                old = self._read(path)
-                new = self._merge(symbol, old, new, replace=replace)
-            pending.append((path, new))
-        # every year checked before any file changes, so a conflict leaves the store intact
-        for path, merged in pending:
-            self._write_file(path, merged, source)
-        logger.info("stored %d %s bars from %s in %s", len(bars), symbol, source, self.root)
+            rel = _relative(symbol, int(year))
+            sources = {source}
+            existing = self._staging.existing(rel)
+            if existing is not None:
+                new = _merge(symbol, _read(existing), new, replace=replace)
+                sources |= _sources_of(existing)
+            pending.append((rel, new, sources))
+        # every year checked before any file is staged; nothing is published before commit
+        for rel, merged, sources in pending:
+            table = pa.Table.from_pandas(merged.loc[:, list(BAR_COLUMNS)], preserve_index=False)
+            table = table.replace_schema_metadata(
+                {**(table.schema.metadata or {}), _SOURCE_KEY: ",".join(sorted(sources)).encode()}
+            )
+            pq.write_table(
+                table, self._staging.target(rel), compression="zstd", write_statistics=True
+            )
+        self.rows[symbol] = self.rows.get(symbol, 0) + len(bars)
+        logger.info("staged %d %s bars from %s in %s", len(bars), symbol, source, self._store.root)
         return len(bars)
 
-    def _merge(
-        self, symbol: str, old: pd.DataFrame, new: pd.DataFrame, *, replace: bool
-    ) -> pd.DataFrame:
-        overlap = old["timestamp"].isin(new["timestamp"])
-        if overlap.any() and not replace:
-            a = old.loc[overlap].set_index("timestamp").sort_index()
-            b = new.set_index("timestamp").loc[a.index]
-            differs = ~(a.to_numpy() == b.to_numpy()).all(axis=1)
-            if differs.any():
-                first = a.index[np.flatnonzero(differs)[0]]
-                raise DataError(
-                    f"{symbol}: {int(differs.sum())} stored bar(s) differ from the new data "
-                    f"at the same timestamps (first {first}); the store was left unchanged. "
-                    "Pass replace=True (--replace) to overwrite them."
-                )
-        kept = old.loc[~overlap]
-        merged = pd.concat([kept, new], ignore_index=True)
-        return merged.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
-    def _write_file(self, path: Path, frame: pd.DataFrame, source: str) -> None:
-        sources = {source}
-        if path.exists():
-            meta = pq.read_schema(path).metadata or {}
-            old = meta.get(_SOURCE_KEY, b"").decode()
-            sources |= {s for s in old.split(",") if s}
-        table = pa.Table.from_pandas(frame.loc[:, list(BAR_COLUMNS)], preserve_index=False)
-        table = table.replace_schema_metadata(
-            {**(table.schema.metadata or {}), _SOURCE_KEY: ",".join(sorted(sources)).encode()}
-        )
+class ParquetStore:
+    """Canonical minute bars under ``data_dir`` (see the module docstring for the layout).
 
-        def write(tmp: Path) -> None:
-            pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+    Creating a store object sweeps what a crashed writer left (staging directories,
+    unpublished generations, temporary files), unless another process is writing.
+    """
 
-        atomic_write(path, write)
+    def __init__(self, data_dir: Path | str, calendar: TradingCalendar | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.root = self.data_dir / "bars"
+        self._cal = calendar
+        self._generations = Generations(self.root)
+        self.recovered = self._generations.recover()
 
-    # -- reading ---------------------------------------------------------------------------
+    @property
+    def calendar(self) -> TradingCalendar:
+        """The trading calendar (created on first use: it takes a moment to build)."""
+        if self._cal is None:
+            self._cal = TradingCalendar()
+        return self._cal
+
+    def file_path(self, symbol: str, year: int) -> Path | None:
+        """The published file of ``symbol`` and ``year`` (None when not stored)."""
+        base = self._generations.current()
+        if base is None:
+            return None
+        path = base / _relative(check_symbol(symbol), year)
+        return path if path.is_file() else None
+
+    def files(self) -> list[Path]:
+        """Every published Parquet file (of the current generation), sorted."""
+        base = self._generations.current()
+        return [] if base is None else sorted(base.glob("symbol=*/year=*.parquet"))
 
     @staticmethod
-    def _read(path: Path) -> pd.DataFrame:
-        frame = pq.read_table(path).to_pandas()
-        frame["timestamp"] = frame["timestamp"].astype(f"datetime64[ns, {TIMEZONE}]")
-        return frame
+    def _symbols_in(base: Path | None) -> list[str]:
+        if base is None:
+            return []
+        return sorted(
+            p.name.split("=", 1)[1]
+            for p in base.glob("symbol=*")
+            if p.is_dir() and any(p.glob("year=*.parquet"))
+        )
+
+    @staticmethod
+    def _files_in(base: Path, symbol: str) -> list[tuple[int, Path]]:
+        files = []
+        for p in (base / f"symbol={symbol}").glob("year=*.parquet"):
+            files.append((int(p.stem.split("=", 1)[1]), p))
+        return sorted(files)
+
+    def symbols(self) -> list[str]:
+        """Symbols with at least one stored file."""
+        return self._symbols_in(self._generations.current())
+
+    def has_data(self) -> bool:
+        """Whether any bars are stored."""
+        return bool(self.symbols())
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        """Group writes so that they are published together, or not at all.
+
+        ::
+
+            with store.transaction() as tx:
+                for sym, frame in bars.items():
+                    tx.write(sym, frame, source="file:x.csv")
+
+        An exception inside the block (a refused write included) discards every staged file;
+        the store is unchanged.
+        """
+        with self._generations.transaction() as staging:
+            yield StoreTransaction(self, staging)
+
+    def write(
+        self,
+        symbol: str,
+        frame: pd.DataFrame,
+        source: str,
+        *,
+        replace: bool = False,
+        zero_volume_ok: bool = False,
+    ) -> int:
+        """Write one symbol in its own transaction (see :meth:`StoreTransaction.write`)."""
+        with self.transaction() as tx:
+            return tx.write(symbol, frame, source, replace=replace, zero_volume_ok=zero_volume_ok)
+
+    def write_many(
+        self,
+        bars: Mapping[str, pd.DataFrame],
+        source: str,
+        *,
+        replace: bool = False,
+        zero_volume_ok: bool = False,
+    ) -> dict[str, int]:
+        """Write several symbols in one transaction; returns the rows written per symbol."""
+        with self.transaction() as tx:
+            for sym, frame in bars.items():
+                tx.write(sym, frame, source, replace=replace, zero_volume_ok=zero_volume_ok)
+            return dict(tx.rows)
+
+    # -- reading ---------------------------------------------------------------------------
 
     def load(
         self,
@@ -228,13 +309,37 @@ class ParquetStore:
         start: date | None = None,
         end: date | None = None,
     ) -> dict[str, pd.DataFrame]:
-        """Stored bars per symbol, restricted to trading days in ``[start, end]``."""
-        wanted = [s.upper() for s in symbols] if symbols is not None else self.symbols()
+        """Stored bars per symbol, restricted to trading days in ``[start, end]``.
+
+        Reads one published generation throughout, so the symbols returned always come
+        from the same committed state.
+        """
+        for attempt in range(3):
+            base = self._generations.current()
+            try:
+                return self._load_from(base, symbols, start, end)
+            except FileNotFoundError:
+                # two writers published while we read and the generation was deleted
+                if attempt == 2:
+                    raise
+                logger.debug("generation %s vanished while reading; reading the new one", base)
+        raise AssertionError("unreachable")
+
+    def _load_from(
+        self,
+        base: Path | None,
+        symbols: Iterable[str] | None,
+        start: date | None,
+        end: date | None,
+    ) -> dict[str, pd.DataFrame]:
+        if base is None:
+            return {}
+        wanted = [check_symbol(s) for s in symbols] if symbols is not None else None
         out: dict[str, pd.DataFrame] = {}
-        for sym in wanted:
+        for sym in wanted if wanted is not None else self._symbols_in(base):
             parts = [
-                self._read(p)
-                for year, p in self._files(sym)
+                _read(p)
+                for year, p in self._files_in(base, sym)
                 if (start is None or year >= start.year) and (end is None or year <= end.year)
             ]
             if not parts:
@@ -253,7 +358,7 @@ class ParquetStore:
 
     def sessions(self, symbol: str = "SPY") -> list[date]:
         """Trading days stored for ``symbol``."""
-        bars = self.load([symbol]).get(symbol.upper())
+        bars = self.load([symbol]).get(check_symbol(symbol))
         if bars is None or bars.empty:
             return []
         return sorted(set(bars["timestamp"].dt.date))
@@ -269,16 +374,16 @@ class ParquetStore:
 
     def info(self) -> StoreInfo:
         """Per-symbol coverage and the data hash."""
-        bars = self.load()
+        base = self._generations.current()
+        bars = self._load_from(base, None, None, None)
         infos: dict[str, SymbolInfo] = {}
         for sym, frame in bars.items():
-            if frame.empty:
+            if frame.empty or base is None:
                 continue
             days = frame["timestamp"].dt.date
             sources: set[str] = set()
-            for _, path in self._files(sym):
-                meta = pq.read_schema(path).metadata or {}
-                sources |= {s for s in meta.get(_SOURCE_KEY, b"").decode().split(",") if s}
+            for _, path in self._files_in(base, sym):
+                sources |= _sources_of(path)
             infos[sym] = SymbolInfo(
                 symbol=sym,
                 first_day=days.iloc[0],
@@ -290,30 +395,31 @@ class ParquetStore:
         return StoreInfo(self.data_dir, infos, data_hash_of(bars) if infos else "")
 
     def verify(self) -> ValidationReport:
-        """Validate every stored symbol, and that QQQ/VIX cover SPY's trading days."""
+        """Validate every stored symbol, and that every symbol has every other's sessions."""
         report = ValidationReport()
-        bars = self.load()
-        if not bars:
+        base = self._generations.current()
+        bars = self._load_from(base, None, None, None)
+        if not bars or base is None:
             report.notes.append(f"no bars stored under {self.root}")
             return report
         for sym, frame in bars.items():
-            where = str(self.root / f"symbol={sym}")
+            where = str(base / f"symbol={sym}")
             report.extend(
                 validate_bars(frame, sym, where, calendar=self.calendar, zero_volume="note")
             )
-        if "SPY" in bars:
-            spy_days = set(bars["SPY"]["timestamp"].dt.date)
-            for sym, frame in bars.items():
-                lacking = sorted(spy_days - set(frame["timestamp"].dt.date))
-                if lacking and sym != "SPY":
+        days = {sym: set(frame["timestamp"].dt.date) for sym, frame in bars.items()}
+        for sym in sorted(days):
+            for other in sorted(days):
+                lacking = sorted(days[other] - days[sym])
+                if other != sym and lacking:
                     report.problems.append(
                         Problem(
-                            str(self.root / f"symbol={sym}"),
+                            str(base / f"symbol={sym}"),
                             None,
                             "timestamp",
-                            "trading days missing relative to SPY",
+                            f"trading days missing relative to {other}",
                             f"{len(lacking)} day(s), first {lacking[0]}",
-                            f"import {sym} for those days",
+                            f"import {sym} for those days (or remove them from {other})",
                         )
                     )
         return report

@@ -8,9 +8,7 @@ named, opt-in (``--repair drop-duplicates,sort``), and each one reports what it 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -18,10 +16,29 @@ import pandas as pd
 
 from zerodte.errors import DataError
 from zerodte.market.calendar import TradingCalendar
+from zerodte.market.plausibility import (
+    MAX_BAR_JUMP,
+    MAX_PRICE,
+    MAX_VOLUME,
+    check_float32,
+    check_jumps,
+    check_swap,
+    check_values,
+    spike_mask,
+)
+from zerodte.market.problems import ROW_COLUMN, Problem, ValidationReport, rows_of
 from zerodte.market.schema import PRICE_COLUMNS, TIMEZONE
 
-ROW_COLUMN = "_row"
-"""Optional column holding the row number in the source file (kept through repairs)."""
+__all__ = [
+    "REPAIRS",
+    "ROW_COLUMN",
+    "Problem",
+    "ValidationReport",
+    "in_session",
+    "parse_repairs",
+    "repair_bars",
+    "validate_bars",
+]
 
 REPAIRS: tuple[str, ...] = (
     "drop-nan",
@@ -29,84 +46,25 @@ REPAIRS: tuple[str, ...] = (
     "sort",
     "drop-outside-session",
     "drop-bad-prices",
+    "drop-spikes",
     "fill-missing",
 )
 """Repairs a user may ask for. ``fill-missing`` forward-fills the previous close into
-missing minutes (volume 0) and is the only one that adds rows."""
+missing minutes (volume 0) and is the only one that adds rows; ``drop-spikes`` drops
+isolated single-bar spikes (:func:`zerodte.market.plausibility.spike_mask`)."""
 
 NO_VOLUME_SYMBOLS = frozenset({"VIX"})
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One problem found in bar data."""
-
-    file: str
-    row: int | None
-    field: str
-    problem: str
-    value: str
-    fix: str
-
-    def render(self) -> str:
-        """One line: ``file:row field: problem (value) -> fix``."""
-        where = f"{self.file}:{self.row}" if self.row is not None else self.file
-        return f"{where} [{self.field}] {self.problem} (seen {self.value}) -> {self.fix}"
-
-
-@dataclass
-class ValidationReport:
-    """Every problem found in one or more bar frames."""
-
-    problems: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when no problem was found."""
-        return not self.problems
-
-    def extend(self, other: ValidationReport) -> None:
-        """Add the problems and notes of ``other``."""
-        self.problems.extend(other.problems)
-        self.notes.extend(other.notes)
-
-    def counts(self) -> dict[str, int]:
-        """Number of problems per kind."""
-        return dict(Counter(p.problem for p in self.problems))
-
-    def render(self, limit: int = 50) -> str:
-        """Human-readable report: counts per kind, then up to ``limit`` problems."""
-        if self.ok:
-            return "no problems found" + "".join(f"\n  note: {n}" for n in self.notes)
-        lines = [f"{len(self.problems)} problem(s):"]
-        lines += [f"  {kind}: {n}" for kind, n in sorted(self.counts().items())]
-        lines += ["  " + p.render() for p in self.problems[:limit]]
-        if len(self.problems) > limit:
-            lines.append(f"  ... and {len(self.problems) - limit} more")
-        lines += [f"  note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def raise_if_bad(self, what: str) -> None:
-        """Raise :class:`DataError` with the report when there is any problem."""
-        if not self.ok:
-            raise DataError(f"{what} refused: the data has problems.\n{self.render()}")
-
-
 def in_session(ts: pd.Series, calendar: TradingCalendar) -> np.ndarray:
     """Boolean mask: which tz-aware timestamps are regular-session bar starts."""
-    if len(ts) == 0:
-        return np.zeros(0, dtype=bool)
-    days = sorted(set(ts.dt.tz_convert(TIMEZONE).dt.date))
+    valid = ts.dropna()
+    if len(valid) == 0:
+        return np.zeros(len(ts), dtype=bool)
+    days = sorted(set(valid.dt.tz_convert(TIMEZONE).dt.date))
     expected = calendar.minutes(calendar.sessions(days[0], days[-1]))
     ns = ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     return np.isin(ns, expected.asi8)
-
-
-def _rows(frame: pd.DataFrame, positions: np.ndarray) -> list[int]:
-    if ROW_COLUMN in frame.columns:
-        return [int(v) for v in frame[ROW_COLUMN].to_numpy()[positions]]
-    return [int(p) + 1 for p in positions]
 
 
 def validate_bars(
@@ -202,12 +160,27 @@ def validate_bars(
             )
         )
         ts = ts.dt.tz_convert(TIMEZONE)
+    nat = ts.isna().to_numpy()
+    if nat.any():
+        for row in rows_of(frame, np.flatnonzero(nat)):
+            add(
+                Problem(
+                    source,
+                    row,
+                    "timestamp",
+                    "missing timestamp",
+                    "empty",
+                    "fix the file or drop the row with --repair drop-nan",
+                )
+            )
+        frame = frame.loc[~nat].reset_index(drop=True)
+        ts = ts.loc[~nat].reset_index(drop=True)
 
     n = len(frame)
     for col in (*PRICE_COLUMNS, "volume"):
         values = frame[col].to_numpy(dtype=np.float64)
         for pos in np.flatnonzero(np.isnan(values)):
-            row = _rows(frame, np.array([pos]))[0]
+            row = rows_of(frame, np.array([pos]))[0]
             add(
                 Problem(
                     source,
@@ -222,7 +195,7 @@ def validate_bars(
     with np.errstate(invalid="ignore"):
         for col in PRICE_COLUMNS:
             bad = np.flatnonzero(prices[col] <= 0)
-            for pos, row in zip(bad, _rows(frame, bad), strict=True):
+            for pos, row in zip(bad, rows_of(frame, bad), strict=True):
                 add(
                     Problem(
                         source,
@@ -235,7 +208,7 @@ def validate_bars(
                 )
         hi, lo = prices["high"], prices["low"]
         bad = np.flatnonzero(hi < lo)
-        for pos, row in zip(bad, _rows(frame, bad), strict=True):
+        for pos, row in zip(bad, rows_of(frame, bad), strict=True):
             add(
                 Problem(
                     source,
@@ -249,7 +222,7 @@ def validate_bars(
         for col in ("open", "close"):
             v = prices[col]
             bad = np.flatnonzero(((v > hi) | (v < lo)) & (hi >= lo))
-            for pos, row in zip(bad, _rows(frame, bad), strict=True):
+            for pos, row in zip(bad, rows_of(frame, bad), strict=True):
                 add(
                     Problem(
                         source,
@@ -262,7 +235,7 @@ def validate_bars(
                 )
         vol = frame["volume"].to_numpy(dtype=np.float64)
         bad = np.flatnonzero(vol < 0)
-        for pos, row in zip(bad, _rows(frame, bad), strict=True):
+        for pos, row in zip(bad, rows_of(frame, bad), strict=True):
             add(
                 Problem(
                     source,
@@ -280,7 +253,7 @@ def validate_bars(
             if zero_volume == "note" and len(bad):
                 report.notes.append(f"{symbol}: {len(bad)} zero-volume minute(s)")
                 bad = bad[:0]
-            for row in _rows(frame, bad):
+            for row in rows_of(frame, bad):
                 add(
                     Problem(
                         source,
@@ -293,12 +266,13 @@ def validate_bars(
                     )
                 )
 
+    report.problems.extend(check_values(frame, source))
     if n == 0:
         report.notes.append(f"{symbol}: no rows")
         return report
     ns = ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     order_bad = np.flatnonzero(np.diff(ns) < 0) + 1
-    for pos, row in zip(order_bad, _rows(frame, order_bad), strict=True):
+    for pos, row in zip(order_bad, rows_of(frame, order_bad), strict=True):
         add(
             Problem(
                 source,
@@ -310,7 +284,7 @@ def validate_bars(
             )
         )
     dup = np.flatnonzero(ts.duplicated(keep="first").to_numpy())
-    for pos, row in zip(dup, _rows(frame, dup), strict=True):
+    for pos, row in zip(dup, rows_of(frame, dup), strict=True):
         add(
             Problem(
                 source,
@@ -322,7 +296,7 @@ def validate_bars(
             )
         )
     unaligned = np.flatnonzero(ns % 60_000_000_000 != 0)
-    for pos, row in zip(unaligned, _rows(frame, unaligned), strict=True):
+    for pos, row in zip(unaligned, rows_of(frame, unaligned), strict=True):
         add(
             Problem(
                 source,
@@ -339,7 +313,22 @@ def validate_bars(
     expected = cal.minutes(session_days)
     inside = np.isin(ns, expected.asi8)  # int64 nanoseconds: fast and tz-safe
     outside = np.flatnonzero(~inside)
-    for pos, row in zip(outside, _rows(frame, outside), strict=True):
+    bar_days = ts.dt.date.to_numpy()
+    not_session = ~np.isin(bar_days, np.array(session_days, dtype=object))
+    for pos, row in zip(outside, rows_of(frame, outside), strict=True):
+        if not_session[pos]:
+            add(
+                Problem(
+                    source,
+                    row,
+                    "timestamp",
+                    "not a trading day",
+                    f"{ts.iloc[pos]} ({ts.iloc[pos]:%A}; weekend or NYSE holiday)",
+                    "check the dates (day/month order, timezone) or drop with --repair "
+                    "drop-outside-session",
+                )
+            )
+            continue
         add(
             Problem(
                 source,
@@ -366,6 +355,10 @@ def validate_bars(
                     "get the missing bars or forward-fill with --repair fill-missing",
                 )
             )
+    report.problems.extend(check_float32(frame, source))
+    if not len(order_bad) and not len(dup):  # neighbours are only meaningful in time order
+        report.problems.extend(check_jumps(frame, source, bar_days))
+        report.problems.extend(check_swap(frame, source, bar_days))
     return report
 
 
@@ -402,7 +395,8 @@ def repair_bars(
     """Apply the named repairs in a fixed, safe order; return the frame and what was done.
 
     Order: drop-nan, drop-bad-prices, sort, drop-duplicates (keeps the first row in time
-    order), drop-outside-session, fill-missing. Needs tz-aware New York timestamps.
+    order), drop-outside-session, drop-spikes, fill-missing. Needs tz-aware New York
+    timestamps.
     """
     wanted = set(parse_repairs(list(repairs)))
     cal = calendar or TradingCalendar()
@@ -413,13 +407,13 @@ def repair_bars(
     def drop(mask: np.ndarray, what: str) -> None:
         nonlocal out
         if mask.any():
-            rows = _rows(out, np.flatnonzero(mask))
+            rows = rows_of(out, np.flatnonzero(mask))
             shown = ", ".join(map(str, rows[:20])) + (" ..." if len(rows) > 20 else "")
             notes.append(f"{symbol}: dropped {int(mask.sum())} row(s) with {what} (rows {shown})")
             out = out.loc[~mask].reset_index(drop=True)
 
     if "drop-nan" in wanted:
-        drop(out[cols].isna().any(axis=1).to_numpy(), "NaN values")
+        drop(out[[*cols, "timestamp"]].isna().any(axis=1).to_numpy(), "NaN values or times")
     if "drop-bad-prices" in wanted:
         p = {c: out[c].to_numpy(dtype=np.float64) for c in cols}
         bad = (
@@ -430,6 +424,9 @@ def repair_bars(
             | (p["close"] > p["high"])
             | (p["close"] < p["low"])
             | (p["volume"] < 0)
+            | ~np.isfinite(np.column_stack([p[c] for c in cols])).all(axis=1)
+            | (np.maximum.reduce([np.abs(p[c]) for c in PRICE_COLUMNS]) > MAX_PRICE)
+            | (p["volume"] > MAX_VOLUME)
         )
         if symbol.upper() not in NO_VOLUME_SYMBOLS:
             bad |= p["volume"] == 0
@@ -443,6 +440,9 @@ def repair_bars(
         drop(out["timestamp"].duplicated(keep="first").to_numpy(), "duplicate timestamps")
     if "drop-outside-session" in wanted and len(out):
         drop(~in_session(out["timestamp"], cal), "times outside the regular session")
+    if "drop-spikes" in wanted and len(out):
+        days = out["timestamp"].dt.tz_convert(TIMEZONE).dt.date.to_numpy()
+        drop(spike_mask(out, days), f"single-bar spikes above x{MAX_BAR_JUMP:g}")
     if "fill-missing" in wanted and len(out):
         out = _fill_missing(out, symbol, cal, notes)
     return out, notes

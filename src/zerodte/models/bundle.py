@@ -4,13 +4,18 @@ A bundle directory holds ``bundle.json`` (kind, config, feature set name and sch
 feature columns, training window, metrics, data hash, code version) and ``model.pkl`` (the
 pickled walk-forward segments). Both are written atomically (temp file, fsync, rename) and
 ``model.pkl``'s SHA-256 is recorded in ``bundle.json`` so a half-written or swapped file is
-refused. Pickle executes code on load: load only bundles you produced.
+refused. A save over an existing verified bundle first keeps it as ``model.previous.pkl`` +
+``bundle.previous.json`` (:func:`zerodte.io.publish_pair`), so an interrupted save leaves a
+loadable bundle (``load_bundle(..., fallback=True)``). ``bundle.json`` must be a JSON
+object with the documented fields. Pickle executes code on load: load only bundles you
+produced.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +25,15 @@ import pandas as pd
 
 from zerodte.errors import ModelError
 from zerodte.features import FeatureSet, custom_feature_set
-from zerodte.io import atomic_write_bytes, atomic_write_json
+from zerodte.io import previous_name, publish_pair
+
+logger = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = 1
+MODEL_FILE = "model.pkl"
+META_FILE = "bundle.json"
+REQUIRED = {"kind": str, "schema_hash": str, "columns": list, "model_sha256": str}
+"""Fields ``bundle.json`` must have, with their JSON types."""
 
 
 @dataclass
@@ -96,15 +107,53 @@ class ModelBundle:
         """Write ``model.pkl`` then ``bundle.json`` atomically; returns the directory."""
         directory = Path(directory)
         blob = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
-        atomic_write_bytes(directory / "model.pkl", blob)
-        atomic_write_json(
-            directory / "bundle.json", self.manifest(hashlib.sha256(blob).hexdigest())
+        meta = self.manifest(hashlib.sha256(blob).hexdigest())
+        return publish_pair(directory, (MODEL_FILE, META_FILE), blob, meta, sha_key="model_sha256")
+
+
+def _load(directory: Path, meta_name: str, model_name: str) -> ModelBundle:
+    meta_path, model_path = directory / meta_name, directory / model_name
+    if not meta_path.is_file() or not model_path.is_file():
+        raise ModelError(
+            f"{directory} is not a model bundle (needs {META_FILE} and {MODEL_FILE}); train "
+            "one with `zerodte train trees|retrieval|predictor|patchtst`"
         )
-        return directory
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        blob = model_path.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{meta_path} cannot be read ({exc}); retrain the bundle") from exc
+    if not isinstance(meta, dict):
+        raise ModelError(
+            f"{meta_path} holds {type(meta).__name__}, not a JSON object; retrain the bundle"
+        )
+    wrong = [k for k, kind in REQUIRED.items() if not isinstance(meta.get(k), kind)]
+    if wrong:
+        raise ModelError(
+            f"{meta_path} lacks or mistypes {wrong} (needs {sorted(REQUIRED)}); retrain the bundle"
+        )
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != meta["model_sha256"]:
+        raise ModelError(
+            f"{model_path} checksum {digest[:12]} differs from {meta_name} "
+            f"({str(meta['model_sha256'])[:12]}): partial or replaced file; retrain"
+        )
+    try:
+        bundle = pickle.loads(blob)
+    except Exception as exc:  # unpickling raises many types for a file that is not ours
+        raise ModelError(f"{model_path} cannot be unpickled ({exc}); retrain the bundle") from exc
+    if not isinstance(bundle, ModelBundle):
+        raise ModelError(f"{model_path} does not hold a ModelBundle (got {type(bundle).__name__})")
+    return bundle
 
 
-def load_bundle(directory: Path, expected_schema_hash: str | None = None) -> ModelBundle:
+def load_bundle(
+    directory: Path, expected_schema_hash: str | None = None, *, fallback: bool = False
+) -> ModelBundle:
     """Load a bundle, verifying its checksum and (when given) its feature schema.
+
+    ``fallback`` loads the previous bundle (with a warning) when the current one is
+    unusable, e.g. after an interrupted save.
 
     Raises
     ------
@@ -112,23 +161,13 @@ def load_bundle(directory: Path, expected_schema_hash: str | None = None) -> Mod
         Missing or corrupt files, or a feature schema different from ``expected_schema_hash``.
     """
     directory = Path(directory)
-    meta_path, model_path = directory / "bundle.json", directory / "model.pkl"
-    if not meta_path.is_file() or not model_path.is_file():
-        raise ModelError(
-            f"{directory} is not a model bundle (needs bundle.json and model.pkl); train one "
-            "with `zerodte train trees|retrieval|predictor|patchtst`"
-        )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    blob = model_path.read_bytes()
-    digest = hashlib.sha256(blob).hexdigest()
-    if digest != meta.get("model_sha256"):
-        raise ModelError(
-            f"{model_path} checksum {digest[:12]} differs from bundle.json "
-            f"({str(meta.get('model_sha256'))[:12]}): partial or replaced file; retrain"
-        )
-    bundle = pickle.loads(blob)
-    if not isinstance(bundle, ModelBundle):
-        raise ModelError(f"{model_path} does not hold a ModelBundle (got {type(bundle).__name__})")
+    try:
+        bundle = _load(directory, META_FILE, MODEL_FILE)
+    except ModelError as exc:
+        if not fallback or not (directory / previous_name(META_FILE)).is_file():
+            raise
+        bundle = _load(directory, previous_name(META_FILE), previous_name(MODEL_FILE))
+        logger.warning("bundle in %s is unusable (%s); using the previous one", directory, exc)
     if expected_schema_hash is not None:
         check_schema(bundle, expected_schema_hash)
     return bundle

@@ -1,14 +1,26 @@
 """Saving and loading the Q-scorer pair ``q_scorer.pt`` + ``q_scorer_metadata.json``.
 
-Write order (each file atomically: temp file, fsync, rename): the ``.pt`` first, then the
-metadata, which carries the SHA-256 of the ``.pt`` bytes. A reader loads the metadata,
-reads the ``.pt`` bytes once and accepts the pair only when their hash matches, so a
-reader racing a writer sees either the old pair, the new pair, or a mismatch it refuses;
-never a model with someone else's metadata.
+Write order (each file atomically: temp file, fsync, rename): when the directory already
+holds a verified pair, it is first copied to ``q_scorer.previous.pt`` +
+``q_scorer_metadata.previous.json`` (the ``.pt`` first); then the new ``.pt``, then the new
+metadata, which carries the SHA-256 of the ``.pt`` bytes. At every instant one complete
+pair exists: the current one, or (between the two renames of a deploy) the previous one.
+
+A reader loads the metadata, reads the ``.pt`` bytes once and accepts the pair only when
+their hash matches, so a reader racing a writer sees either the old pair, the new pair, or
+a mismatch it refuses; never a model with someone else's metadata. Every pair is then
+validated (:mod:`zerodte.qscorer.checks`), for both model kinds: metadata fields (the
+``normalisation`` of the pair's ``model_kind``), shapes against the feature list (MLP
+layers; structured coefficients, terms and members), finite weights, positive
+normalisation stds, loadable cost boosters, and metadata that describes this model.
+``load_model(...,
+fallback=True)`` (a controller starting up) returns the previous pair, with a warning,
+when the current one is incomplete or invalid; a hot reload never falls back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -21,7 +33,8 @@ import numpy as np
 
 from zerodte import __version__
 from zerodte.errors import ModelError
-from zerodte.io import atomic_write_bytes, atomic_write_json
+from zerodte.io import previous_name, publish_pair
+from zerodte.qscorer.checks import check_agreement, check_metadata, check_model
 from zerodte.qscorer.model import QModel, QScorerModel
 from zerodte.qscorer.structured import StructuredQModel
 
@@ -29,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 MODEL_FILE = "q_scorer.pt"
 METADATA_FILE = "q_scorer_metadata.json"
+PREVIOUS_MODEL_FILE = previous_name(MODEL_FILE)
+PREVIOUS_METADATA_FILE = previous_name(METADATA_FILE)
 FORMAT_VERSION = 2
 """2: the payload names its ``kind`` (``"mlp"`` or ``"structured"``); 1 was MLP only."""
 
@@ -127,13 +142,22 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def write_pair(model_dir: Path, data: bytes, meta: dict[str, Any]) -> Path:
+    """Publish a new pair, keeping the current verified pair as the previous one first."""
+    files = (MODEL_FILE, METADATA_FILE)
+    return publish_pair(Path(model_dir), files, data, meta, sha_key="pt_sha256")
+
+
 def save_model(model_dir: Path, model: QModel, metadata: dict[str, Any]) -> Path:
     """Write ``q_scorer.pt`` then ``q_scorer_metadata.json`` (with the ``.pt`` SHA-256).
 
     ``metadata`` is extended with ``feature_columns``, ``schema_hash``, ``normalisation``,
-    ``horizon``, ``code_version``, ``format_version`` and ``pt_sha256``.
+    ``horizon``, ``code_version``, ``format_version`` and ``pt_sha256``. A model that fails
+    :func:`~zerodte.qscorer.checks.check_model` is refused before anything is written; a
+    verified pair already in ``model_dir`` becomes the previous pair (module docstring).
     """
     model_dir = Path(model_dir)
+    check_model(model, model_dir / MODEL_FILE)
     data = _to_bytes(model)
     meta = dict(metadata)
     meta.update(
@@ -151,50 +175,98 @@ def save_model(model_dir: Path, model: QModel, metadata: dict[str, Any]) -> Path
             "pt_sha256": sha256_bytes(data),
         }
     )
-    atomic_write_bytes(model_dir / MODEL_FILE, data)
-    atomic_write_json(model_dir / METADATA_FILE, meta)
-    return model_dir
+    return write_pair(model_dir, data, meta)
+
+
+def deploy_pair(source: Path, target: Path) -> Path:
+    """Copy a verified pair from ``source`` into ``target`` (``write_pair``'s order)."""
+    loaded = load_model(source)  # verify before publishing
+    data = (Path(source) / MODEL_FILE).read_bytes()
+    write_pair(Path(target), data, loaded.metadata)
+    check = load_model(target)
+    if check.sha256 != loaded.sha256:
+        raise ModelError(f"deployed model in {target} does not match {source}")
+    return Path(target)
 
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A verified pair: the model, its metadata and the ``.pt`` hash it was checked against."""
+    """A verified pair: the model, its metadata and the ``.pt`` hash it was checked against.
+
+    ``previous`` is True when the previous pair was loaded because the current one was
+    incomplete or invalid.
+    """
 
     model: QModel
     metadata: dict[str, Any]
     sha256: str
+    previous: bool = False
 
 
-def load_model(model_dir: Path) -> LoadedModel:
-    """Load and verify the pair in ``model_dir``.
-
-    Raises
-    ------
-    ModelError
-        A file is missing, unreadable, or the ``.pt`` does not match the metadata's
-        ``pt_sha256`` (a writer is between its two renames, or the files come from
-        different trainings).
-    """
-    model_dir = Path(model_dir)
-    meta_path = model_dir / METADATA_FILE
-    pt_path = model_dir / MODEL_FILE
+def _load(model_dir: Path, meta_name: str, pt_name: str) -> LoadedModel:
+    meta_path = model_dir / meta_name
+    pt_path = model_dir / pt_name
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        raw = json.loads(meta_path.read_text(encoding="utf-8"))
         data = pt_path.read_bytes()
     except (OSError, ValueError) as exc:
         raise ModelError(
             f"cannot read the Q-scorer pair in {model_dir} ({exc}); train one with "
             "`zerodte q train` or point qscorer.model_dir (MODEL_RUN_DIR) at a model directory"
         ) from exc
+    meta = check_metadata(raw, meta_path)
+    if meta.format_version != FORMAT_VERSION:
+        raise ModelError(
+            f"{meta_path}: format_version {meta.format_version}, this zerodte reads "
+            f"{FORMAT_VERSION}; retrain with `zerodte q train`"
+        )
     digest = sha256_bytes(data)
-    if meta.get("pt_sha256") != digest:
+    if meta.pt_sha256 != digest:
         raise ModelError(
             f"{pt_path.name} (sha256 {digest[:12]}) does not match {meta_path.name} "
-            f"(pt_sha256 {str(meta.get('pt_sha256'))[:12]}); the pair is being rewritten or "
+            f"(pt_sha256 {meta.pt_sha256[:12]}); the pair is being rewritten or "
             "comes from two trainings. Retry, or re-save both files"
         )
     try:
         model = _from_bytes(data)
+    except ModelError as exc:  # a structured model refuses itself (zerodte.qscorer.checks)
+        raise ModelError(f"{pt_path}: {exc}") from None
     except Exception as exc:  # torch raises many types for a corrupt archive
         raise ModelError(f"{pt_path} is not a readable Q-scorer model: {exc}") from exc
-    return LoadedModel(model, meta, digest)
+    check_model(model, pt_path)
+    check_agreement(model, meta, meta_path)
+    return LoadedModel(model, raw, digest)
+
+
+def load_model(model_dir: Path, *, fallback: bool = False) -> LoadedModel:
+    """Load and verify the pair in ``model_dir``.
+
+    Parameters
+    ----------
+    fallback
+        When the current pair is unusable, load the previous pair (kept by
+        :func:`write_pair`) instead, with a warning. For starting a controller after a
+        deploy was interrupted; hot reloads keep their model instead.
+
+    Raises
+    ------
+    ModelError
+        A file is missing or unreadable, the ``.pt`` does not match the metadata's
+        ``pt_sha256`` (a writer is between its two renames, or the files come from
+        different trainings), or the pair fails validation
+        (:mod:`zerodte.qscorer.checks`); with ``fallback``, when the previous pair fails too.
+    """
+    model_dir = Path(model_dir)
+    try:
+        return _load(model_dir, METADATA_FILE, MODEL_FILE)
+    except ModelError as exc:
+        if not fallback or not (model_dir / PREVIOUS_METADATA_FILE).exists():
+            raise
+        previous = _load(model_dir, PREVIOUS_METADATA_FILE, PREVIOUS_MODEL_FILE)
+        logger.warning(
+            "the Q-scorer pair in %s is unusable (%s); using the previous pair (sha256 %s)",
+            model_dir,
+            exc,
+            previous.sha256[:12],
+        )
+        return dataclasses.replace(previous, previous=True)

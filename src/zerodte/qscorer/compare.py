@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from zerodte.config import with_overrides
 from zerodte.config.root import Settings
 from zerodte.engine.backtest import BacktestResult, run_backtest
 from zerodte.market.loading import MarketData
@@ -164,9 +165,7 @@ def compare(
     code_version: str = "unknown",
 ) -> Comparison:
     """Run the baseline and the Q-scorer on ``md`` and compare them (paired by session)."""
-    b_settings = settings.model_copy(
-        update={"entry": settings.entry.model_copy(update={"controller": baseline})}
-    )
+    b_settings = with_overrides(settings, {"entry.controller": baseline}, "--baseline")
     base_ctrl = build_controller(b_settings)
     common: dict[str, Any] = {"record": False, "n_boot": n_boot, "code_version": code_version}
     b = run_backtest(

@@ -20,8 +20,10 @@ apply after the controller.
 Hot reload: the model pair in ``qscorer.model_dir`` is re-checked at most every
 ``qscorer.reload_sec`` seconds of the injected time source (default: the observation's bar
 time, so a backtest is deterministic). A changed pair is loaded only when the ``.pt``
-matches the metadata's SHA-256 and the feature schema; otherwise the previous model stays
-in use and the refusal is logged.
+matches the metadata's SHA-256, passes the checks of :mod:`zerodte.qscorer.checks` and has
+the feature schema; otherwise the previous model stays in use. A refused pair is logged
+once, with the reason, and not retried until its files change; model files that vanish
+are logged once too, and the model in use is kept.
 """
 
 from __future__ import annotations
@@ -96,13 +98,72 @@ def check_predictor(loaded: LoadedModel, settings: Settings) -> None:
         )
 
 
-def _signature(model_dir: Path) -> tuple[int, int, int, int] | None:
+Signature = tuple[int, int, int, int]
+"""``(mtime_ns, size)`` of the ``.pt`` and of the metadata: changes when either is rewritten."""
+
+
+def _signature(model_dir: Path) -> Signature | None:
     try:
         a = (model_dir / MODEL_FILE).stat()
         b = (model_dir / METADATA_FILE).stat()
     except OSError:
         return None
     return (a.st_mtime_ns, a.st_size, b.st_mtime_ns, b.st_size)
+
+
+class PairWatch:
+    """A model directory as a hot reload sees it: a new verified pair, a refused one, or none.
+
+    Shared by :meth:`QScorerController.maybe_reload` (backtests) and
+    :class:`~zerodte.qscorer.watcher.ModelWatcher` (live runs). A pair is tried once per
+    version of its files (their :data:`Signature`): a refused pair is logged once, with the
+    reason, and not tried again until a file changes; files that vanish are logged once.
+    The caller keeps the model it has in both cases.
+
+    Parameters
+    ----------
+    model_dir
+        The directory holding the pair.
+    """
+
+    def __init__(self, model_dir: Path) -> None:
+        self.model_dir = Path(model_dir)
+        self.signature = _signature(self.model_dir)
+        self.refused = 0
+        self._refused: Signature | None = None
+        self._vanished = False
+
+    def poll(self, in_use: LoadedModel, check: Callable[[LoadedModel], None]) -> LoadedModel | None:
+        """The pair in the directory when its files changed and it loads and passes
+        ``check`` (which raises :class:`~zerodte.errors.ModelError`); else None."""
+        sig = _signature(self.model_dir)
+        if sig is None:
+            if not self._vanished:
+                self._vanished = True
+                logger.warning(
+                    "Q-scorer model files in %s vanished; keeping the model in use (sha256 %s)",
+                    self.model_dir,
+                    in_use.sha256[:12],
+                )
+            return None
+        self._vanished = False
+        if sig in (self.signature, self._refused):
+            return None
+        try:
+            loaded = load_model(self.model_dir)
+            check(loaded)
+        except ModelError as exc:
+            # Keep trading on the verified model; files that change are tried again.
+            self.refused += 1
+            self._refused = sig
+            logger.warning(
+                "Q-scorer reload refused, keeping the model in use (sha256 %s): %s",
+                in_use.sha256[:12],
+                exc,
+            )
+            return None
+        self.signature = sig
+        return loaded
 
 
 class QScorerController:
@@ -149,10 +210,9 @@ class QScorerController:
         self.reload_sec = float(reload_sec)
         self._time_source = time_source
         self._last_check: float | None = None
-        self._signature = _signature(self.model_dir) if self.model_dir else None
+        self._watch = PairWatch(self.model_dir) if self.model_dir is not None else None
         self._lock = threading.Lock()
         self.reloads = 0
-        self.refused_reloads = 0
 
     @classmethod
     def from_settings(
@@ -160,7 +220,7 @@ class QScorerController:
     ) -> QScorerController:
         """Load the pair in ``qscorer.model_dir`` with the ``entry`` thresholds."""
         model_dir = Path(settings.qscorer.model_dir)
-        loaded = load_model(model_dir)
+        loaded = load_model(model_dir, fallback=True)  # an interrupted deploy: the previous
         check_predictor(loaded, settings)
         e = settings.entry
         return cls(
@@ -188,39 +248,41 @@ class QScorerController:
     def maybe_reload(self, now: float) -> bool:
         """Reload the pair if ``reload_sec`` passed since the last check and it changed.
 
-        Returns ``True`` when a new model was installed. A half-written or mismatched pair,
-        or one with another feature schema, is refused (logged) and the current model kept.
+        Returns ``True`` when a new model was installed. A half-written, mismatched or
+        invalid pair, or one with another feature schema, is refused and the current model
+        kept; the refusal is logged once and the same files are not tried again. Vanished
+        files are logged once.
         """
         if self.model_dir is None:
             return False
         if self._last_check is not None and now - self._last_check < self.reload_sec:
             return False
         self._last_check = now
-        sig = _signature(self.model_dir)
-        if sig is None or sig == self._signature:
-            return False
+        if self._watch is None or self._watch.model_dir != self.model_dir:
+            self._watch = PairWatch(self.model_dir)
         with self._lock:
-            try:
-                loaded = load_model(self.model_dir)
-                check_schema(loaded, self.expected_schema, self.model_dir)
-            except ModelError as exc:
-                # Keep trading on the verified model; the next check retries the new pair.
-                self.refused_reloads += 1
-                logger.warning("Q-scorer reload refused, keeping the current model: %s", exc)
-                return False
-            self._signature = sig
-            if loaded.sha256 == self._loaded.sha256:
+            loaded = self._watch.poll(self._loaded, self.check_pair)
+            if loaded is None or loaded.sha256 == self._loaded.sha256:
                 return False
             self._loaded = loaded
             self.reloads += 1
             logger.info("Q-scorer reloaded from %s (sha256 %s)", self.model_dir, loaded.sha256[:12])
             return True
 
+    @property
+    def refused_reloads(self) -> int:
+        """Pairs refused by the hot reload so far."""
+        return 0 if self._watch is None else self._watch.refused
+
+    def check_pair(self, loaded: LoadedModel) -> None:
+        """Raise :class:`~zerodte.errors.ModelError` when ``loaded`` has another schema."""
+        check_schema(loaded, self.expected_schema, self.model_dir or Path("."))
+
     def install(self, loaded: LoadedModel) -> bool:
         """Use ``loaded`` from now on (a :class:`~zerodte.qscorer.watcher.ModelWatcher`
         found it); refused with ``ModelError`` when its feature schema is another.
         Returns ``False`` when it is the model already in use."""
-        check_schema(loaded, self.expected_schema, self.model_dir or Path("."))
+        self.check_pair(loaded)
         with self._lock:
             if loaded.sha256 == self._loaded.sha256:
                 return False

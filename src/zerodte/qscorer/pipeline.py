@@ -31,19 +31,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from zerodte.config import with_overrides
 from zerodte.config.root import Settings
 from zerodte.engine.backtest import BacktestResult, run_backtest
 from zerodte.errors import ConfigError, DataError
 from zerodte.features import compute_features, get_feature_set
-from zerodte.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from zerodte.io import atomic_write_json, atomic_write_text
 from zerodte.market.loading import MarketData
-from zerodte.qscorer.artifacts import (
-    METADATA_FILE,
-    MODEL_FILE,
-    LoadedModel,
-    load_model,
-    save_model,
-)
+from zerodte.qscorer.artifacts import LoadedModel, deploy_pair, load_model, save_model
 from zerodte.qscorer.compare import Comparison, compare, slice_market
 from zerodte.qscorer.controller import (
     QScorerController,
@@ -78,21 +73,14 @@ def require_paper(settings: Settings) -> None:
 
 def with_controller(settings: Settings, name: str) -> Settings:
     """``settings`` with ``entry.controller = name``."""
-    return settings.model_copy(
-        update={"entry": settings.entry.model_copy(update={"controller": name})}
-    )
+    return with_overrides(settings, {"entry.controller": name})
 
 
 def with_horizon(settings: Settings, horizon: int) -> Settings:
     """``settings`` with the label horizon ``horizon`` (added to the ghost horizons)."""
     hs = tuple(sorted({*settings.qscorer.horizons, int(horizon)}))
-    return settings.model_copy(
-        update={
-            "qscorer": settings.qscorer.model_copy(
-                update={"horizon_minutes": int(horizon), "horizons": hs}
-            )
-        }
-    )
+    changes = {"qscorer.horizon_minutes": int(horizon), "qscorer.horizons": hs}
+    return with_overrides(settings, changes, source="--horizon")
 
 
 def default_cycles(md: MarketData) -> int:
@@ -217,7 +205,7 @@ def dataset_from_records(  # noqa: PLR0917
         feats,
         feature_columns=list(feats.columns),
         schema_hash=fs.schema_hash,
-        horizon=int(horizon or q.horizon_minutes),
+        horizon=int(q.horizon_minutes if horizon is None else horizon),
         guard_minutes=guard,
         minutes_to_close=mtc,
         predictor=predictor,
@@ -279,14 +267,9 @@ def training_metadata(
 
 
 def deploy(model_dir: Path, target: Path) -> Path:
-    """Copy a verified pair into ``target`` atomically (``.pt`` first, then metadata)."""
-    loaded = load_model(model_dir)  # verify before publishing
-    atomic_write_bytes(Path(target) / MODEL_FILE, (Path(model_dir) / MODEL_FILE).read_bytes())
-    atomic_write_bytes(Path(target) / METADATA_FILE, (Path(model_dir) / METADATA_FILE).read_bytes())
-    check = load_model(target)
-    if check.sha256 != loaded.sha256:
-        raise DataError(f"deployed model in {target} does not match {model_dir}")
-    return Path(target)
+    """Copy a verified pair into ``target``; the pair it replaces stays loadable until the
+    new one is complete (:func:`~zerodte.qscorer.artifacts.deploy_pair`)."""
+    return deploy_pair(model_dir, target)
 
 
 def pipeline_id(settings: Settings, md: MarketData, horizon: int, cycles: int) -> str:
@@ -313,7 +296,7 @@ def run_pipeline(
     the first half of the sessions; every later session is out of sample.
     """
     require_paper(settings)
-    h = int(horizon or settings.qscorer.horizon_minutes)
+    h = int(horizon if horizon is not None else settings.qscorer.horizon_minutes)
     settings = with_horizon(settings, h)
     cycles = int(cycles) if cycles is not None else default_cycles(md)
     mismatch = label_exit_mismatch(settings, h)

@@ -44,6 +44,7 @@ import numpy as np
 
 from zerodte.config.settings import DEFAULT_COST_COLUMNS, DEFAULT_DIRECTION_TERMS
 from zerodte.errors import ModelError
+from zerodte.qscorer.checks import load_boosters, structured_problems
 from zerodte.qscorer.model import QPrediction, ensemble_stats
 
 _CHUNK = 64
@@ -146,38 +147,10 @@ class StructuredQModel:
     _booster_objs: list[Any] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._check()
-        import xgboost as xgb
-
-        objs = []
-        for raw in self.boosters:
-            b = xgb.Booster()
-            b.load_model(bytearray(raw))
-            b.set_param({"nthread": 1})
-            objs.append(b)
-        object.__setattr__(self, "_booster_objs", objs)
-
-    def _check(self) -> None:
-        m = self.d_coef.shape[0] if self.d_coef.ndim == 2 else -1
-        problems = []
-        if self.d_coef.ndim != 2 or self.d_coef.shape[1] != len(self.terms):
-            problems.append(
-                f"d_coef shape {self.d_coef.shape} does not fit {len(self.terms)} terms"
-            )
-        if len(self.boosters) != m or self.d_intercept.shape != (m,):
-            problems.append(f"{len(self.boosters)} boosters / intercepts for {m} members")
-        n = len(self.feature_columns)
-        if any(i >= n or j >= n for i, j in self.terms) or any(i >= n for i in self.cost_index):
-            problems.append("a term or cost input points past the feature list")
-        arrays = (self.d_mean, self.d_std, self.d_coef, self.d_intercept, self.offset)
-        if not all(np.isfinite(a).all() for a in arrays):
-            problems.append("non-finite coefficients or normalisation")
-        if (len(self.x_mean) and len(self.x_mean) != n) or len(self.x_std) != len(self.x_mean):
-            problems.append("feature moments do not fit the feature list")
-        if (np.asarray(self.d_std) <= 0).any():
-            problems.append("a direction term has a non-positive normalisation std")
+        problems = structured_problems(self)
         if problems:
             raise ModelError("invalid structured Q-scorer model: " + "; ".join(problems))
+        object.__setattr__(self, "_booster_objs", load_boosters(self.boosters))
 
     @property
     def members(self) -> int:

@@ -42,7 +42,7 @@ from scipy.stats import pearsonr, spearmanr
 from torch import nn
 
 from zerodte.config.settings import QScorerSettings
-from zerodte.errors import DataError
+from zerodte.errors import ConfigError, DataError
 from zerodte.qscorer.dataset import TARGETS, QDataset
 from zerodte.qscorer.model import HEADS, QModel, QScorerModel
 
@@ -292,7 +292,9 @@ def train_q_scorer(ds: QDataset, q: QScorerSettings, horizon: int | None = None)
     uses are those of :func:`walk_forward_split`. Deterministic for a given dataset and
     ``q.seed`` (a fixed number of CPU threads is used for the duration of the call).
     """
-    h = int(horizon or ds.horizon)
+    h = int(ds.horizon if horizon is None else horizon)
+    if h < 1:
+        raise ConfigError(f"the label horizon must be at least 1 minute, got {h}")
     rows = ds.labelled.sort_values("timestamp", kind="stable").reset_index(drop=True)
     embargo = max(h, int(q.embargo_minutes or 0))
     split = walk_forward_split(

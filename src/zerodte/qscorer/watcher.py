@@ -2,8 +2,10 @@
 
 A live run checks ``qscorer.model_dir`` at most every ``qscorer.reload_sec`` seconds of its
 clock (before a cycle). A changed pair is loaded only when its ``.pt`` matches the
-metadata's SHA-256 and the feature schema is the controller's; otherwise the current model
-stays in use and the refusal is logged and counted. The controller itself never touches
+metadata's SHA-256, it passes :mod:`zerodte.qscorer.checks` and the feature schema is the
+controller's; otherwise the current model stays in use and the refusal is counted and
+logged once per version of the files (:class:`~zerodte.qscorer.controller.PairWatch`, as
+a backtest's reload); vanished files are logged once. The controller itself never touches
 the file system in a live run (it is built without a ``model_dir``).
 """
 
@@ -15,9 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from zerodte.errors import ModelError
-from zerodte.qscorer.artifacts import load_model
-from zerodte.qscorer.controller import QScorerController, _signature
+from zerodte.qscorer.controller import PairWatch, QScorerController
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +49,13 @@ class ModelWatcher:
         self.every_s = every_s
         self.now = now
         self.reloads = 0
-        self.refused = 0
         self._last: pd.Timestamp | None = None
-        self._signature = _signature(self.model_dir)
+        self._watch = PairWatch(self.model_dir)
+
+    @property
+    def refused(self) -> int:
+        """Pairs refused so far."""
+        return self._watch.refused
 
     def check(self) -> bool:
         """Reload when due and changed; ``True`` when a new model was installed."""
@@ -59,17 +63,10 @@ class ModelWatcher:
         if self._last is not None and (now - self._last).total_seconds() < self.every_s:
             return False
         self._last = now
-        sig = _signature(self.model_dir)
-        if sig is None or sig == self._signature:
+        loaded = self._watch.poll(self.controller.loaded, self.controller.check_pair)
+        if loaded is None:
             return False
-        try:
-            installed = self.controller.install(load_model(self.model_dir))
-        except ModelError as exc:
-            # Keep trading on the verified model; the next check retries the new pair.
-            self.refused += 1
-            logger.warning("Q-scorer reload refused, keeping the current model: %s", exc)
-            return False
-        self._signature = sig
+        installed = self.controller.install(loaded)
         self.reloads += int(installed)
         return installed
 

@@ -2,6 +2,13 @@
 
 SQLite (one file, WAL journal, foreign keys on) is the default; PostgreSQL (psycopg 3) is
 used when ``settings.url`` is given, so that several machines can report to one server.
+
+Migrations are safe under concurrent first use: on PostgreSQL the upgrade runs inside one
+transaction that first takes a transaction-level advisory lock (DDL is transactional
+there, so a waiting process then finds the schema at head and does nothing); on SQLite a
+file lock beside the database (``<db>.migrate.lock``, via ``filelock``) serialises the
+upgrade (and the first connection, which switches a new file to WAL) across processes. A
+PostgreSQL database already at head is detected without taking the lock.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from filelock import FileLock, Timeout
 from sqlalchemy import event
 
 from zerodte.config.settings import StoreSettings
@@ -31,9 +41,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     """
     cursor = dbapi_conn.cursor()
     try:
+        # the busy timeout first: switching a new file to WAL needs a lock that another
+        # process opening the same database at the same moment may hold
+        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
     finally:
         cursor.close()
 
@@ -46,6 +58,15 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def shown_url(engine_or_url: sa.Engine | str) -> str:
+    """The URL with its password masked, for messages."""
+    url = engine_or_url.url if isinstance(engine_or_url, sa.Engine) else engine_or_url
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<not a URL>"
+
+
 def make_engine(settings: StoreSettings) -> sa.Engine:
     """Create the store's engine from ``settings`` (``url`` wins over ``path``).
 
@@ -55,19 +76,47 @@ def make_engine(settings: StoreSettings) -> sa.Engine:
         ``url``: a SQLAlchemy URL (``postgresql+psycopg://user@host/db``; a bare
         ``postgresql://`` gets the psycopg driver). Without it, a SQLite file at ``path``
         (parent directories are created). ``echo`` logs SQL.
+
+    Raises
+    ------
+    ConfigError
+        A malformed or unsupported URL, a missing database driver, or a SQLite path whose
+        directory cannot be created.
     """
     if settings.url:
         url = normalize_url(settings.url)
-        if not (url.startswith("postgresql") or url.startswith("sqlite")):
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError:
             raise ConfigError(
-                f"store.url {sa.engine.make_url(url).render_as_string(hide_password=True)!r} "
-                "is not supported; use postgresql+psycopg://user:pass@host:5432/db or leave it "
-                "unset for SQLite at store.path"
+                f"store.url {shown_url(url)} is not a database URL; use "
+                "postgresql+psycopg://user:pass@host:5432/db, or leave it unset for SQLite at "
+                "store.path"
+            ) from None
+        if parsed.get_backend_name() not in ("postgresql", "sqlite"):
+            raise ConfigError(
+                f"store.url {shown_url(url)!r} is not supported; use "
+                "postgresql+psycopg://user:pass@host:5432/db or leave it unset for SQLite at "
+                "store.path"
             )
-        engine = sa.create_engine(url, echo=settings.echo, pool_pre_ping=True)
+        try:
+            engine = sa.create_engine(parsed, echo=settings.echo, pool_pre_ping=True)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise ConfigError(
+                f"store.url {shown_url(url)}: cannot create the engine ({exc}); for PostgreSQL "
+                "install the driver with `pip install 'zerodte[postgres]'`"
+            ) from None
     else:
         path = Path(settings.path).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"store.path {path}: cannot create its directory ({exc.strerror}); set "
+                "store.path to a writable location"
+            ) from None
+        if path.is_dir():
+            raise ConfigError(f"store.path {path} is a directory; name a database file in it")
         engine = sa.create_engine(f"sqlite:///{path}", echo=settings.echo)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -82,10 +131,64 @@ def alembic_config() -> Config:
     return cfg
 
 
-def migrate(engine: sa.Engine, revision: str = "head") -> None:
-    """Upgrade the database behind ``engine`` to ``revision`` (idempotent)."""
-    cfg = alembic_config()
+MIGRATE_LOCK_TIMEOUT = 120.0
+_PG_LOCK_KEY = 0x7A65726F64746531  # "zerodte1": the advisory lock of the schema migration
+
+
+def _at(conn: sa.Connection, revision: str, cfg: Config) -> bool:
+    target = ScriptDirectory.from_config(cfg).as_revision_number(revision)
+    heads = MigrationContext.configure(conn).get_current_heads()
+    return tuple(heads) == ((target,) if isinstance(target, str) else tuple(target or ()))
+
+
+def _upgrade(engine: sa.Engine, revision: str, cfg: Config) -> None:
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        if _at(conn, revision, cfg):  # another process migrated while we waited
+            return
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def _sqlite_lock(engine: sa.Engine) -> FileLock | None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return FileLock(f"{database}.migrate.lock")
+
+
+def migrate(engine: sa.Engine, revision: str = "head") -> None:
+    """Upgrade the database behind ``engine`` to ``revision`` (idempotent, race-safe).
+
+    Raises
+    ------
+    ConfigError
+        The database cannot be reached or opened (the message names the URL, password
+        masked, and the driver's reason).
+    """
+    cfg = alembic_config()
+    lock = _sqlite_lock(engine)
+    try:
+        if lock is None:
+            with engine.connect() as conn:
+                if _at(conn, revision, cfg):
+                    return
+            _upgrade(engine, revision, cfg)
+        else:
+            # SQLite: the first connection (which switches a new file to WAL) and the
+            # upgrade both run under the lock; a migrated database takes it for a moment
+            with lock.acquire(timeout=MIGRATE_LOCK_TIMEOUT):
+                _upgrade(engine, revision, cfg)
+    except Timeout:
+        raise ConfigError(
+            f"the run store {shown_url(engine)} is being migrated by another process for more "
+            f"than {MIGRATE_LOCK_TIMEOUT:g} s; retry when it has finished"
+        ) from None
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise ConfigError(
+            f"cannot open the run store {shown_url(engine)}: {reason}. Check store.url (host, "
+            "port, database, user) or store.path, and that the server is running"
+        ) from None
     logger.debug("store migrated to %s", revision)

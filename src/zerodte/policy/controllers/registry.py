@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
+from zerodte.config.names import CONTROLLER_NAMES
 from zerodte.config.root import Settings
 from zerodte.errors import ConfigError
 from zerodte.policy.base import EntryController
@@ -23,8 +24,16 @@ def register_controller(name: str, factory: ControllerFactory, *, replace: bool 
     """Make ``name`` buildable by :func:`build_controller`.
 
     Registering a taken name raises unless ``replace`` (two packages silently fighting
-    over one name would make a run's controller depend on import order).
+    over one name would make a run's controller depend on import order); so does a name
+    missing from :data:`zerodte.config.names.CONTROLLER_NAMES`, which ``entry.controller``
+    could never select.
     """
+    if name not in CONTROLLER_NAMES:
+        raise ConfigError(
+            f"entry controller {name!r} is not among the names the settings accept "
+            f"({', '.join(CONTROLLER_NAMES)}); add it to zerodte.config.names.ControllerName "
+            "first, so that entry.controller can select it"
+        )
     if name in _FACTORIES and not replace and _FACTORIES[name] is not factory:
         raise ConfigError(f"entry controller {name!r} is already registered")
     _FACTORIES[name] = factory

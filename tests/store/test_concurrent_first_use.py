@@ -1,0 +1,120 @@
+"""Eight processes opening one fresh store at the same moment: 0 failures over 20 rounds.
+
+Each process migrates the schema (``RunStore(make_engine(...))``), records one run with
+three trades and lists the runs; a barrier releases all eight at once. The processes are
+forked from a forkserver with the store preloaded, so a round costs well under a second.
+On PostgreSQL every round gets a new, empty schema (the connections' search path).
+Also: malformed and unreachable URLs end in a ``ConfigError`` that names the URL (password
+masked), not a traceback.
+"""
+
+from __future__ import annotations
+
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from zerodte.config.settings import StoreSettings
+from zerodte.errors import ConfigError
+from zerodte.store import RunStore, make_engine
+
+PROCESSES = 8
+ROUNDS = 20
+
+
+def _open_and_record(
+    settings: StoreSettings, index: int, barrier: Any, results: Any, trades: pd.DataFrame
+) -> None:
+    try:
+        barrier.wait(timeout=60)
+        engine = make_engine(settings)
+        store = RunStore(engine)
+        store.record_run({"run_id": f"p{index}", "controller": "x"}, {"pnl": 1.0}, trades)
+        listed = {r["run_id"] for r in store.list_runs()}
+        results.put((index, "ok" if f"p{index}" in listed else "run missing after record"))
+        engine.dispose()
+    except Exception:
+        results.put((index, traceback.format_exc()))
+
+
+def _round(ctx: Any, settings: StoreSettings, trades: pd.DataFrame) -> list[str]:
+    barrier = ctx.Barrier(PROCESSES)
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=_open_and_record, args=(settings, i, barrier, results, trades))
+        for i in range(PROCESSES)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    failures = [f"process {i}: {o}" for i, o in outcomes if o != "ok"]
+    engine = make_engine(settings)
+    runs = {r["run_id"] for r in RunStore(engine, migrate_schema=False).list_runs()}
+    engine.dispose()
+    if runs != {f"p{i}" for i in range(PROCESSES)}:
+        failures.append(f"runs recorded: {sorted(runs)}")
+    return failures
+
+
+def test_fresh_sqlite_store_under_concurrent_first_use(
+    tmp_path: Path,
+    make_trades,  # type: ignore[no-untyped-def]
+    forkserver: Any,
+) -> None:
+    ctx = forkserver
+    trades = make_trades([{"pnl": 10.0 * k} for k in range(3)])
+    failures = []
+    for r in range(ROUNDS):
+        failures += _round(ctx, StoreSettings(path=tmp_path / f"round{r}" / "runs.db"), trades)
+    assert not failures, "\n".join(failures[:5])
+
+
+@pytest.mark.postgres
+def test_fresh_postgres_store_under_concurrent_first_use(
+    postgres_url: str,
+    make_trades,  # type: ignore[no-untyped-def]
+    forkserver: Any,
+) -> None:
+    ctx = forkserver
+    trades = make_trades([{"pnl": 10.0 * k} for k in range(3)])
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    failures = []
+    try:
+        for _ in range(ROUNDS):
+            # a fresh, empty schema per round, made the connections' search path
+            name = f"round_{uuid.uuid4().hex[:10]}"
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+            url = sa.engine.make_url(postgres_url).update_query_dict(
+                {"options": f"-csearch_path={name}"}
+            )
+            settings = StoreSettings(url=url.render_as_string(hide_password=False))
+            try:
+                failures += _round(ctx, settings, trades)
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+    finally:
+        admin.dispose()
+    assert not failures, "\n".join(failures[:5])
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("not a url", "not a database URL"),
+        ("mysql://u@h/db", "not supported"),
+        ("postgresql+psycopg://u:secret@127.0.0.1:1/db", "cannot open the run store"),
+    ],
+)
+def test_bad_store_urls_are_config_errors(url: str, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle) as err:
+        RunStore(make_engine(StoreSettings.model_construct(url=url, path=Path("x"), echo=False)))
+    assert "secret" not in str(err.value)

@@ -1,0 +1,203 @@
+"""User mistakes end in a message on stderr and exit code 2, never a traceback.
+
+Every case of issue 14's list: bad files given to ``data import`` (a directory, binary,
+UTF-16, empty, header-only, an extra field, a missing column, NaT, epoch times outside the
+calendar, garbage/truncated/empty Parquet), bad options (``--tz``, ``--symbol``,
+``--log-level``), a broken model in ``backtest`` and an unreachable database. ``--debug``
+adds the traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from zerodte.cli.main import app
+from zerodte.market.synthetic import generate_market
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def day() -> pd.DataFrame:
+    bars = generate_market(date(2024, 3, 4), 1, seed=2)["SPY"]
+    return bars.assign(timestamp=bars["timestamp"].dt.tz_localize(None))
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf)
+    return buf.getvalue()
+
+
+FILES = {
+    "binary.csv": lambda f: bytes(range(256)) * 4,
+    "utf16.csv": lambda f: _csv(f).decode().encode("utf-16"),
+    "empty.csv": lambda f: b"",
+    "header_only.csv": lambda f: b"timestamp,open,high,low,close,volume\n",
+    "extra_field.csv": lambda f: b"\n".join(
+        line + b",7" if i == 3 else line for i, line in enumerate(_csv(f).split(b"\n"))
+    ),
+    "no_close.csv": lambda f: _csv(f.drop(columns=["close"])),
+    "nat.csv": lambda f: _csv(
+        f.assign(timestamp=f["timestamp"].astype(object).where(f.index != 3))
+    ),
+    "epoch_1970.csv": lambda f: _csv(f.assign(timestamp=f["timestamp"].astype("int64") // 10**12)),
+    "year_2099.csv": lambda f: _csv(f.assign(timestamp=f["timestamp"] + pd.DateOffset(years=75))),
+    "garbage.parquet": lambda f: b"PAR1 garbage",
+    "truncated.parquet": lambda f: _parquet(f)[:300],
+    "empty.parquet": lambda f: _parquet(f.iloc[:0]),
+    "inf.csv": lambda f: _csv(f.assign(close=f["close"].where(f.index != 7, float("inf")))),
+    "cut.csv": lambda f: _csv(f)[:-4],
+    "saturday.csv": lambda f: _csv(f.assign(timestamp=f["timestamp"] + pd.Timedelta(days=5))),
+}
+
+
+def _no_traceback(res) -> None:  # type: ignore[no-untyped-def]
+    assert "Traceback" not in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_bad_files_are_data_errors(tmp_path: Path, day: pd.DataFrame, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(FILES[name](day))
+    store = tmp_path / "store"
+    args = ["data", "import", str(path), "--symbol", "SPY", "--tz", "America/New_York"]
+    res = runner.invoke(app, [*args, "--data-dir", str(store)])
+    _no_traceback(res)
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith("data error:") and name in res.stderr, res.stderr
+    assert not list(store.rglob("*.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        (["--tz", "Mars/Olympus_Mons"], "--tz"),
+        (["--symbol", "../../../../outside_store"], "not a symbol"),
+        (["--symbol", "SPY/2024"], "not a symbol"),
+        (["--symbol", ""], "not a symbol"),
+    ],
+)
+def test_bad_options_are_data_errors(
+    tmp_path: Path, day: pd.DataFrame, options: list[str], needle: str
+) -> None:
+    path = tmp_path / "spy.csv"
+    path.write_bytes(_csv(day))
+    base = {"--symbol": "SPY", "--tz": "America/New_York"}
+    base.update(dict(zip(options[::2], options[1::2], strict=True)))
+    flat = [x for kv in base.items() for x in kv]
+    store = tmp_path / "data" / "store"
+    res = runner.invoke(app, ["data", "import", str(path), *flat, "--data-dir", str(store)])
+    _no_traceback(res)
+    assert res.exit_code == 2 and needle in res.stderr, res.output
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "spy.csv"]
+    assert written == [], written  # nothing anywhere, inside the data directory or out
+
+
+def test_directory_named_like_a_file(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").mkdir()
+    res = runner.invoke(app, ["data", "import", str(tmp_path / "x.csv"), "--symbol", "SPY"])
+    _no_traceback(res)
+    assert res.exit_code == 2 and "is a directory" in res.stderr
+
+
+def test_bogus_log_level() -> None:
+    res = runner.invoke(app, ["--log-level", "BOGUS", "data", "info"])
+    _no_traceback(res)
+    assert res.exit_code == 2 and "BOGUS" in res.output
+
+
+def test_broken_model_in_backtest_and_debug_traceback(
+    tmp_path: Path, toy_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meta = toy_model_dir / "q_scorer_metadata.json"
+    meta.write_text(json.dumps([]))
+    monkeypatch.setenv("MODEL_RUN_DIR", str(toy_model_dir))
+    monkeypatch.setenv("ZERODTE_STORE__PATH", str(tmp_path / "runs.db"))
+    args = ["backtest", "--controller", "q_scorer", "--days", "2", "--seed", "1"]
+    res = runner.invoke(app, args)
+    _no_traceback(res)
+    assert res.exit_code == 2 and res.stderr.startswith("model error:"), res.output
+    assert "not a JSON object" in res.stderr
+    debug = runner.invoke(app, ["--debug", *args])
+    assert debug.exit_code == 2 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "label", "needle"),
+    [
+        (["trade", "--paper", "--live"], "configuration error:", "exclude each other"),
+        (["trade", "--controller", "randm", "--days", "1"], "configuration error:", "--controller"),
+        (["trade", "--broker", "fake-tradier"], "configuration error:", "--replay"),
+        (
+            ["fake-tradier", "serve", "--faults", "bogus=2", "--days", "1"],
+            "configuration error:",
+            "bogus",
+        ),
+        (["q", "power"], "configuration error:", "--seeds is required"),
+        (["q", "power", "--seeds", "3-1"], "configuration error:", "seed"),
+        (["q", "power", "--seeds", "1", "--horizon", "0"], "configuration error:", "--horizon"),
+        (["eval", "calibration", "--seeds", "a-b"], "configuration error:", "seed"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_the_newer_commands_map_errors_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], label: str, needle: str
+) -> None:
+    """``trade``, ``fake-tradier``, ``q power`` and ``eval calibration --seeds`` leave their
+    errors to ``cli/main.py``: the label and message on stderr, exit code 2."""
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, args)
+    _no_traceback(res)
+    assert res.exit_code == 2, res.output
+    assert label in res.stderr and needle in res.stderr, res.stderr
+    assert res.stdout == "", res.stdout
+
+
+def test_unreachable_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    res = runner.invoke(app, ["runs", "list"])
+    _no_traceback(res)
+    assert res.exit_code == 2 and "cannot open the run store" in res.stderr, res.output
+    assert "127.0.0.1:1" in res.stderr
+
+
+@pytest.fixture
+def toy_model_dir(tmp_path: Path) -> Path:
+    """A valid (random, untrained) model pair that the test may then corrupt."""
+    import numpy as np
+
+    from zerodte.features import get_feature_set
+    from zerodte.qscorer.artifacts import save_model
+    from zerodte.qscorer.model import QScorerModel
+
+    fs = get_feature_set("minimal")
+    n, rng = len(fs.columns), np.random.default_rng(0)
+    layers = (
+        (rng.normal(size=(2, n, 8)), np.zeros((2, 8))),
+        (rng.normal(size=(2, 8, 2)), np.zeros((2, 2))),
+    )
+    model = QScorerModel(
+        layers,
+        tuple(fs.columns),
+        fs.schema_hash,
+        np.zeros(n),
+        np.ones(n),
+        1.0,
+        np.zeros(2),
+        1.0,
+        15,
+    )
+    return save_model(tmp_path / "model", model, {"feature_set": "minimal"})
