@@ -9,7 +9,7 @@ from zerodte.broker.base import OrderStatus
 from zerodte.broker.fills import build_execution_model
 from zerodte.broker.journal import JournalingBroker, JournalOrder, MemoryJournal
 from zerodte.broker.paper import PaperBroker
-from zerodte.broker.reconcile import JournalState
+from zerodte.broker.reconcile import JournalState, VenueOrder, VenueView
 from zerodte.errors import BrokerError, OrderRejected
 from zerodte.types import Fill, Order, Side
 
@@ -101,3 +101,39 @@ def test_unrecoverable_broker_is_refused() -> None:
     jb = JournalingBroker(Opaque(), MemoryJournal(), RUN)  # type: ignore[arg-type]
     with pytest.raises(BrokerError, match="cannot be reconciled"):
         jb.recover()
+
+
+class _Venue(PaperBroker):
+    """A paper broker whose venue remembers its orders (like Tradier's order list)."""
+
+    remembers = False  # set once the order has filled
+
+    def venue_view(self) -> VenueView:
+        if not self.remembers:
+            return VenueView({}, {})
+        order = VenueOrder("z-abc-1", "paper-1", "filled", CALL.symbol, Side.BUY, 1, 1, 1.0)
+        return VenueView({order.tag: (order,)}, {CALL.symbol: 1})
+
+
+def test_crash_between_fill_event_and_order_row_books_the_fill_once() -> None:
+    """The fill event is durable before its order row is updated; a kill between the two
+    must not make recovery book the venue's fill a second time."""
+    journal = MemoryJournal()
+    venue = _Venue(10_000.0, build_execution_model(NO_FRICTION), session_bounds=bounds)
+    jb = JournalingBroker(venue, journal, RUN, tag_prefix="z-abc-")
+    jb.recover()
+    jb.poll(snapshot(30, Q))
+    order = Order("z-abc-1", CALL, Side.BUY, 1)
+    jb.submit(order)
+    jb.poll(snapshot(31, Q))
+    venue.remembers = True
+    (row,) = journal.orders(RUN)
+    # the state a kill -9 right after append_event leaves: the row still says placed
+    journal.write_order(RUN, JournalOrder(row.tag, order, JournalState.PLACED, row.broker_id))
+    again = JournalingBroker(venue, journal, RUN, tag_prefix="z-abc-")
+    report = again.recover(events_seen=0)
+    assert report.problems == [] and report.actions == []
+    assert [e.kind for e in journal.events(RUN)] == ["fill"]
+    (healed,) = journal.orders(RUN)
+    assert (healed.state, healed.filled_qty, healed.avg_price) == (JournalState.FILLED, 1, 1.0)
+    assert [p.qty for p in again.positions()] == [1]

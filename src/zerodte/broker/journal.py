@@ -412,6 +412,7 @@ class JournalingBroker:
             cash = inner.account().cash if initial_cash is None else initial_cash
             self.journal.set_meta(self.run_id, "initial_cash", cash)
         self._orders = {o.tag: o for o in self.journal.orders(self.run_id)}
+        self._heal_from_events()
         view = inner.venue_view()
         report = reconcile(
             [_view(o) for o in self._orders.values()],
@@ -456,6 +457,49 @@ class JournalingBroker:
         )
         return report
 
+    def _heal_from_events(self) -> None:
+        """Bring every order row up to its journaled events before reconciling.
+
+        An event is appended before its order row is updated; a crash between the two
+        leaves a row behind its events. The events are the record: fills and rejections
+        are replayed onto the rows, so the venue's fill is not booked a second time.
+        """
+        fills: dict[str, list[tuple[int, float]]] = {}
+        ended: dict[str, str] = {}
+        for event in self.journal.events(self.run_id):
+            if event.tag not in self._orders:
+                continue  # a settlement: no order of its own
+            if event.kind == "fill":
+                fills.setdefault(event.tag, []).append(
+                    (int(event.data["qty"]), float(event.data["price"]))
+                )
+            else:
+                ended[event.tag] = str(event.data["reason"])
+        for tag, known in list(self._orders.items()):
+            healed = known
+            booked = fills.get(tag, [])
+            qty = sum(q for q, _ in booked)
+            if qty != known.filled_qty:
+                avg = sum(q * p for q, p in booked) / qty if qty else 0.0
+                state = (
+                    JournalState.FILLED if qty >= known.order.qty else JournalState.PARTIALLY_FILLED
+                )
+                healed = replace(healed, state=state, filled_qty=qty, avg_price=avg)
+            reason = ended.get(tag)
+            if reason is not None and healed.state in OPEN_STATES | {JournalState.UNKNOWN}:
+                state = _ENDED.get(reason, JournalState.REJECTED)
+                healed = replace(healed, state=state, reason=reason)
+            if healed != known:
+                logger.warning(
+                    "journal row %s was behind its events (crash between writes); "
+                    "healed %s -> %s, %d filled",
+                    tag,
+                    known.state.value,
+                    healed.state.value,
+                    healed.filled_qty,
+                )
+                self._write(healed)
+
     def _positions(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for event in self.journal.events(self.run_id):
@@ -490,7 +534,7 @@ class JournalingBroker:
                 current = self._orders[action.tag]
                 if current.state is JournalState.FILLED and action.state is JournalState.FILLED:
                     continue
-                self._write(replace(current, state=action.state, reason=action.reason))
+                # the event first: a crash before the row is healed from it at the next start
                 if action.state is not JournalState.FILLED:
                     rejection = Rejection(
                         current.broker_id or current.tag,
@@ -501,6 +545,10 @@ class JournalingBroker:
                     self.journal.append_event(
                         self.run_id, action.tag, "rejection", rejection_to_dict(rejection)
                     )
+                self._write(replace(current, state=action.state, reason=action.reason))
+
+
+_ENDED = {"expired": JournalState.EXPIRED, "cancelled": JournalState.CANCELLED}
 
 
 def _view(order: JournalOrder) -> JournalView:
