@@ -90,7 +90,7 @@ def test_migration_from_empty_database(engine: sa.Engine) -> None:
     names = set(sa.inspect(engine).get_table_names())
     assert {"runs", "trades", "alembic_version"} <= names
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diffs == [], diffs
     cols = {c["name"] for c in sa.inspect(engine).get_columns("trades")}

@@ -245,6 +245,7 @@ class PaperBroker:
                 price=intrinsic_value(contract, price),
                 fee=0.0,
                 time=close,
+                group=pos.group,
             )
             self.ledger.apply(fill, self._session or contract.expiry, settled=True)
             self._marks.pop(contract, None)
@@ -404,6 +405,7 @@ class PaperBroker:
             fee=fee,
             time=snapshot.time,
             slippage=slip,
+            group=order.group,
         )
         self.ledger.apply(fill, snapshot.session)
         rec = self._records[pending.order_id]

@@ -13,6 +13,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from zerodte.config.decision_settings import (
+    BanditSettings,
+    ConsensusSettings,
+    DynamicExitSettings,
+    GreeksExitSettings,
+    PPOSettings,
+    QuantorSettings,
+    RegimeQualitySettings,
+    ThresholdSettings,
+    V4GateSettings,
+)
+
 
 class Section(BaseModel):
     """Base of every settings section: immutable, unknown keys rejected."""
@@ -90,6 +102,8 @@ class ExitsSettings(Section):
     max_hold_minutes: float = Field(default=45.0, gt=0)
     expiry_exit_minutes: float = Field(default=30.0, ge=0)
     eod_flatten_minutes: float = Field(default=1.0, ge=0)
+    greeks: GreeksExitSettings = Field(default_factory=GreeksExitSettings)
+    dynamic: DynamicExitSettings = Field(default_factory=DynamicExitSettings)
 
     @model_validator(mode="after")
     def _check_trailing(self) -> ExitsSettings:
@@ -128,6 +142,8 @@ class GatesSettings(Section):
     calibration_min_trades: int = Field(default=30, ge=1)
     regime_filter_enabled: bool = False
     regime_conflict_veto: bool = False
+    v4: V4GateSettings = Field(default_factory=V4GateSettings)
+    regime_quality: RegimeQualitySettings = Field(default_factory=RegimeQualitySettings)
 
 
 class EntrySettings(Section):
@@ -144,10 +160,18 @@ class EntrySettings(Section):
     random_seed: int = 0
     prediction_min_risk_adjusted: float = Field(default=0.3, ge=0)
     prediction_min_confidence: float = Field(default=0.55, ge=0, le=1)
-    sizing: Literal["fixed_contracts", "fixed_risk", "equity_fraction"] = "fixed_contracts"
+    sizing: Literal["fixed_contracts", "fixed_risk", "equity_fraction", "quantor"] = (
+        "fixed_contracts"
+    )
     contracts: int = Field(default=1, ge=1)
     risk_dollars: float = Field(default=500.0, gt=0)
     equity_fraction: float = Field(default=0.05, gt=0, le=1)
+    block_signal_strategies: tuple[str, ...] = ()
+    bandit: BanditSettings = Field(default_factory=BanditSettings)
+    consensus: ConsensusSettings = Field(default_factory=ConsensusSettings)
+    ppo: PPOSettings = Field(default_factory=PPOSettings)
+    threshold: ThresholdSettings = Field(default_factory=ThresholdSettings)
+    quantor: QuantorSettings = Field(default_factory=QuantorSettings)
 
     @model_validator(mode="after")
     def _check_random(self) -> EntrySettings:

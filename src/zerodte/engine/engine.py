@@ -28,10 +28,12 @@ from typing import Any, Protocol
 
 from zerodte.broker.base import Broker, BrokerEvent, Rejection
 from zerodte.engine.feed import ONE_MINUTE, CloseAsOpenBook, Feed
+from zerodte.engine.legs import entry_legs
 from zerodte.engine.recorder import Recorder
-from zerodte.engine.trades import OpenTrade, entry_context, trade_row
+from zerodte.engine.trades import OpenTrade, entry_context, position_groups, trade_row
 from zerodte.errors import OrderRejected
 from zerodte.exits.base import TrackedPosition
+from zerodte.exits.legs import combine_legs
 from zerodte.policy.base import Gate
 from zerodte.policy.sizing import Sizer
 from zerodte.types import (
@@ -332,6 +334,7 @@ class Engine:
                 entry_fee=fill.fee,
                 context=dict(pending[1]),
                 session=self.feed.columns.sessions[self._i],
+                group=str(pending[1].get("position_tag") or fill.tag),
             )
         else:
             # A second entry in the same contract averages in, as the broker does.
@@ -380,21 +383,29 @@ class Engine:
         snap = self._snapshot()
         obs = self._observe()
         exiting = {contract for _, contract, _ in self._pending_exits.values()}
-        for contract, trade in list(self._open.items()):
-            quote = snap.quotes.quote(contract, at="close")
-            tracked, signal = self.exits.step(trade.position, quote, obs)
-            trade.track(tracked)
-            if contract in exiting or last_bar:
+        for group, trades in position_groups(self._open.values()):
+            quotes = [snap.quotes.quote(t.position.contract, at="close") for t in trades]
+            if len(trades) == 1:
+                position, quote = trades[0].position, quotes[0]
+            else:
+                position, quote = combine_legs([t.position for t in trades], quotes, group)
+            tracked, signal = self.exits.step(position, quote, obs)
+            for trade in trades:
+                trade.track(tracked)
+            if last_bar or any(t.position.contract in exiting for t in trades):
                 # At the session's last bar no later bar can fill an exit: same-day
                 # contracts settle at expiry through the broker.
                 continue
             if signal is not None:
-                held = trade.position.qty
-                qty = held if signal.qty is None else min(signal.qty, held)
-                self._send_exit(trade, qty, signal.reason.value, signal.detail)
+                for trade in trades:
+                    held = trade.position.qty
+                    qty = held if signal.qty is None else min(signal.qty, held)
+                    self._send_exit(trade, qty, signal.reason.value, signal.detail)
 
     def _send_exit(self, trade: OpenTrade, qty: int, reason: str, detail: str = "") -> None:
         trade.exits_sent += 1
+        if self._obs is not None:
+            trade.exit_hmm_trend = self._obs.context.get("hmm_trend")
         tag = f"{trade.tag}:x{trade.exits_sent}"
         order = Order(tag, trade.position.contract, Side.SELL, qty, reason=reason)
         try:
@@ -412,27 +423,37 @@ class Engine:
         if vetoes:
             self.recorder.record_vetoes(i, [(v.gate, v.reason) for v in vetoes])
             return
-        right = Right.CALL if action == Action.BUY_CALLS else Right.PUT
-        quotes = self._snapshot().quotes
-        contract = self.selector.select(obs, right, quotes)
-        quote = None if contract is None else quotes.quote(contract, at="close")
-        if contract is None or quote is None or not quote.ask > 0:
-            self.recorder.record_vetoes(i, [("contract", f"no usable {right.name} contract")])
+        legs, problem = entry_legs(action, self.selector, obs, self._snapshot().quotes)
+        if not legs:
+            self.recorder.record_vetoes(i, [("contract", problem)])
             return
         assert obs.account is not None
-        sized = self.sizer.size(quote.ask, obs.account)
+        # A straddle is sized on the price of one straddle (both asks).
+        sized = self.sizer.size(sum(leg.quote.ask for leg in legs), obs.account)
         qty = sized.contracts
         if qty < 1:
             self.recorder.record_vetoes(i, [("sizing", sized.reason or f"size {qty}")])
             return
         tag = f"{self.tag_prefix}-{i}"
-        try:
-            order_id = self.broker.submit(Order(tag, contract, Side.BUY, int(qty), reason="entry"))
-        except OrderRejected as exc:
-            self.recorder.record_vetoes(i, [("broker", exc.reason)])
-            return
-        ctx = entry_context(obs, decision, quote, self.controller_name)
-        self._pending_entries[tag] = (order_id, ctx)
+        group = tag if len(legs) > 1 else ""
+        sent: list[tuple[str, str]] = []
+        for leg in legs:
+            order = Order(
+                tag + leg.suffix, leg.contract, Side.BUY, int(qty), reason="entry", group=group
+            )
+            try:
+                order_id = self.broker.submit(order)
+            except OrderRejected as exc:
+                for sent_id, sent_tag in sent:  # never leave half a straddle
+                    self.broker.cancel(sent_id)
+                    self._pending_entries.pop(sent_tag, None)
+                self.recorder.record_vetoes(i, [("broker", exc.reason)])
+                return
+            ctx = entry_context(obs, decision, leg.quote, self.controller_name)
+            ctx["position_tag"] = group or order.tag
+            ctx["legs"] = len(legs)
+            self._pending_entries[order.tag] = (order_id, ctx)
+            sent.append((order_id, order.tag))
         self.recorder.executed[i] = action
 
     def _record_marked(self, i: int) -> None:

@@ -80,7 +80,7 @@ class PredictionController:
         v = {k: np.array([float(ctx.get(k, np.nan))]) for k in INPUTS}
         action, ra, conf = self._rule(v)
         a = Action(int(action[0]))
-        probs = tuple(float(a == x) for x in Action)
+        probs = tuple(float(a == x) for x in (Action.HOLD, Action.BUY_CALLS, Action.BUY_PUTS))
         context = {k: float(v[k][0]) for k in INPUTS if not np.isnan(v[k][0])}
         return Decision(
             a,
