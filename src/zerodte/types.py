@@ -231,10 +231,12 @@ class ExitReason(str, Enum):
     TRAILING_STOP = "trailing_stop"
     PARTIAL_TAKE_PROFIT = "partial_take_profit"
     RUNNER_TRAIL = "runner_trail"
+    DYNAMIC = "dynamic_exit"
     MAX_HOLD = "max_hold"
     EXPIRY_GUARD = "expiry_guard"
     EOD_FLATTEN = "eod_flatten"
     END_OF_DATA = "end_of_data"
+    POLICY_EXIT = "policy_exit"  # an EXIT action of a policy that manages its own exits
 
 
 @dataclass(frozen=True, slots=True)

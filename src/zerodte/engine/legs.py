@@ -47,8 +47,8 @@ def entry_legs(
             legs.append(Leg(contract, quote, suffix))
         return legs, ""
     right = Right.CALL if action == Action.BUY_CALLS else Right.PUT
-    contract = selector.select(observation, right, quotes)
-    quote = None if contract is None else quotes.quote(contract, at="close")
-    if contract is None or quote is None or not quote.ask > 0:
+    single = selector.select(observation, right, quotes)
+    quote = None if single is None else quotes.quote(single, at="close")
+    if single is None or quote is None or not quote.ask > 0:
         return [], f"no usable {right.name} contract"
-    return [Leg(contract, quote, "")], ""
+    return [Leg(single, quote, "")], ""

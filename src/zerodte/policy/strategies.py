@@ -55,7 +55,7 @@ def strategy_label(decision: Decision, controller: str) -> str:
     return _BY_CONTROLLER.get(controller, controller.upper())
 
 
-@dataclass(frozen=True)
+@dataclass
 class BlockedStrategyGate:
     """Vetoes an entry whose strategy label is in ``blocked``."""
 

@@ -85,7 +85,7 @@ class PredictionController:
         return Decision(
             a,
             scores=(0.0, float(np.nan_to_num(ra[0])), -float(np.nan_to_num(ra[0]))),
-            probs=probs,  # type: ignore[arg-type]
+            probs=probs,
             reasons=(self._reason(int(a), float(ra[0]), float(conf[0])),),
             confidence=None if np.isnan(conf[0]) else float(conf[0]),
             context=context,
