@@ -124,7 +124,7 @@ def test_registry_and_with_overrides() -> None:
     )
     c = build_controller(s)
     assert isinstance(c, ConsensusController) and c.contrarian and c.n_actions == 4
-    with pytest.raises(ConfigError, match="entry.bandit.epsilon"):
+    with pytest.raises(ConfigError, match=r"entry\.bandit\.epsilon"):
         with_overrides(Settings(), {"entry.bandit.epsilon": 2.0})
-    with pytest.raises(ConfigError, match="did you mean entry.bandit.epsilon"):
+    with pytest.raises(ConfigError, match=r"did you mean entry\.bandit\.epsilon"):
         with_overrides(Settings(), {"entry.bandit.epsilom": 0.1})

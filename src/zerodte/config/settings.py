@@ -231,6 +231,9 @@ class ModelsSettings(Section):
     hmm_train_days: int = Field(default=60, ge=5)
     model_dir: Path = Path("models")
     predictor_bundle: Path | None = None  # trained bundle: backtests join its predictions
+    regime_context: bool = Field(
+        default=False, description="join the walk-forward HMM regime without a bundle"
+    )
     mlflow_tracking_uri: str | None = None
     seed: int = 0
 

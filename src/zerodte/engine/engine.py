@@ -30,7 +30,13 @@ from zerodte.broker.base import Broker, BrokerEvent, Rejection
 from zerodte.engine.feed import ONE_MINUTE, CloseAsOpenBook, Feed
 from zerodte.engine.legs import entry_legs
 from zerodte.engine.recorder import Recorder
-from zerodte.engine.trades import OpenTrade, entry_context, position_groups, trade_row
+from zerodte.engine.trades import (
+    OpenTrade,
+    entry_context,
+    position_context,
+    position_groups,
+    trade_row,
+)
 from zerodte.errors import OrderRejected
 from zerodte.exits.base import TrackedPosition
 from zerodte.exits.legs import combine_legs
@@ -200,16 +206,7 @@ class Engine:
         self, source: DecisionSource, progress: Callable[[int], None] | None = None
     ) -> EngineRun:
         """Run every cycle of the feed with decisions from ``source``."""
-        self._source = source
-        # Looked up once per run: a run whose gates do not learn pays nothing per trade.
-        self._observers = trade_observers([*self.gates, getattr(source, "controller", None)])
-        rec = self.recorder
-        source.prepare(rec)
-        cols = self.feed.columns
-        first_of_session = cols.first_of_session
-        last_of_session = cols.last_of_session
-        cash_arr = rec.cash
-        self._cash = self._account_now().cash
+        self.begin(source)
         observe = self._observe
         hold = int(Action.HOLD)
         limit = self.max_cycles
@@ -218,39 +215,83 @@ class Engine:
             if limit is not None and i >= limit:
                 i -= 1
                 break
-            self._i = i
-            self._snap = None
-            self._obs = None
-            self._account = None
-            # The first bar of a session is always polled: the broker rolls its day counters
-            # (trades today, realised P&L today) there.
-            if (
-                self._open
-                or self._pending_entries
-                or self._pending_exits
-                or self.poll_when_idle
-                or first_of_session[i]
-            ):
-                self._settle_index = i - 1 if i > 0 else 0
-                self._handle(self.broker.poll(self._snapshot()))
-            if first_of_session[i]:
-                self._day_start_equity = self._equity_now()
-            if self._open:
-                self._manage_exits(i, last_of_session[i])
+            self.open_cycle(i)
             action = source.action(i, observe)
             if action != hold:
                 self._try_entry(i, action)
-            if self._open:
-                self._record_marked(i)
-            else:
-                cash_arr[i] = self._cash
+            self.close_cycle(i)
             if progress is not None and i % 4096 == 0:
                 progress(i)
-        n = i + 1
-        rec.n_cycles = n
+        return self.end(i + 1)
+
+    # -- the cycle in steps (the loop above, and environments that step it) --------------
+    def begin(self, source: DecisionSource) -> None:
+        """Prepare a run with decisions from ``source`` (before the first cycle)."""
+        self._source = source
+        # Looked up once per run: a run whose gates do not learn pays nothing per trade.
+        self._observers = trade_observers([*self.gates, getattr(source, "controller", None)])
+        source.prepare(self.recorder)
+        self._cash = self._account_now().cash
+
+    def open_cycle(self, i: int) -> None:
+        """Cycle ``i`` up to its decision: poll the broker (fills), mark and run the exits."""
+        cols = self.feed.columns
+        self._i = i
+        self._snap = None
+        self._obs = None
+        self._account = None
+        # The first bar of a session is always polled: the broker rolls its day counters
+        # (trades today, realised P&L today) there.
+        first = cols.first_of_session[i]
+        if (
+            self._open
+            or self._pending_entries
+            or self._pending_exits
+            or self.poll_when_idle
+            or first
+        ):
+            self._settle_index = i - 1 if i > 0 else 0
+            self._handle(self.broker.poll(self._snapshot()))
+        if first:
+            self._day_start_equity = self._equity_now()
+        if self._open:
+            self._manage_exits(i, cols.last_of_session[i])
+
+    def decide(self, i: int, action: int) -> None:
+        """Act on cycle ``i``'s decision ``action`` (an entry through every gate)."""
+        if action != Action.HOLD:
+            self._try_entry(i, action)
+
+    def close_cycle(self, i: int) -> None:
+        """Record cycle ``i``'s equity (after its decision)."""
+        if self._open:
+            self._record_marked(i)
+        else:
+            self.recorder.cash[i] = self._cash
+
+    def end(self, n: int) -> EngineRun:
+        """Finish a run of ``n`` cycles: cancel pending entries, close what is open."""
+        self.recorder.n_cycles = n
         if n > 0:
             self._finish(n - 1)
-        return EngineRun(rec, n, len(self._open))
+        return EngineRun(self.recorder, n, len(self._open))
+
+    def observation(self) -> Observation:
+        """The current cycle's observation (between :meth:`open_cycle` and the decision)."""
+        return self._observe()
+
+    def exit_all(self, reason: ExitReason = ExitReason.POLICY_EXIT) -> int:
+        """Send a sale for every open position without one pending (a policy's EXIT);
+        returns the number of orders. Not at a session's last bar (nothing could fill)."""
+        if self.feed.columns.last_of_session[self._i]:
+            return 0
+        exiting = {contract for _, contract, _ in self._pending_exits.values()}
+        sent = 0
+        for trade in list(self._open.values()):
+            if trade.position.contract not in exiting:
+                self._send_exit(trade, trade.position.qty, reason.value)
+                sent += 1
+        return sent
 
     # -- parts of a cycle ----------------------------------------------------------------
     def _snapshot(self) -> Snapshot:
@@ -281,11 +322,19 @@ class Engine:
             qqq=c.qqq[i],
             vix=c.vix[i],
             features=self._source.features(i),
-            context=self.context(i) if self.context is not None else {},
+            context=self._context(i),
             positions=self.broker.positions(),
             account=account,
         )
         return self._obs
+
+    def _context(self, i: int) -> Mapping[str, float]:
+        """Regime/predictor context, plus the open position's tracked values when in a trade
+        (as of its last mark: :func:`~zerodte.engine.trades.position_context`)."""
+        context = self.context(i) if self.context is not None else {}
+        if self._open:
+            return {**context, **position_context(self._open.values())}
+        return context
 
     def _account_now(self) -> AccountState:
         """The broker's account in this cycle, read once after the poll.

@@ -130,3 +130,38 @@ def position_groups(trades: Iterable[OpenTrade]) -> list[tuple[str, list[OpenTra
     for trade in trades:
         groups.setdefault(trade.group or trade.tag, []).append(trade)
     return list(groups.items())
+
+
+POSITION_CONTEXT: tuple[str, ...] = (
+    "position_pnl_pct",
+    "position_max_drawdown_pct",
+    "position_minutes_held",
+    "position_is_call",
+    "position_delta",
+)
+"""Context keys an observation carries while a position is open (first position only)."""
+
+
+def position_context(trades: Iterable[OpenTrade]) -> dict[str, float]:
+    """The first open position's values as of its last mark (NaN ones omitted).
+
+    The exit rules mark positions after the observation of a cycle is built, so these are
+    the previous minute's marks; a state built from them is the same in every path.
+    """
+    first = next(iter(trades), None)
+    if first is None:
+        return {}
+    out: dict[str, float] = {"position_is_call": float(first.position.contract.right.value == "C")}
+    t = first.tracked
+    if t is not None:
+        for key, value in (
+            ("position_pnl_pct", t.pnl_pct),
+            ("position_max_drawdown_pct", t.max_drawdown_pct),
+            ("position_minutes_held", t.minutes_held),
+        ):
+            if value == value:  # not NaN
+                out[key] = float(value)
+    delta = first.context.get("delta")
+    if isinstance(delta, float) and delta == delta:
+        out["position_delta"] = delta
+    return out
