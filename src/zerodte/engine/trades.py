@@ -8,6 +8,7 @@ went for and against it while open.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -159,9 +160,9 @@ def position_context(trades: Iterable[OpenTrade]) -> dict[str, float]:
             ("position_max_drawdown_pct", t.max_drawdown_pct),
             ("position_minutes_held", t.minutes_held),
         ):
-            if value == value:  # not NaN
+            if not math.isnan(value):
                 out[key] = float(value)
     delta = first.context.get("delta")
-    if isinstance(delta, float) and delta == delta:
+    if isinstance(delta, float) and not math.isnan(delta):
         out["position_delta"] = delta
     return out
