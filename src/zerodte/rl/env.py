@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -89,7 +89,7 @@ class ActionDecisions:
 class TradingEnv(gym.Env):
     """See the module docstring. ``action_masks()`` serves sb3-contrib's MaskablePPO."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium declares it)
 
     def __init__(
         self,
