@@ -10,6 +10,7 @@ import typer
 from zerodte import __version__
 from zerodte.cli import (
     backtest_cmds,
+    compare_cmds,
     config_cmds,
     data_cmds,
     demo_cmds,
@@ -63,4 +64,5 @@ options_cmds.register(app)
 backtest_cmds.register(app)
 q_cmds.register(app)
 train_cmds.register(app)
+compare_cmds.register(app, train_cmds.app)
 demo_cmds.register(app)
