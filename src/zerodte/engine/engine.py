@@ -478,7 +478,13 @@ class Engine:
             return
         assert obs.account is not None
         # A straddle is sized on the price of one straddle (both asks).
-        sized = self.sizer.size(sum(leg.quote.ask for leg in legs), obs.account)
+        ask = sum(leg.quote.ask for leg in legs)
+        size_for = getattr(self.sizer, "size_for", None)  # a sizer that reads the market
+        sized = (
+            size_for(ask, obs, decision)
+            if size_for is not None
+            else self.sizer.size(ask, obs.account)
+        )
         qty = sized.contracts
         if qty < 1:
             self.recorder.record_vetoes(i, [("sizing", sized.reason or f"size {qty}")])

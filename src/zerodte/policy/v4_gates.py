@@ -45,7 +45,11 @@ logger = logging.getLogger(__name__)
 
 
 def _regime(observation: Observation) -> str:
-    return str(classify_regime(observation.features).value)
+    """The rule-based regime; ``"unknown"`` when the feature set lacks its inputs."""
+    try:
+        return str(classify_regime(observation.features).value)
+    except KeyError:
+        return "unknown"
 
 
 @dataclass
