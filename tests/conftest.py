@@ -247,6 +247,8 @@ def _trade_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
         row.update(
             trade_id=i,
             tag=f"zdte-{i}",
+            position_tag=f"zdte-{i}",
+            legs=1,
             session=entry.date(),
             entry_time=entry,
             exit_time=entry + pd.Timedelta(minutes=hold),

@@ -23,6 +23,7 @@ LAYERS: tuple[str, ...] = (
     "store",
     "engine",
     "qscorer",
+    "rl",
     "learning",
     "dashboard",
     "cli",

@@ -54,6 +54,10 @@ TRADE_COLUMNS: tuple[str, ...] = (
     "q_hold",
     "q_call",
     "q_put",
+    "position_tag",  # tag of the position: the leg's own tag, or the straddle's group
+    "legs",  # legs of the position (1, or 2 for a straddle)
+    "prediction_timeframe",  # minutes of the prediction horizon the entry acted on
+    "exit_hmm_trend",  # hmm_trend when the exit was decided
 )
 
 EQUITY_COLUMNS: tuple[str, ...] = (
@@ -78,6 +82,10 @@ CONTROLLER_COLUMNS: tuple[str, ...] = (
 )
 """What a controller's ``decide_batch`` returns per cycle (part of every DecisionRecord);
 ``ctx_<key>`` context columns may follow (:func:`zerodte.policy.base.decision_frame`)."""
+
+STRADDLE_COLUMNS: tuple[str, ...] = ("score_straddle", "prob_straddle")
+"""Added to the decision frame and the DecisionRecords of a controller that can straddle
+(its decisions carry a fourth score and propensity, for ``Action.BUY_STRADDLE``)."""
 
 # Every DecisionRecord has these columns. A run with a predictor bundle
 # (``models.predictor_bundle``) appends the observation's prediction and regime columns

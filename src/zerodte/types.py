@@ -25,11 +25,17 @@ SYMBOL_MAX_LENGTH = 16
 
 
 class Action(IntEnum):
-    """Entry actions. The integer value indexes per-action score and probability arrays."""
+    """Entry actions. The integer value indexes per-action score and probability arrays.
+
+    ``BUY_STRADDLE`` (a call and a put at the same strike and expiry, one position of two
+    legs) is offered only by controllers that can straddle; their decisions carry four
+    scores and propensities, every other controller's three.
+    """
 
     HOLD = 0
     BUY_CALLS = 1
     BUY_PUTS = 2
+    BUY_STRADDLE = 3
 
 
 class Right(str, Enum):
@@ -112,14 +118,16 @@ class OptionQuote:
 class Decision:
     """What an entry controller decided for one observation.
 
-    ``scores`` and ``probs`` are indexed by :class:`Action` (HOLD, BUY_CALLS, BUY_PUTS).
-    ``probs`` is the probability with which the controller would take each action (the
-    propensity used by off-policy evaluation); it must sum to one.
+    ``scores`` and ``probs`` are indexed by :class:`Action` (HOLD, BUY_CALLS, BUY_PUTS and,
+    for a controller that can straddle, BUY_STRADDLE). ``probs`` is the probability with
+    which the controller would take each action (the propensity used by off-policy
+    evaluation); it must sum to one. ``context["strategy"]`` is the signal strategy label
+    (``NEURAL_BULLISH``, ``HMM_TREND``, ...) recorded on the trade.
     """
 
     action: Action
-    scores: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    probs: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    scores: tuple[float, ...] = (0.0, 0.0, 0.0)
+    probs: tuple[float, ...] = (1.0, 0.0, 0.0)
     reasons: tuple[str, ...] = ()
     vetoes: tuple[str, ...] = ()
     size: int | None = None
@@ -137,7 +145,13 @@ class Veto:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """An order to the broker. ``tag`` is the client tag every order carries."""
+    """An order to the broker. ``tag`` is the client tag every order carries.
+
+    ``group`` names the position an order belongs to when that position has several legs
+    (a straddle's call and put orders share it; each leg keeps its own unique ``tag``), so a
+    broker or an order journal can record and reconcile the legs together. Empty for a
+    single-leg position.
+    """
 
     tag: str
     contract: OptionContract
@@ -146,6 +160,7 @@ class Order:
     order_type: OrderType = OrderType.MARKET
     limit_price: float | None = None
     reason: str = ""
+    group: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +175,7 @@ class Fill:
     fee: float
     time: pd.Timestamp
     slippage: float = 0.0
+    group: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +188,7 @@ class Position:
     entry_time: pd.Timestamp
     entry_fees: float = 0.0
     tag: str = ""
+    group: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +237,12 @@ class ExitReason(str, Enum):
     TRAILING_STOP = "trailing_stop"
     PARTIAL_TAKE_PROFIT = "partial_take_profit"
     RUNNER_TRAIL = "runner_trail"
+    DYNAMIC = "dynamic_exit"
     MAX_HOLD = "max_hold"
     EXPIRY_GUARD = "expiry_guard"
     EOD_FLATTEN = "eod_flatten"
     END_OF_DATA = "end_of_data"
+    POLICY_EXIT = "policy_exit"  # an EXIT action of a policy that manages its own exits
 
 
 @dataclass(frozen=True, slots=True)

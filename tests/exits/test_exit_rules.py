@@ -78,6 +78,7 @@ def test_order_constant_and_built_order() -> None:
         ExitReason.TRAILING_STOP,
         ExitReason.PARTIAL_TAKE_PROFIT,
         ExitReason.RUNNER_TRAIL,
+        ExitReason.DYNAMIC,  # the dynamic exit evaluator, off by default
         ExitReason.MAX_HOLD,
         ExitReason.EXPIRY_GUARD,
         ExitReason.EOD_FLATTEN,

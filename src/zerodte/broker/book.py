@@ -175,6 +175,7 @@ class AccountBook:
                 price=intrinsic_value(contract, price),
                 fee=0.0,
                 time=self.session_bounds(contract.expiry)[1],
+                group=pos.group,
             )
             self.ledger.apply(fill, self._session or contract.expiry, settled=True)
             self._marks.pop(contract, None)

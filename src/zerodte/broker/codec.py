@@ -49,6 +49,7 @@ def order_to_dict(order: Order) -> dict[str, Any]:
         "type": order.order_type.value,
         "limit": order.limit_price,
         "reason": order.reason,
+        "group": order.group,
     }
 
 
@@ -63,6 +64,7 @@ def order_from_dict(data: dict[str, Any]) -> Order:
         order_type=OrderType(data.get("type", OrderType.MARKET.value)),
         limit_price=None if limit is None else float(limit),
         reason=str(data.get("reason", "")),
+        group=str(data.get("group", "")),
     )
 
 
@@ -77,6 +79,7 @@ def fill_to_dict(fill: Fill) -> dict[str, Any]:
         "fee": fill.fee,
         "time": time_to_str(fill.time),
         "slippage": fill.slippage,
+        "group": fill.group,
     }
 
 
@@ -93,6 +96,7 @@ def fill_from_dict(data: dict[str, Any]) -> Fill:
         fee=float(data["fee"]),
         time=time,
         slippage=float(data.get("slippage", 0.0)),
+        group=str(data.get("group", "")),
     )
 
 

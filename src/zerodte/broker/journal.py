@@ -527,6 +527,7 @@ class JournalingBroker:
                     price=action.price,
                     fee=inner.fill_fee(action.qty),
                     time=time.tz_convert("America/New_York"),
+                    group=known.order.group,
                 )
                 self.journal.append_event(self.run_id, action.tag, "fill", fill_to_dict(fill))
                 self._book_fill(action.tag, action.qty, action.price)

@@ -13,6 +13,9 @@ Accounting identities (tested with hypothesis in ``tests/broker``):
 * every sale closes a :class:`ClosedTrade` with
   ``pnl = (exit - entry) * 100 * qty - (allocated entry fees + exit fee)``, so that, once
   flat, ``sum(pnl) == cash - initial_cash``.
+* a position of several legs (a straddle: a call and a put sharing ``Fill.group``) is one
+  contract per leg here; each leg's sale closes its own :class:`ClosedTrade` carrying the
+  group, and the position's P&L is the sum of its legs' (:meth:`Ledger.group_pnl`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class ClosedTrade:
     fees: float
     pnl: float
     settled: bool = False
+    group: str = ""
 
 
 class Ledger:
@@ -94,6 +98,10 @@ class Ledger:
     def closed_trades(self) -> tuple[ClosedTrade, ...]:
         """Every sale so far, oldest first."""
         return tuple(self._closed)
+
+    def group_pnl(self, group: str) -> float:
+        """Realised P&L of every leg of the position ``group`` (sum of its closed trades)."""
+        return sum(t.pnl for t in self._closed if t.group == group)
 
     @property
     def realized_pnl(self) -> float:
@@ -174,6 +182,7 @@ class Ledger:
             fees=fees,
             pnl=pnl,
             settled=settled,
+            group=pos.group,
         )
         self._closed.append(trade)
         self._realized_today += pnl
@@ -207,6 +216,7 @@ class Ledger:
                 entry_time=fill.time,
                 entry_fees=fill.fee,
                 tag=fill.tag,
+                group=fill.group,
             )
             self._opened_session[fill.contract] = session
             return

@@ -383,6 +383,7 @@ class PaperBroker:
             fee=fee,
             time=snapshot.time,
             slippage=slip,
+            group=order.group,
         )
         self.book.book(fill, snapshot.session, quote)
         rec = self._records[pending.order_id]

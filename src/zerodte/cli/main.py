@@ -25,6 +25,7 @@ from typer.core import TyperGroup
 from zerodte import __version__
 from zerodte.cli import (
     backtest_cmds,
+    compare_cmds,
     config_cmds,
     data_cmds,
     demo_cmds,
@@ -139,5 +140,6 @@ options_cmds.register(app)
 backtest_cmds.register(app)
 q_cmds.register(app)
 train_cmds.register(app)
+compare_cmds.register(app, train_cmds.app)
 demo_cmds.register(app)
 trade_cmds.register(app)

@@ -14,7 +14,17 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-ControllerName = Literal["momentum", "random", "prediction", "q_scorer", "oracle"]
+ControllerName = Literal[
+    "momentum",
+    "random",
+    "prediction",
+    "q_scorer",
+    "oracle",
+    "bandit",
+    "consensus",
+    "contrarian",
+    "ppo",
+]
 """``entry.controller``: the entry controllers of ``zerodte.policy.controllers.registry``."""
 
 FeatureSetName = Literal["minimal", "default", "flow", "topology", "q_state"]

@@ -17,20 +17,29 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     StringConstraints,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from zerodte.config.decision_settings import (
+    BanditSettings,
+    ConsensusSettings,
+    DynamicExitSettings,
+    GreeksExitSettings,
+    PPOSettings,
+    QuantorSettings,
+    RegimeQualitySettings,
+    ThresholdSettings,
+    V4GateSettings,
+)
 from zerodte.config.names import ControllerName, FeatureSetName
+from zerodte.config.section import Section
 from zerodte.types import SYMBOL_MAX_LENGTH, SYMBOL_PATTERN
 
 SESSION_MINUTES = 390
@@ -48,47 +57,6 @@ DirectionTerm = Annotated[str, StringConstraints(pattern=r"^\s*\w+\s*(\*\s*\w+\s
 """A direction term: one column or the product of two, ``"ret_30m*relvol_5m"``."""
 DATABASE_URL = re.compile(r"^(postgres|postgresql|sqlite)(\+\w+)?://")
 HTTP_URL = re.compile(r"^https?://[^\s/]+")
-
-
-def _scalar_types(annotation: Any) -> set[type]:
-    """The plain types a field's annotation is made of (through Optional, tuple, Annotated)."""
-    origin = get_origin(annotation)
-    if origin is None:
-        return {annotation} if isinstance(annotation, type) else set()
-    if origin is Literal:
-        return set()
-    out: set[type] = set()
-    for arg in get_args(annotation):
-        out |= _scalar_types(arg)
-    return out
-
-
-def _items(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-class Section(BaseModel):
-    """Base of every settings section: immutable, unknown keys rejected, finite floats."""
-
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
-    )
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _strict_kinds(cls, value: Any, info: ValidationInfo) -> Any:
-        """Refuse a boolean where a number is expected, and a number where a boolean is."""
-        field = cls.model_fields.get(info.field_name or "")
-        if field is None:
-            return value
-        kinds = _scalar_types(field.annotation)
-        numeric = bool(kinds & {int, float}) and bool not in kinds
-        for item in _items(value):
-            if numeric and isinstance(item, bool):
-                raise ValueError(f"expected a number, got the boolean {str(item).lower()}")
-            if bool in kinds and isinstance(item, int | float) and not isinstance(item, bool):
-                raise ValueError(f"expected true or false, got the number {item}")
-        return value
 
 
 class DataSettings(Section):
@@ -176,6 +144,8 @@ class ExitsSettings(Section):
     max_hold_minutes: float = Field(default=45.0, gt=0, le=SESSION_MINUTES)
     expiry_exit_minutes: DayMinutes = 30.0
     eod_flatten_minutes: DayMinutes = 1.0
+    greeks: GreeksExitSettings = Field(default_factory=GreeksExitSettings)
+    dynamic: DynamicExitSettings = Field(default_factory=DynamicExitSettings)
 
     @model_validator(mode="after")
     def _check_trailing(self) -> ExitsSettings:
@@ -214,6 +184,8 @@ class GatesSettings(Section):
     calibration_min_trades: int = Field(default=30, ge=1)
     regime_filter_enabled: bool = False
     regime_conflict_veto: bool = False
+    v4: V4GateSettings = Field(default_factory=V4GateSettings)
+    regime_quality: RegimeQualitySettings = Field(default_factory=RegimeQualitySettings)
 
 
 class EntrySettings(Section):
@@ -230,10 +202,18 @@ class EntrySettings(Section):
     random_seed: int = 0
     prediction_min_risk_adjusted: float = Field(default=0.3, ge=0)
     prediction_min_confidence: Probability = 0.55
-    sizing: Literal["fixed_contracts", "fixed_risk", "equity_fraction"] = "fixed_contracts"
+    sizing: Literal["fixed_contracts", "fixed_risk", "equity_fraction", "quantor"] = (
+        "fixed_contracts"
+    )
     contracts: int = Field(default=1, ge=1)
     risk_dollars: float = Field(default=500.0, gt=0)
     equity_fraction: float = Field(default=0.05, gt=0, le=1)
+    block_signal_strategies: tuple[str, ...] = ()
+    bandit: BanditSettings = Field(default_factory=BanditSettings)
+    consensus: ConsensusSettings = Field(default_factory=ConsensusSettings)
+    ppo: PPOSettings = Field(default_factory=PPOSettings)
+    threshold: ThresholdSettings = Field(default_factory=ThresholdSettings)
+    quantor: QuantorSettings = Field(default_factory=QuantorSettings)
 
     @model_validator(mode="after")
     def _check_random(self) -> EntrySettings:
@@ -387,6 +367,9 @@ class ModelsSettings(Section):
     hmm_train_days: int = Field(default=60, ge=5)
     model_dir: Path = Path("models")
     predictor_bundle: Path | None = None  # trained bundle: backtests join its predictions
+    regime_context: bool = Field(
+        default=False, description="join the walk-forward HMM regime without a bundle"
+    )
     mlflow_tracking_uri: str | None = None
     seed: int = 0
 

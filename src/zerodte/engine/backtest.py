@@ -126,6 +126,33 @@ def bundle_fingerprint(path: Path) -> str:
         ) from exc
 
 
+def regime_context(settings: Settings, frame: pd.DataFrame) -> PredictorContext:
+    """The walk-forward HMM regime (``hmm_*``) of every cycle, without a predictor."""
+    regime = walk_forward_regime(
+        compute_features(frame, "default"), config=RegimeConfig.from_settings(settings.models)
+    )
+    values = regime.loc[:, list(REGIME_COLUMNS)]
+    logger.info(
+        "regime known on %d of %d cycles", int(values["hmm_trend"].notna().sum()), len(frame)
+    )
+    return PredictorContext(values, {"regime_only": True})
+
+
+def market_context(settings: Settings, frame: pd.DataFrame) -> PredictorContext | None:
+    """The predictor bundle's context (:func:`predictor_context`), else the regime alone when
+    ``models.regime_context``, else ``None``."""
+    predictor = predictor_context(settings, frame)
+    if predictor is None and settings.models.regime_context:
+        return regime_context(settings, frame)
+    return predictor
+
+
+def observation_context(settings: Settings, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """Per-row context values of :func:`market_context` (``None`` when there are none)."""
+    ctx = market_context(settings, frame)
+    return None if ctx is None else ctx.values
+
+
 def with_observation_columns(decisions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     """DecisionRecords plus the per-cycle observation ``values`` (predictions, regime).
 
@@ -217,7 +244,7 @@ def run_backtest(
     )
     broker = PaperBroker.from_settings(settings)
     recorder = Recorder(feed.columns.times, feed.columns.sessions)
-    predictor = predictor_context(settings, frame)
+    predictor = market_context(settings, frame)
     if predictor is not None:
         context = _combined(predictor.source(), context)
     decide_batch = getattr(ctrl, "decide_batch", None)

@@ -26,13 +26,14 @@ recorder's, is what a live run checkpoints (:mod:`zerodte.engine.state`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from zerodte.broker.base import Broker, BrokerEvent, Rejection
 from zerodte.broker.tags import TagFactory
 from zerodte.engine.feed import ONE_MINUTE, CloseAsOpenBook, Feed
+from zerodte.engine.legs import entry_legs
 from zerodte.engine.parts import (
     ContextSource,
     ContractSelector,
@@ -45,10 +46,11 @@ from zerodte.engine.parts import (
 )
 from zerodte.engine.positions import SETTLED_REASON, TradeBook
 from zerodte.engine.recorder import Recorder
-from zerodte.engine.trades import entry_context
+from zerodte.engine.trades import OpenTrade, entry_context, position_context, position_groups
 from zerodte.errors import OrderRejected
+from zerodte.exits.legs import combine_legs
 from zerodte.policy.base import Gate
-from zerodte.policy.sizing import Sizer
+from zerodte.policy.sizing import MarketSizer, Sizer
 from zerodte.types import (
     AccountState,
     Action,
@@ -56,7 +58,6 @@ from zerodte.types import (
     Fill,
     Observation,
     Order,
-    Right,
     Side,
     Snapshot,
 )
@@ -140,6 +141,8 @@ class Engine:
         self.max_cycles = max_cycles
         self.probe_gates = probe_gates
         self.book = TradeBook(broker, tags)
+        self._idle_poll = True
+        self._market_sizer = sizer if isinstance(sizer, MarketSizer) else None
         # state of the run
         self._settle_index = 0
         self._cash = 0.0
@@ -157,6 +160,26 @@ class Engine:
         self, source: DecisionSource, progress: Callable[[int], None] | None = None
     ) -> EngineRun:
         """Run every cycle of the feed with decisions from ``source``."""
+        self.begin(source)
+        observe = self._observe
+        limit = self.max_cycles
+        i = -1
+        for i in self.feed.cycles():
+            if limit is not None and i >= limit:
+                i -= 1
+                break
+            skip = self.open_cycle(i)
+            if skip is not None and skip.scope == "cycle":
+                continue
+            self.decide(i, source.action(i, observe), skip)
+            self.close_cycle(i)
+            if progress is not None and i % 4096 == 0:
+                progress(i)
+        return self.end(i + 1)
+
+    # -- the cycle in steps (the loop above, and environments that step it) --------------
+    def begin(self, source: DecisionSource) -> None:
+        """Prepare a run with decisions from ``source`` (before the first cycle)."""
         self._source = source
         # Looked up once per run: a run whose gates do not learn pays nothing per trade.
         controller = getattr(source, "controller", None)
@@ -165,67 +188,90 @@ class Engine:
             for learn in self._observers:
                 learn(dict(row))
         self._replay = []
-        rec = self.recorder
-        source.prepare(rec)
-        cols = self.feed.columns
-        first_of_session = cols.first_of_session
-        last_of_session = cols.last_of_session
-        cash_arr = rec.cash
+        source.prepare(self.recorder)
+        self._idle_poll = self.broker.polls_when_idle
         self._cash = self._account_now().cash
-        observe = self._observe
-        hold = int(Action.HOLD)
-        limit = self.max_cycles
-        book = self.book
-        open_, entries, exits = book.open, book.entries, book.exits
+
+    def open_cycle(self, i: int) -> Skip | None:
+        """Cycle ``i`` up to its decision: hooks, poll the broker (fills), run the exits.
+
+        Returns the hooks' :class:`~zerodte.engine.parts.Skip`, if any; a skip of scope
+        ``"cycle"`` has already finished the cycle (recorded, equity carried).
+        """
+        self._i = i
+        self._snap = None
+        self._obs = None
+        self._account = None
         hooks = self.hooks
-        idle_poll = self.broker.polls_when_idle
-        i = -1
-        for i in self.feed.cycles():
-            if limit is not None and i >= limit:
-                i -= 1
-                break
-            self._i = i
-            self._snap = None
-            self._obs = None
-            self._account = None
-            skip = None if hooks is None else hooks.before(i)
-            if skip is not None and skip.scope == "cycle":
-                source.features(i)  # the feature stream stays in step with the bars
-                self._skipped(i, skip)
-                hooks.after(i)  # type: ignore[union-attr]
-                continue
-            # The first bar of a session is always polled: the broker rolls its day counters
-            # (trades today, realised P&L today) there.
-            if idle_poll or first_of_session[i] or open_ or entries or exits:
-                self._settle_index = i - 1 if i > 0 else 0
-                self._handle(self.broker.poll(self._snapshot()))
-            if first_of_session[i]:
-                self._day_start_equity = self._equity_now()
-            if open_:
-                self._manage_exits(last_of_session[i])
-            action = source.action(i, observe)
-            if self.probe_gates:
-                self._probe_gates(i)
-            if action != hold:
-                if skip is None:
-                    self._try_entry(i, action)
-                else:
-                    rec.record_vetoes(i, [(skip.gate, skip.reason)])
-            if open_:
-                self._record_marked(i)
+        skip = None if hooks is None else hooks.before(i)
+        if skip is not None and skip.scope == "cycle":
+            assert self._source is not None and hooks is not None
+            self._source.features(i)  # the feature stream stays in step with the bars
+            self._skipped(i, skip)
+            hooks.after(i)
+            return skip
+        cols = self.feed.columns
+        first = cols.first_of_session[i]
+        # The first bar of a session is always polled: the broker rolls its day counters
+        # (trades today, realised P&L today) there.
+        if self._idle_poll or first or not self.book.idle():
+            self._settle_index = i - 1 if i > 0 else 0
+            self._handle(self.broker.poll(self._snapshot()))
+        if first:
+            self._day_start_equity = self._equity_now()
+        if self.book.open:
+            self._manage_exits(cols.last_of_session[i])
+        return skip
+
+    def decide(self, i: int, action: int, skip: Skip | None = None) -> None:
+        """Act on cycle ``i``'s decision ``action`` (an entry through every gate).
+
+        With an ``"entries"`` skip of the hooks the entry is recorded as that veto.
+        """
+        if self.probe_gates:
+            self._probe_gates(i)
+        if action != Action.HOLD:
+            if skip is None:
+                self._try_entry(i, action)
             else:
-                cash_arr[i] = self._cash
-            if hooks is not None:
-                hooks.after(i)
-            if progress is not None and i % 4096 == 0:
-                progress(i)
+                self.recorder.record_vetoes(i, [(skip.gate, skip.reason)])
+
+    def close_cycle(self, i: int) -> None:
+        """Record cycle ``i``'s equity (after its decision) and run the hooks' ``after``."""
+        if self.book.open:
+            self._record_marked(i)
+        else:
+            self.recorder.cash[i] = self._cash
+        if self.hooks is not None:
+            self.hooks.after(i)
+
+    def end(self, n: int) -> EngineRun:
+        """Finish a run of ``n`` cycles: cancel pending entries, close what is open."""
+        rec = self.recorder
         # A run restored after its last cycle (a restart after the close) yields no cycle;
         # its end is still done once more (the broker's end of session is idempotent).
-        n = max(i + 1, rec.n_cycles)
+        n = max(n, rec.n_cycles)
         rec.n_cycles = n
         if n > 0:
             self._finish(n - 1)
-        return EngineRun(rec, n, len(book.open))
+        return EngineRun(rec, n, len(self.book.open))
+
+    def observation(self) -> Observation:
+        """The current cycle's observation (between :meth:`open_cycle` and the decision)."""
+        return self._observe()
+
+    def exit_all(self, reason: ExitReason = ExitReason.POLICY_EXIT) -> int:
+        """Send a sale for every open position without one pending (a policy's EXIT);
+        returns the number of orders. Not at a session's last bar (nothing could fill)."""
+        if self.feed.columns.last_of_session[self._i]:
+            return 0
+        exiting = self.book.exiting()
+        sent = 0
+        for trade in list(self.book.open.values()):
+            if trade.position.contract not in exiting:
+                self._send_exit(trade, trade.position.qty, reason.value)
+                sent += 1
+        return sent
 
     # -- state (checkpoints) -------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -274,11 +320,19 @@ class Engine:
             qqq=c.qqq[i],
             vix=c.vix[i],
             features=self._source.features(i),
-            context=self.context(i) if self.context is not None else {},
+            context=self._context(i),
             positions=self.broker.positions(),
             account=account,
         )
         return self._obs
+
+    def _context(self, i: int) -> Mapping[str, float]:
+        """Regime/predictor context, plus the open position's tracked values when in a trade
+        (as of its last mark: :func:`~zerodte.engine.trades.position_context`)."""
+        context = self.context(i) if self.context is not None else {}
+        if self.book.open:
+            return {**context, **position_context(self.book.open.values())}
+        return context
 
     def _account_now(self) -> AccountState:
         """The broker's account in this cycle, read once after the poll.
@@ -340,18 +394,30 @@ class Engine:
         snap = self._snapshot()
         obs = self._observe()
         exiting = self.book.exiting()
-        for contract, trade in list(self.book.open.items()):
-            quote = snap.quotes.quote(contract, at="close")
-            tracked, signal = self.exits.step(trade.position, quote, obs)
-            trade.track(tracked)
-            if contract in exiting or last_bar:
+        for group, trades in position_groups(self.book.open.values()):
+            quotes = [snap.quotes.quote(t.position.contract, at="close") for t in trades]
+            if len(trades) == 1:
+                position, quote = trades[0].position, quotes[0]
+            else:  # a straddle's legs are one position to the exit rules
+                position, quote = combine_legs([t.position for t in trades], quotes, group)
+            tracked, signal = self.exits.step(position, quote, obs)
+            for trade in trades:
+                trade.track(tracked)
+            if last_bar or any(t.position.contract in exiting for t in trades):
                 # At the session's last bar no later bar can fill an exit: same-day
                 # contracts settle at expiry through the broker.
                 continue
             if signal is not None:
-                held = trade.position.qty
-                qty = held if signal.qty is None else min(signal.qty, held)
-                self.book.send_exit(trade, qty, signal.reason.value)
+                for trade in trades:
+                    held = trade.position.qty
+                    qty = held if signal.qty is None else min(signal.qty, held)
+                    self._send_exit(trade, qty, signal.reason.value)
+
+    def _send_exit(self, trade: OpenTrade, qty: int, reason: str) -> None:
+        """An exit order for ``trade``, remembering the HMM trend it was decided in."""
+        if self._obs is not None:
+            trade.exit_hmm_trend = self._obs.context.get("hmm_trend")
+        self.book.send_exit(trade, qty, reason)
 
     def _probe_gates(self, i: int) -> None:
         """Record whether the gates would let a call and a put in at cycle ``i``.
@@ -378,31 +444,47 @@ class Engine:
             base = 1.0 if decision.confidence is None else decision.confidence
             decision = replace(decision, confidence=base * float(iv_conf))
         vetoes = [v for g in self.gates if (v := g.check(obs, decision)) is not None]
-        gate = self.recorder.gate_call if action == Action.BUY_CALLS else self.recorder.gate_put
-        gate[i] = 0.0 if vetoes else 1.0
+        rec = self.recorder
+        gate = {Action.BUY_CALLS: rec.gate_call, Action.BUY_PUTS: rec.gate_put}.get(Action(action))
+        if gate is not None:  # OPE's gate columns are for single calls and puts
+            gate[i] = 0.0 if vetoes else 1.0
         if vetoes:
             self.recorder.record_vetoes(i, [(v.gate, v.reason) for v in vetoes])
             return
-        right = Right.CALL if action == Action.BUY_CALLS else Right.PUT
-        quotes = self._snapshot().quotes
-        contract = self.selector.select(obs, right, quotes)
-        quote = None if contract is None else quotes.quote(contract, at="close")
-        if contract is None or quote is None or not quote.ask > 0:
-            self.recorder.record_vetoes(i, [("contract", f"no usable {right.name} contract")])
+        legs, problem = entry_legs(action, self.selector, obs, self._snapshot().quotes)
+        if not legs:
+            self.recorder.record_vetoes(i, [("contract", problem)])
             return
         assert obs.account is not None
-        sized = self.sizer.size(quote.ask, obs.account)
+        # A straddle is sized on the price of one straddle (both asks).
+        ask = sum(leg.quote.ask for leg in legs)
+        market_sizer = self._market_sizer
+        sized = (
+            market_sizer.size_for(ask, obs, decision)
+            if market_sizer is not None
+            else self.sizer.size(ask, obs.account)
+        )
         qty = sized.contracts
         if qty < 1:
             self.recorder.record_vetoes(i, [("sizing", sized.reason or f"size {qty}")])
             return
         tag = self.book.tags.entry(obs.time)
-        ctx = entry_context(obs, decision, quote, self.controller_name)
-        try:
-            self.book.send_entry(Order(tag, contract, Side.BUY, int(qty), reason="entry"), ctx)
-        except OrderRejected as exc:
-            self.recorder.record_vetoes(i, [("broker", exc.reason)])
-            return
+        group = tag if len(legs) > 1 else ""
+        sent: list[str] = []
+        for leg in legs:
+            order = Order(
+                tag + leg.suffix, leg.contract, Side.BUY, int(qty), reason="entry", group=group
+            )
+            ctx = entry_context(obs, decision, leg.quote, self.controller_name)
+            ctx["position_tag"] = group or order.tag
+            ctx["legs"] = len(legs)
+            try:
+                self.book.send_entry(order, ctx)
+            except OrderRejected as exc:
+                self.book.cancel_entries(sent)  # never leave half a straddle
+                self.recorder.record_vetoes(i, [("broker", exc.reason)])
+                return
+            sent.append(order.tag)
         self.recorder.executed[i] = action
 
     def _record_marked(self, i: int) -> None:
@@ -444,7 +526,7 @@ class Engine:
             for trade in list(book.open.values()):
                 selling = book.pending_exit_qty(trade.position.contract)
                 if selling < trade.position.qty:
-                    book.send_exit(
+                    self._send_exit(
                         trade, trade.position.qty - selling, ExitReason.END_OF_DATA.value
                     )
             # Everything pending now is an exit; they fill at the last close quote.

@@ -88,6 +88,13 @@ class TradeBook:
         self.entries[order.tag] = PendingEntry(order_id, context, order.qty)
         return order_id
 
+    def cancel_entries(self, tags: list[str]) -> None:
+        """Cancel entries sent this cycle (the legs of a straddle whose other leg failed)."""
+        for tag in tags:
+            pending = self.entries.pop(tag, None)
+            if pending is not None:
+                self.broker.cancel(pending.order_id)
+
     def send_exit(self, trade: OpenTrade, qty: int, reason: str) -> None:
         """Submit an exit of ``qty`` contracts of ``trade`` (a refusal is logged)."""
         trade.exits_sent += 1
@@ -122,6 +129,7 @@ class TradeBook:
                 entry_fee=fill.fee,
                 context=dict(pending.context),
                 session=session,
+                group=str(pending.context.get("position_tag") or fill.tag),
             )
         else:
             # A second entry (or the rest of a partial fill) averages in, as the broker does.

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from zerodte.policy.base import VETO_SEPARATOR
-from zerodte.records import DECISION_COLUMNS, EQUITY_COLUMNS, TRADE_COLUMNS
+from zerodte.records import DECISION_COLUMNS, EQUITY_COLUMNS, STRADDLE_COLUMNS, TRADE_COLUMNS
 from zerodte.types import Action, Decision
 
 
@@ -37,9 +37,12 @@ class Recorder:
         self.sessions = np.asarray(sessions, dtype=object)
         self.n_cycles = 0
         self.action = np.zeros(n, dtype=np.int8)
-        self.scores = np.zeros((n, 3))
-        self.probs = np.zeros((n, 3))
+        # Four slots: the fourth (BUY_STRADDLE) is written out only for a controller that
+        # gave four propensities (records.STRADDLE_COLUMNS).
+        self.scores = np.zeros((n, 4))
+        self.probs = np.zeros((n, 4))
         self.probs[:, 0] = 1.0
+        self.straddle = False
         self.reason = np.full(n, "", dtype=object)
         self.confidence = np.full(n, np.nan)
         self.controller_vetoes = np.full(n, "", dtype=object)
@@ -61,8 +64,12 @@ class Recorder:
         """Store a whole frame of controller decisions (the vectorised path)."""
         n = len(decisions)
         self.action[:n] = decisions["action"].to_numpy(dtype=np.int8)
-        self.scores[:n] = decisions[["score_hold", "score_call", "score_put"]].to_numpy(float)
-        self.probs[:n] = decisions[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
+        self.scores[:n, :3] = decisions[["score_hold", "score_call", "score_put"]].to_numpy(float)
+        self.probs[:n, :3] = decisions[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
+        if all(c in decisions.columns for c in STRADDLE_COLUMNS):
+            self.straddle = True
+            self.scores[:n, 3] = decisions["score_straddle"].to_numpy(float)
+            self.probs[:n, 3] = decisions["prob_straddle"].to_numpy(float)
         self.reason[:n] = decisions["reason"].to_numpy(dtype=object)
         self.confidence[:n] = decisions["confidence"].to_numpy(float)
         self.controller_vetoes[:n] = decisions["controller_vetoes"].to_numpy(dtype=object)
@@ -70,8 +77,11 @@ class Recorder:
     def record_decision(self, i: int, decision: Decision) -> None:
         """Store the controller's decision of cycle ``i`` (the streaming path)."""
         self.action[i] = int(decision.action)
-        self.scores[i] = decision.scores
-        self.probs[i] = decision.probs
+        k = len(decision.probs)
+        if k == 4:
+            self.straddle = True
+        self.scores[i, : len(decision.scores)] = decision.scores
+        self.probs[i, :k] = decision.probs
         self.reason[i] = "; ".join(decision.reasons)
         self.confidence[i] = np.nan if decision.confidence is None else decision.confidence
         self.controller_vetoes[i] = VETO_SEPARATOR.join(decision.vetoes)
@@ -150,7 +160,13 @@ class Recorder:
                 "equity": cash + self.positions_value[:n],
             }
         )
-        return frame.loc[:, list(DECISION_COLUMNS)]
+        columns = list(DECISION_COLUMNS)
+        if self.straddle:
+            frame["score_straddle"] = self.scores[:n, 3]
+            frame["prob_straddle"] = self.probs[:n, 3]
+            at = columns.index("prob_put") + 1
+            columns[at:at] = list(STRADDLE_COLUMNS)
+        return frame.loc[:, columns]
 
     def trades_frame(self) -> pd.DataFrame:
         """Closed trades (:data:`~zerodte.records.TRADE_COLUMNS`), one row per exit fill."""

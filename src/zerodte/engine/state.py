@@ -122,6 +122,8 @@ def open_trade_to_dict(t: OpenTrade) -> dict[str, Any]:
             "max_drawdown_pct": t.max_drawdown_pct,
             "tracked": None if t.tracked is None else tracked_to_dict(t.tracked),
             "exits_sent": t.exits_sent,
+            "group": t.group,
+            "exit_hmm_trend": t.exit_hmm_trend,
         }
     )
 
@@ -138,17 +140,20 @@ def open_trade_from_dict(d: dict[str, Any]) -> OpenTrade:
         max_drawdown_pct=d["max_drawdown_pct"],
         tracked=None if d["tracked"] is None else tracked_from_dict(d["tracked"]),
         exits_sent=int(d["exits_sent"]),
+        group=str(d.get("group", "")),
+        exit_hmm_trend=d.get("exit_hmm_trend"),
     )
 
 
 def cycle_row(recorder: Recorder, i: int, vetoes: list[tuple[str, str]]) -> dict[str, Any]:
     """Cycle ``i``'s record row (what the recorder's arrays hold for it)."""
+    k = 4 if recorder.straddle else 3  # the straddle slot only for a controller that has it
     return plain(
         {
             "cycle": i,
             "action": int(recorder.action[i]),
-            "scores": recorder.scores[i].tolist(),
-            "probs": recorder.probs[i].tolist(),
+            "scores": recorder.scores[i, :k].tolist(),
+            "probs": recorder.probs[i, :k].tolist(),
             "reason": str(recorder.reason[i]),
             "executed": int(recorder.executed[i]),
             "flat": bool(recorder.flat[i]),
@@ -164,8 +169,11 @@ def restore_row(recorder: Recorder, row: dict[str, Any]) -> None:
     """Write a saved cycle row back into the recorder's arrays."""
     i = int(row["cycle"])
     recorder.action[i] = row["action"]
-    recorder.scores[i] = [_nan(x) for x in row["scores"]]
-    recorder.probs[i] = [_nan(x) for x in row["probs"]]
+    k = len(row["probs"])
+    recorder.scores[i, : len(row["scores"])] = [_nan(x) for x in row["scores"]]
+    recorder.probs[i, :k] = [_nan(x) for x in row["probs"]]
+    if k == 4:
+        recorder.straddle = True
     recorder.reason[i] = row["reason"]
     recorder.executed[i] = row["executed"]
     recorder.flat[i] = row["flat"]

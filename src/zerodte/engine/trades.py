@@ -8,10 +8,13 @@ went for and against it while open.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from zerodte.exits.base import TrackedPosition
+from zerodte.policy.strategies import strategy_label
 from zerodte.records import TRADE_COLUMNS
 from zerodte.types import CONTRACT_MULTIPLIER, Decision, Fill, Observation, OptionQuote, Position
 
@@ -37,7 +40,7 @@ def entry_context(
         "delta": quote.delta,
         "iv": quote.iv,
         "entry_controller": controller,
-        "signal_strategy": str(decision.context.get("strategy", controller)),
+        "signal_strategy": strategy_label(decision, controller),
         "signal_reasoning": "; ".join(decision.reasons),
     }
     for key in FEATURE_CONTEXT:
@@ -45,6 +48,7 @@ def entry_context(
         ctx[key] = None if feature is None else float(feature)
     for key in PREDICTION_CONTEXT:
         ctx[key] = decision.context.get(key, observation.context.get(key))
+    ctx["prediction_timeframe"] = decision.context.get("prediction_timeframe")
     return ctx
 
 
@@ -61,6 +65,8 @@ class OpenTrade:
     max_drawdown_pct: float | None = None
     tracked: TrackedPosition | None = None
     exits_sent: int = 0
+    group: str = ""
+    exit_hmm_trend: object = None
 
     def track(self, tracked: TrackedPosition) -> None:
         """Take this minute's extremes from the exit manager's tracked state."""
@@ -113,6 +119,50 @@ def trade_row(
         "max_drawdown_pct": trade.max_drawdown_pct,
         "exit_spy_price": exit_spy,
         "exit_vix_level": exit_vix,
+        "exit_hmm_trend": trade.exit_hmm_trend,
     }
     row.update(trade.context)
     return row
+
+
+def position_groups(trades: Iterable[OpenTrade]) -> list[tuple[str, list[OpenTrade]]]:
+    """Open trades grouped by position (a straddle's legs together), in opening order."""
+    groups: dict[str, list[OpenTrade]] = {}
+    for trade in trades:
+        groups.setdefault(trade.group or trade.tag, []).append(trade)
+    return list(groups.items())
+
+
+POSITION_CONTEXT: tuple[str, ...] = (
+    "position_pnl_pct",
+    "position_max_drawdown_pct",
+    "position_minutes_held",
+    "position_is_call",
+    "position_delta",
+)
+"""Context keys an observation carries while a position is open (first position only)."""
+
+
+def position_context(trades: Iterable[OpenTrade]) -> dict[str, float]:
+    """The first open position's values as of its last mark (NaN ones omitted).
+
+    The exit rules mark positions after the observation of a cycle is built, so these are
+    the previous minute's marks; a state built from them is the same in every path.
+    """
+    first = next(iter(trades), None)
+    if first is None:
+        return {}
+    out: dict[str, float] = {"position_is_call": float(first.position.contract.right.value == "C")}
+    t = first.tracked
+    if t is not None:
+        for key, value in (
+            ("position_pnl_pct", t.pnl_pct),
+            ("position_max_drawdown_pct", t.max_drawdown_pct),
+            ("position_minutes_held", t.minutes_held),
+        ):
+            if not math.isnan(value):
+                out[key] = float(value)
+    delta = first.context.get("delta")
+    if isinstance(delta, float) and not math.isnan(delta):
+        out["position_delta"] = delta
+    return out

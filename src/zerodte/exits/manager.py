@@ -23,11 +23,12 @@ from zerodte.exits.rules import build_exit_rules
 from zerodte.types import ExitSignal, Observation, OptionContract, OptionQuote, Position
 
 _NS_PER_MINUTE = 60_000_000_000
-_Key = tuple[OptionContract, int]
+_Key = tuple[OptionContract, int, str]
 
 
 def _key(position: Position) -> _Key:
-    return (position.contract, position.entry_time.value)
+    # The group tells a straddle (exits.legs.combine_legs) from a single leg of it.
+    return (position.contract, position.entry_time.value, position.group)
 
 
 class ExitManager:

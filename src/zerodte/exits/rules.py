@@ -25,6 +25,7 @@ EXIT_RULE_ORDER: tuple[ExitReason, ...] = (
     ExitReason.TRAILING_STOP,
     ExitReason.PARTIAL_TAKE_PROFIT,
     ExitReason.RUNNER_TRAIL,
+    ExitReason.DYNAMIC,
     ExitReason.MAX_HOLD,
     ExitReason.EXPIRY_GUARD,
     ExitReason.EOD_FLATTEN,
@@ -292,17 +293,28 @@ def build_exit_rules(settings: ExitsSettings) -> list[ExitRule]:
     ``use_trailing_stop`` is set; partial take-profit and the runner trail only in partial
     mode.
     """
+    from zerodte.exits.dynamic import DynamicExit, GreeksStopLoss, GreeksTakeProfit
+
+    g = settings.greeks
     rules: list[ExitRule] = [
         LossCap(settings.max_loss_per_trade),
-        StopLoss(settings.stop_loss_pct, settings.stop_loss_min_hold_minutes),
+        GreeksStopLoss(settings.stop_loss_pct, settings.stop_loss_min_hold_minutes, g)
+        if g.enabled
+        else StopLoss(settings.stop_loss_pct, settings.stop_loss_min_hold_minutes),
     ]
     if not settings.use_partial_take_profit:
-        rules.append(TakeProfit(settings.take_profit_pct))
+        rules.append(
+            GreeksTakeProfit(settings.take_profit_pct, g)
+            if g.enabled
+            else TakeProfit(settings.take_profit_pct)
+        )
     if settings.use_trailing_stop:
         rules.append(TrailingStop(settings.trailing_activation_pct, settings.trailing_stop_pct))
     if settings.use_partial_take_profit:
         rules.append(PartialTakeProfit(settings.partial_take_profit_pct, settings.partial_fraction))
         rules.append(RunnerTrail(settings.partial_take_profit_pct, settings.runner_trail_pct))
+    if settings.dynamic.enabled:
+        rules.append(DynamicExit(settings.dynamic))
     rules.append(MaxHold(settings.max_hold_minutes))
     rules.append(ExpiryGuard(settings.expiry_exit_minutes))
     rules.append(EodFlatten(settings.eod_flatten_minutes))

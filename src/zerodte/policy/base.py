@@ -7,6 +7,10 @@
 controller's own vetoes, its confidence and its context. Gates and trade records therefore
 see the same inputs in a vectorised backtest as live (batch/stream parity, invariant 2).
 
+A controller that can straddle passes four-column ``scores`` and ``probs``; the frame then
+also has ``score_straddle`` and ``prob_straddle`` (:data:`~zerodte.records.STRADDLE_COLUMNS`)
+and its decisions carry four values, as ``decide``'s do.
+
 Conventions both paths follow: a context never holds NaN (an unknown value is an absent
 key); ``confidence`` is NaN in the frame exactly when ``Decision.confidence`` is ``None``;
 ``controller_vetoes`` is the controller's vetoes joined by ``"; "``.
@@ -21,7 +25,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from zerodte.records import CONTROLLER_COLUMNS
+from zerodte.records import CONTROLLER_COLUMNS, STRADDLE_COLUMNS
 from zerodte.types import Action, Decision, Observation, Veto
 
 CONTEXT_PREFIX = "ctx_"
@@ -70,10 +74,10 @@ def clean_context(context: Mapping[str, float | str]) -> dict[str, float | str]:
     return {k: v for k, v in context.items() if not (isinstance(v, float) and math.isnan(v))}
 
 
-def one_hot(action: np.ndarray) -> np.ndarray:
-    """``(n, 3)`` propensities of a deterministic policy that took ``action``."""
+def one_hot(action: np.ndarray, n_actions: int = 3) -> np.ndarray:
+    """``(n, n_actions)`` propensities of a deterministic policy that took ``action``."""
     a = np.asarray(action, np.int64)
-    return (a[:, None] == np.arange(3)[None, :]).astype(np.float64)
+    return (a[:, None] == np.arange(n_actions)[None, :]).astype(np.float64)
 
 
 def decision_frame(
@@ -96,7 +100,8 @@ def decision_frame(
     action
         ``(n,)`` :class:`~zerodte.types.Action` ints.
     scores, probs
-        ``(n, 3)`` per-action scores (``None``: zeros) and propensities.
+        ``(n, 3)`` per-action scores (``None``: zeros) and propensities; ``(n, 4)`` for a
+        controller that can straddle.
     reasons
         ``(n,)`` reason texts (``"; "``-joined when a decision has several).
     confidence
@@ -107,8 +112,11 @@ def decision_frame(
         ``key -> (n,)`` context values; NaN entries are dropped from the rebuilt context.
     """
     n = len(index)
-    sc = np.zeros((n, 3)) if scores is None else np.asarray(scores, np.float64)
-    pr = np.asarray(probs, np.float64)
+    pr = np.asarray(probs, np.float64).reshape(n, -1)
+    k = pr.shape[1]
+    if k not in (3, 4):
+        raise ValueError(f"probs must have 3 or 4 columns (one per action), got {k}")
+    sc = np.zeros((n, k)) if scores is None else np.asarray(scores, np.float64).reshape(n, k)
     cols: dict[str, object] = {
         "action": np.asarray(action).astype(np.int8),
         "score_hold": sc[:, 0],
@@ -125,6 +133,9 @@ def decision_frame(
         if vetoes is None
         else np.asarray(vetoes, dtype=object),
     }
+    if k == 4:
+        cols["score_straddle"] = sc[:, 3]
+        cols["prob_straddle"] = pr[:, 3]
     for key, values in (context or {}).items():
         cols[CONTEXT_PREFIX + key] = np.asarray(values)
     return pd.DataFrame(cols, index=index)
@@ -141,8 +152,14 @@ class DecisionTable:
                 "zerodte.policy.base.decision_frame"
             )
         self.actions: list[int] = frame["action"].to_numpy(dtype=np.int64).tolist()
-        self._scores = frame[["score_hold", "score_call", "score_put"]].to_numpy(float)
-        self._probs = frame[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
+        extra = all(c in frame.columns for c in STRADDLE_COLUMNS)
+        score_cols = ["score_hold", "score_call", "score_put"]
+        prob_cols = ["prob_hold", "prob_call", "prob_put"]
+        if extra:
+            score_cols.append("score_straddle")
+            prob_cols.append("prob_straddle")
+        self._scores = frame[score_cols].to_numpy(float)
+        self._probs = frame[prob_cols].to_numpy(float)
         self._reasons = frame["reason"].to_numpy(dtype=object)
         self._conf = frame["confidence"].to_numpy(float)
         self._vetoes = frame["controller_vetoes"].to_numpy(dtype=object)

@@ -275,7 +275,33 @@ def build_gates(settings: Settings) -> list[Gate]:
         from zerodte.policy.calibration_gate import CalibrationGate
 
         gates.append(CalibrationGate.from_settings(settings))
+    gates.extend(decision_gates(settings))
     return gates
+
+
+def decision_gates(settings: Settings) -> list[Gate]:
+    """Strategy blocking, the V4 gates, the regime quality filter and the threshold learner
+    (last: it learns from the signals every other gate let through), when enabled."""
+    out: list[Gate] = []
+    e, g = settings.entry, settings.gates
+    if e.block_signal_strategies:
+        from zerodte.policy.strategies import BlockedStrategyGate
+
+        out.append(BlockedStrategyGate.of(e.block_signal_strategies, e.controller))
+    if g.v4.ev_enabled or g.v4.attribution_enabled or g.regime_quality.enabled:
+        from zerodte.policy import v4_gates
+
+        if g.v4.ev_enabled:
+            out.append(v4_gates.ExpectedValueGate(config=g.v4))
+        if g.v4.attribution_enabled:
+            out.append(v4_gates.RegimeAttributionGate(config=g.v4))
+        if g.regime_quality.enabled:
+            out.append(v4_gates.RegimeQualityGate(g.regime_quality))
+    if e.threshold.enabled:
+        from zerodte.policy.threshold import ThresholdLearnerGate
+
+        out.append(ThresholdLearnerGate(e.threshold))
+    return out
 
 
 def _regime_gates(settings: Settings) -> list[Gate]:

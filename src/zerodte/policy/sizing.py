@@ -16,8 +16,9 @@ import math
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+from zerodte.config.decision_settings import QuantorSettings
 from zerodte.config.root import Settings
-from zerodte.types import CONTRACT_MULTIPLIER, AccountState
+from zerodte.types import CONTRACT_MULTIPLIER, AccountState, Action, Decision, Observation
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,15 @@ class Sizer(Protocol):
 
     def size(self, ask: float, account: AccountState) -> SizeDecision:
         """Contracts to buy at ``ask`` (premium per share) given ``account``."""
+        ...
+
+
+@runtime_checkable
+class MarketSizer(Sizer, Protocol):
+    """A sizer that reads the market: the engine calls :meth:`size_for` instead of ``size``."""
+
+    def size_for(self, ask: float, observation: Observation, decision: Decision) -> SizeDecision:
+        """Contracts to buy at ``ask`` for ``decision`` in ``observation``."""
         ...
 
 
@@ -139,12 +149,51 @@ class EquityFraction:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class QuantorSizer:
+    """The Quantor fuzzy sizer (:mod:`zerodte.policy.quantor`) behind the sizing seam.
+
+    The engine calls :meth:`size_for` (it needs the observation and the decision's
+    direction); :meth:`size` alone, without the market, sizes nothing.
+    """
+
+    config: QuantorSettings
+    fee_per_contract: float = 0.65
+    max_loss: float = math.inf
+    name: str = "quantor"
+
+    def size(self, ask: float, account: AccountState) -> SizeDecision:
+        """Without the observation the fuzzy factors are unknown: no trade."""
+        return SizeDecision(0, "sizing: quantor needs the observation (size_for)")
+
+    def size_for(self, ask: float, observation: Observation, decision: Decision) -> SizeDecision:
+        """Contracts from :func:`zerodte.policy.quantor.analyze`."""
+        from zerodte.policy.quantor import analyze
+
+        assert observation.account is not None
+        direction = {Action.BUY_CALLS: 1.0, Action.BUY_PUTS: -1.0}.get(decision.action, 0.0)
+        result = analyze(
+            observation.features,
+            direction=direction,
+            ask=ask,
+            account=observation.account,
+            vix=observation.vix,
+            config=self.config,
+            max_loss=self.max_loss,
+            fee_per_contract=self.fee_per_contract,
+        )
+        if not result.should_trade:
+            return SizeDecision(0, "sizing: quantor: " + "; ".join(result.reasons))
+        return SizeDecision(result.position_size)
+
+
 def build_sizer(settings: Settings) -> Sizer:
     """The sizer named by ``entry.sizing`` with its parameters.
 
     ``fixed_contracts`` uses ``entry.contracts``; ``fixed_risk`` uses
     ``entry.risk_dollars`` and ``exits.stop_loss_pct``; ``equity_fraction`` uses
-    ``entry.equity_fraction``. All use ``costs.fee_per_contract``.
+    ``entry.equity_fraction``; ``quantor`` uses ``entry.quantor`` and
+    ``exits.max_loss_per_trade``. All use ``costs.fee_per_contract``.
     """
     entry = settings.entry
     fee = settings.costs.fee_per_contract
@@ -152,4 +201,6 @@ def build_sizer(settings: Settings) -> Sizer:
         return FixedContracts(entry.contracts, fee)
     if entry.sizing == "fixed_risk":
         return FixedDollarRisk(entry.risk_dollars, settings.exits.stop_loss_pct, fee)
+    if entry.sizing == "quantor":
+        return QuantorSizer(entry.quantor, fee, settings.exits.max_loss_per_trade)
     return EquityFraction(entry.equity_fraction, fee)

@@ -68,7 +68,20 @@ def rule_fires(path: GhostPath, exits: ExitsSettings) -> np.ndarray:
     The rules and their formulas are those of :mod:`zerodte.exits.rules`; because only the
     first firing step matters (:func:`first_exit_step`), the union of the rules gives the
     same exit as applying them in order.
+
+    Raises
+    ------
+    ConfigError
+        Greeks-aware or dynamic exits are enabled: they read greeks, features and context
+        along the path and are not vectorised here, so ghost labels would not match them.
     """
+    if exits.greeks.enabled or exits.dynamic.enabled:
+        from zerodte.errors import ConfigError
+
+        raise ConfigError(
+            "qscorer.apply_exit_rules cannot run exits.greeks or exits.dynamic along ghost "
+            "paths; disable them or set qscorer.apply_exit_rules = false"
+        )
     entry = path.entry_price[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         pnl = (path.bid - entry) / entry * 100.0

@@ -54,7 +54,7 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-INT_COLUMNS = frozenset({"trade_id", "qty"})
+INT_COLUMNS = frozenset({"trade_id", "qty", "legs"})
 DATE_COLUMNS = frozenset({"session", "expiry"})
 TIME_COLUMNS = frozenset({"entry_time", "exit_time"})
 STRING_COLUMNS = frozenset(
@@ -66,6 +66,7 @@ STRING_COLUMNS = frozenset(
         "exit_reason",
         "entry_controller",
         "signal_strategy",
+        "position_tag",
     }
 )
 TEXT_COLUMNS = frozenset({"signal_reasoning"})

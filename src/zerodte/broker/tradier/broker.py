@@ -373,6 +373,7 @@ class TradierBroker:
                 price=round(fill_price, 10),
                 fee=self.execution.fees.fee(delta),
                 time=self._fill_time(record),
+                group=order.group,
             )
             book = self.book
             snap = book.snapshot

@@ -80,12 +80,12 @@ class PredictionController:
         v = {k: np.array([float(ctx.get(k, np.nan))]) for k in INPUTS}
         action, ra, conf = self._rule(v)
         a = Action(int(action[0]))
-        probs = tuple(float(a == x) for x in Action)
+        probs = tuple(float(a == x) for x in (Action.HOLD, Action.BUY_CALLS, Action.BUY_PUTS))
         context = {k: float(v[k][0]) for k in INPUTS if not np.isnan(v[k][0])}
         return Decision(
             a,
             scores=(0.0, float(np.nan_to_num(ra[0])), -float(np.nan_to_num(ra[0]))),
-            probs=probs,  # type: ignore[arg-type]
+            probs=probs,
             reasons=(self._reason(int(a), float(ra[0]), float(conf[0])),),
             confidence=None if np.isnan(conf[0]) else float(conf[0]),
             context=context,

@@ -102,3 +102,33 @@ def _oracle(settings: Settings) -> EntryController:
 
 
 register_controller("oracle", _oracle)
+
+
+def _bandit(settings: Settings) -> EntryController:
+    from zerodte.policy.controllers.bandit import BanditController
+
+    return BanditController.from_settings(settings.entry.bandit)
+
+
+def _consensus(settings: Settings) -> EntryController:
+    from zerodte.policy.controllers.consensus import ConsensusController
+
+    return ConsensusController(settings.entry.consensus)
+
+
+def _contrarian(settings: Settings) -> EntryController:
+    from zerodte.policy.controllers.consensus import ConsensusController
+
+    return ConsensusController(settings.entry.consensus, name="contrarian")
+
+
+def _ppo(settings: Settings) -> EntryController:
+    from zerodte.policy.controllers.ppo import PPOController
+
+    return PPOController.load(settings.entry.ppo.model_dir, settings.entry.ppo)
+
+
+register_controller("bandit", _bandit)
+register_controller("consensus", _consensus)
+register_controller("contrarian", _contrarian)
+register_controller("ppo", _ppo)

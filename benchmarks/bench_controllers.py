@@ -1,0 +1,88 @@
+"""Decision latency of every controller (p99 of ``decide``), PPO training throughput.
+
+    .venv/bin/python benchmarks/bench_controllers.py
+
+Decisions are timed one ``decide`` call at a time on observations of a synthetic frame
+carrying every input (tests/policy/decision_inputs.py builds the same kind). The PPO policy
+is a small one trained here (its decision cost does not depend on how well it trades).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests" / "policy"))
+
+from decision_inputs import decision_frame_inputs, observation_of  # noqa: E402
+
+from machine import row, write  # noqa: E402
+from zerodte.config import Settings, with_overrides  # noqa: E402
+from zerodte.config.decision_settings import BanditSettings, ConsensusSettings  # noqa: E402
+from zerodte.market.loading import load_market  # noqa: E402
+from zerodte.policy.controllers.bandit import BanditController  # noqa: E402
+from zerodte.policy.controllers.consensus import ConsensusController  # noqa: E402
+from zerodte.policy.controllers.momentum import MomentumController  # noqa: E402
+from zerodte.policy.controllers.ppo import PPOController  # noqa: E402
+from zerodte.policy.controllers.random import RandomController  # noqa: E402
+
+
+def p99_ms(ctrl: object, n: int = 2000) -> float:
+    frame = decision_frame_inputs(n)
+    obs = [observation_of(frame, i) for i in range(n)]
+    times = []
+    for o in obs:
+        t0 = time.perf_counter()
+        ctrl.decide(o)  # type: ignore[attr-defined]
+        times.append(time.perf_counter() - t0)
+    return float(np.percentile(times, 99) * 1000)
+
+
+def main() -> None:
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        from zerodte.rl.train import train_ppo
+
+        s = with_overrides(
+            Settings(),
+            {
+                "entry.ppo.timesteps": 4096,
+                "entry.ppo.n_steps": 1024,
+                "entry.ppo.batch_size": 256,
+                "entry.ppo.episode_sessions": 2,
+            },
+        )
+        md = load_market(s, days=5, seed=1, edge=1.0)
+        meta = train_ppo(s, md, Path(tmp) / "ppo")
+        results.append(
+            row(
+                "PPO training throughput (MaskablePPO, engine env)",
+                meta["steps_per_second"],
+                "env steps/s",
+                None,
+                None,
+            )
+        )
+        ctrls = {
+            "momentum": MomentumController(5, 0.1),
+            "random": RandomController(0.02, 0.02, 0),
+            "bandit": BanditController(BanditSettings(profile="full", epsilon=0.1)),
+            "consensus": ConsensusController(ConsensusSettings()),
+            "contrarian+straddle": ConsensusController(
+                ConsensusSettings(straddle=True), "contrarian"
+            ),
+            "ppo": PPOController.load(Path(tmp) / "ppo", s.entry.ppo),
+        }
+        for name, ctrl in ctrls.items():
+            ms = p99_ms(ctrl)
+            results.append(row(f"decide p99: {name}", ms, "ms", "<= 2 ms", ms <= 2.0))
+    print(write("controllers", results, notes="2 cores shared with other jobs"))
+
+
+if __name__ == "__main__":
+    main()

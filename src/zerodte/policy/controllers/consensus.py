@@ -1,0 +1,278 @@
+"""Multi-signal consensus: all six signals must agree; contrarian and straddle modes.
+
+Direction ``d`` (+1 calls, -1 puts) comes from the predictions at the horizons
+``h in entry.consensus.horizons`` (context ``direction_prob_{up,down}_{h}m``; the predictor
+bundle's own ``direction_prob_*`` stand for its horizon, 15 minutes by default)::
+
+    s_h = p_up_h - p_down_h;  wconf = sum_h w_h s_h / sum_h w_h   (available horizons)
+    d = sign(wconf)
+
+The six checks for an entry in direction ``d`` (each failure is a recorded veto):
+
+1. predictions: every available horizon has ``sign(s_h) = d`` and ``|wconf| >= 0.15``;
+2. HMM: ``hmm_confidence >= 0.10`` and the trend on ``d``'s side (``hmm_trend > 0.55`` for
+   calls, ``< 0.45`` for puts); a trend on the other side is a hard veto;
+3. momentum: ``momentum_5m`` or ``momentum_15m`` has sign ``d``; ``jerk_5m`` does not
+   oppose; RSI blocks calls above 80 and puts below 20 only;
+4. volatility: ``10 <= VIX <= 35`` and ``volume_spike < 5``;
+5. technicals: ``macd_hist`` sign ``d``; ``bb_pos_20 < 0.85`` for calls, ``> 0.15`` for puts;
+   at least 2 of ``hma_{10,20,50}_dist`` with sign ``d``; SPY/QQQ breadth
+   (``spy_qqq_agree_5m``) not opposed, when QQQ exists;
+6. options flow: ``put_call_ratio`` (from chain volume) above ``flow_veto_ratio`` vetoes
+   calls, below its inverse vetoes puts; without flow data the check passes (recorded).
+
+**Contrarian** (``contrarian``, or the ``contrarian`` controller name), checked in order
+and always behind the volatility filter:
+HMM override (a trend beyond 0.45/0.55 with ``hmm_confidence >= hmm_override_confidence``
+that the predictions oppose: follow the HMM); fade exhaustion (``rsi_14 >
+exhaustion_rsi_high`` with positive momentum and negative jerk: puts; the mirror: calls);
+disagreement tiebreaker (at least ``min_disagreement`` of the directional votes on each
+side: follow the HMM side when ``hmm_confidence >= min_hmm_confidence``).
+
+**Straddle** (``straddle``): BUY_STRADDLE when ``straddle_vix_min <= VIX <=
+straddle_vix_max``, ``hmm_volatility >= straddle_min_hmm_volatility`` and ``|wconf| <
+straddle_max_direction_confidence`` (direction unclear). With straddles on, decisions carry
+four scores and propensities. Every decision is deterministic (one-hot propensities).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from zerodte.config.decision_settings import ConsensusSettings
+from zerodte.policy.base import VETO_SEPARATOR, decision_frame, one_hot
+from zerodte.policy.controllers.inputs import frame_values, observation_values
+from zerodte.types import Action, Decision, Observation
+
+MARKET_INPUTS = (
+    "hmm_trend",
+    "hmm_volatility",
+    "hmm_confidence",
+    "momentum_5m",
+    "momentum_15m",
+    "jerk_5m",
+    "rsi_14",
+    "vix",
+    "volume_spike",
+    "macd_hist",
+    "bb_pos_20",
+    "hma_10_dist",
+    "hma_20_dist",
+    "hma_50_dist",
+    "spy_qqq_agree_5m",
+    "put_call_ratio",
+    "direction_prob_up",
+    "direction_prob_down",
+)
+
+
+def horizon_inputs(horizons: tuple[int, ...]) -> tuple[str, ...]:
+    """Context names of the multi-horizon predictions."""
+    return tuple(f"direction_prob_{s}_{h}m" for h in horizons for s in ("up", "down"))
+
+
+def _sign(x: np.ndarray) -> np.ndarray:
+    return np.sign(np.nan_to_num(x))
+
+
+class ConsensusController:
+    """Six-signal consensus (see the module docstring)."""
+
+    def __init__(self, config: ConsensusSettings, name: str = "consensus") -> None:
+        self.config = config
+        self.name = name
+        self.contrarian = config.contrarian or name == "contrarian"
+        self.n_actions = 4 if config.straddle else 3
+        self.inputs = (*MARKET_INPUTS, *horizon_inputs(config.horizons))
+
+    # -- signals -------------------------------------------------------------------------
+    def _direction(self, v: Mapping[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+        c = self.config
+        n = len(v["vix"])
+        num, den = np.zeros(n), np.zeros(n)
+        signs, avail = [], []
+        best_h, best = np.full(n, np.nan), np.zeros(n)
+        for h, w in zip(c.horizons, c.horizon_weights, strict=True):
+            up, dn = v[f"direction_prob_up_{h}m"], v[f"direction_prob_down_{h}m"]
+            if h == c.horizons[0]:  # the bundle's own outputs stand for the first horizon
+                up = np.where(np.isnan(up), v["direction_prob_up"], up)
+                dn = np.where(np.isnan(dn), v["direction_prob_down"], dn)
+            s = up - dn
+            ok = ~np.isnan(s)
+            num += np.where(ok, w * s, 0.0)
+            den += np.where(ok, w, 0.0)
+            signs.append(np.where(ok, np.sign(np.nan_to_num(s)), np.nan))
+            avail.append(ok)
+            contrib = np.where(ok, np.abs(w * s), -1.0)
+            better = contrib > best
+            best_h = np.where(better & ok, float(h), best_h)
+            best = np.where(better, contrib, best)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            wconf = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        d = _sign(wconf)
+        sg = np.column_stack(signs)
+        agree = np.all(np.isnan(sg) | (sg == d[:, None]), axis=1) & (den > 0)
+        return wconf, d, agree, best_h
+
+    def _checks(self, v: Mapping[str, np.ndarray], d: np.ndarray) -> dict[str, np.ndarray]:
+        """``veto name -> bool (n,)`` failing rows for an entry in direction ``d``."""
+        c = self.config
+        call, put = d > 0, d < 0
+        trend, hconf = v["hmm_trend"], v["hmm_confidence"]
+        with np.errstate(invalid="ignore"):
+            hmm_side = np.where(trend > c.trend_high, 1.0, np.where(trend < c.trend_low, -1.0, 0.0))
+            rsi = v["rsi_14"]
+            hull = sum((_sign(v[f"hma_{k}_dist"]) == d).astype(int) for k in (10, 20, 50))
+            pcr = v["put_call_ratio"]
+            return {
+                "hmm_unknown": np.isnan(trend) | np.isnan(hconf),
+                "hmm_low_confidence": ~(hconf >= c.min_hmm_confidence),
+                "hmm_misaligned": hmm_side == -d,
+                "hmm_neutral": hmm_side == 0,
+                "momentum_not_aligned": ~(
+                    (_sign(v["momentum_5m"]) == d) | (_sign(v["momentum_15m"]) == d)
+                ),
+                "jerk_opposes": _sign(v["jerk_5m"]) == -d,
+                "rsi_extreme": (call & (rsi > c.rsi_overbought)) | (put & (rsi < c.rsi_oversold)),
+                "vix_out_of_range": ~((v["vix"] >= c.vix_min) & (v["vix"] <= c.vix_max)),
+                "volume_spike": ~(v["volume_spike"] < c.max_volume_spike),
+                "macd_not_aligned": _sign(v["macd_hist"]) != d,
+                "bollinger_stretched": (call & ~(v["bb_pos_20"] < c.bb_call_max))
+                | (put & ~(v["bb_pos_20"] > c.bb_put_min)),
+                "hull_not_aligned": hull < c.hull_min_aligned,
+                "breadth_opposes": v["spy_qqq_agree_5m"] < 0,
+                "flow_opposes": (call & (pcr > c.flow_veto_ratio))
+                | (put & (pcr < 1.0 / c.flow_veto_ratio)),
+            }
+
+    def _votes(self, v: Mapping[str, np.ndarray], wconf: np.ndarray) -> tuple[np.ndarray, ...]:
+        c = self.config
+        trend = v["hmm_trend"]
+        with np.errstate(invalid="ignore"):
+            hmm = np.where(trend > c.trend_high, 1.0, np.where(trend < c.trend_low, -1.0, 0.0))
+        votes = np.column_stack(
+            [
+                _sign(wconf),
+                hmm,
+                _sign(v["momentum_5m"]),
+                _sign(v["macd_hist"]),
+                _sign(v["hma_20_dist"]),
+                _sign(v["spy_qqq_agree_5m"] * v["momentum_5m"]),
+            ]
+        )
+        return (votes > 0).sum(axis=1), (votes < 0).sum(axis=1), hmm
+
+    # -- the rule ------------------------------------------------------------------------
+    def _rule(self, v: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        c = self.config
+        n = len(v["vix"])
+        wconf, d, agree, best_h = self._direction(v)
+        checks = self._checks(v, d)
+        with np.errstate(invalid="ignore"):
+            weak = ~(np.abs(wconf) >= c.min_weighted_confidence)
+        checks = {
+            "no_prediction": np.isnan(wconf),
+            "horizons_disagree": ~agree,
+            "weak_prediction": weak,
+            **checks,
+        }
+        failed = np.column_stack(list(checks.values()))
+        action = np.where(failed.any(axis=1), 0, np.where(d > 0, 1, np.where(d < 0, 2, 0)))
+        strategy = np.where(action > 0, "CONSENSUS", "NONE").astype(object)
+        vol_ok = ~(checks["vix_out_of_range"] | checks["volume_spike"])
+        if self.contrarian:
+            bulls, bears, hmm = self._votes(v, wconf)
+            hconf = v["hmm_confidence"]
+            rsi, mom, jerk = v["rsi_14"], _sign(v["momentum_5m"]), _sign(v["jerk_5m"])
+            with np.errstate(invalid="ignore"):
+                override = (hmm != 0) & (hconf >= c.hmm_override_confidence) & (d == -hmm)
+                fade_put = (rsi > c.exhaustion_rsi_high) & (mom > 0) & (jerk < 0)
+                fade_call = (rsi < c.exhaustion_rsi_low) & (mom < 0) & (jerk > 0)
+                split = (bulls >= c.min_disagreement) & (bears >= c.min_disagreement)
+                tiebreak = split & (hmm != 0) & (hconf >= c.min_hmm_confidence)
+            side = np.where(hmm > 0, 1, 2)
+            rules = (
+                (override, side, "HMM_OVERRIDE"),
+                (fade_put & ~override, np.full(n, 2), "CONTRARIAN_FADE"),
+                (fade_call & ~override, np.full(n, 1), "CONTRARIAN_FADE"),
+                (tiebreak & ~override & ~fade_put & ~fade_call, side, "DISAGREEMENT_TIEBREAK"),
+            )
+            taken = np.zeros(n, dtype=bool)
+            for fire, act, label in rules:
+                go = fire & vol_ok & ~taken & (action == 0)
+                action = np.where(go, act, action)
+                strategy = np.where(go, label, strategy)
+                taken |= go
+        if c.straddle:
+            with np.errstate(invalid="ignore"):
+                unclear = ~(np.abs(wconf) >= c.straddle_max_direction_confidence)
+                fire = (
+                    (v["vix"] >= c.straddle_vix_min)
+                    & (v["vix"] <= c.straddle_vix_max)
+                    & (v["hmm_volatility"] >= c.straddle_min_hmm_volatility)
+                    & unclear
+                    & (action == 0)
+                    & ~checks["volume_spike"]
+                )
+            action = np.where(fire, int(Action.BUY_STRADDLE), action)
+            strategy = np.where(fire, "VOLATILITY_EXPANSION", strategy)
+        names = np.array(list(checks), dtype=object)
+        return {
+            "action": action.astype(np.int8),
+            "wconf": wconf,
+            "failed": failed,
+            "names": names,
+            "strategy": strategy,
+            "timeframe": best_h,
+        }
+
+    def _texts(self, r: Mapping[str, np.ndarray], i: int) -> tuple[str, str]:
+        a, w = int(r["action"][i]), float(r["wconf"][i])
+        vetoes = "" if a else VETO_SEPARATOR.join(r["names"][r["failed"][i]].tolist())
+        label = ("hold", "call", "put", "straddle")[a]
+        return f"{label} ({r['strategy'][i]}): weighted confidence {w:+.3f}", vetoes
+
+    def _frame_parts(self, r: Mapping[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+        n = len(r["action"])
+        scores = np.zeros((n, self.n_actions))
+        w = np.nan_to_num(r["wconf"])
+        scores[:, 1], scores[:, 2] = w, -w
+        return scores, one_hot(r["action"], self.n_actions)
+
+    def decide(self, observation: Observation) -> Decision:
+        """The consensus decision for one observation."""
+        r = self._rule(observation_values(observation, self.inputs))
+        scores, probs = self._frame_parts(r)
+        reason, vetoes = self._texts(r, 0)
+        ctx: dict[str, float | str] = {"strategy": str(r["strategy"][0])}
+        if not np.isnan(r["timeframe"][0]):
+            ctx["prediction_timeframe"] = float(r["timeframe"][0])
+        w = float(r["wconf"][0])
+        return Decision(
+            Action(int(r["action"][0])),
+            scores=tuple(scores[0].tolist()),
+            probs=tuple(probs[0].tolist()),
+            reasons=(reason,),
+            vetoes=tuple(vetoes.split(VETO_SEPARATOR)) if vetoes else (),
+            confidence=None if np.isnan(w) else abs(w),
+            context=ctx,
+        )
+
+    def decide_batch(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The same rule over every row."""
+        r = self._rule(frame_values(frame, self.inputs))
+        scores, probs = self._frame_parts(r)
+        texts = [self._texts(r, i) for i in range(len(frame))]
+        return decision_frame(
+            frame.index,
+            r["action"],
+            scores,
+            probs,
+            [t[0] for t in texts],
+            confidence=np.abs(r["wconf"]),
+            vetoes=[t[1] for t in texts],
+            context={"strategy": r["strategy"], "prediction_timeframe": r["timeframe"]},
+        )
