@@ -1,4 +1,4 @@
-"""``zerodte compare`` (every controller on the same window) and ``zerodte train ppo``."""
+"""``zerodte compare`` (every controller on the same window), ``zerodte train ppo|bandit``."""
 
 from __future__ import annotations
 
@@ -148,7 +148,37 @@ def train_ppo_cmd(  # noqa: PLR0917
     print(f"model directory: {target}")
 
 
+def train_bandit_cmd(  # noqa: PLR0917
+    days: Days = None,
+    start: Start = None,
+    end: End = None,
+    seed: Seed = None,
+    edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="State file (else entry.bandit.state_path).")
+    ] = None,
+    json_out: Json = False,
+) -> None:
+    """Learn the bandit from its trades and ghost rewards on a window and save its state."""
+    from zerodte.engine.rundir import code_version
+    from zerodte.rl.learners import train_bandit
+
+    settings = current_settings()
+    target = out or settings.entry.bandit.state_path or Path("models/bandit/state.json")
+    data = load_market_options(settings, days, start, end, seed, edge)
+    learned = train_bandit(settings, data, target, code_version=code_version())
+    if json_out:
+        print(json.dumps(learned, indent=2, sort_keys=True, default=str))
+        return
+    for key, value in learned.items():
+        print(f"{key}: {_fmt(value)}")
+    print(f"use it with entry.bandit.state_path = {target!s}")
+
+
 def register(root: typer.Typer, train: typer.Typer) -> None:
-    """Attach ``compare`` to the root app and ``ppo`` to ``train``."""
+    """Attach ``compare`` to the root app and ``ppo`` and ``bandit`` to ``train``."""
     root.command("compare")(compare)
     train.command("ppo")(train_ppo_cmd)
+    train.command("bandit")(train_bandit_cmd)

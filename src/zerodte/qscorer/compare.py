@@ -93,8 +93,11 @@ def per_trade_diff(
             return np.zeros(len(days)), np.zeros(len(days))
         key = pd.to_datetime(trades["session"]).dt.date.to_numpy()
         pnl = trades["pnl"].astype(float).groupby(key).sum().reindex(days, fill_value=0.0)
-        # a partially closed position makes several rows; count positions by opening tag
-        n = trades.groupby(key)["tag"].nunique().reindex(days, fill_value=0)
+        # a partially closed position makes several rows, a straddle one row per leg: count
+        # positions by the position's tag (the opening tag of a single-leg position)
+        tags = trades["position_tag"] if "position_tag" in trades.columns else trades["tag"]
+        tags = tags.fillna(trades["tag"])
+        n = tags.groupby(key).nunique().reindex(days, fill_value=0)
         return pnl.to_numpy(float), n.to_numpy(float)
 
     pq, nq = daily(q_trades)

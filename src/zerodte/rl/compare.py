@@ -10,7 +10,9 @@ of the controller's own decisions on a stochastic logging run
 (:func:`zerodte.qscorer.evaluate.off_policy_value`; IPS and SNIPS, the direct model is 0).
 
 OPE rows: the logging run's cycles where it was flat and its action was not vetoed by a
-gate (a vetoed logged action says nothing about what the action would have earned); the
+gate (a vetoed logged action says nothing about what the action would have earned), with
+the gates' verdict on a call and a put at every such cycle (the logging run repeated with
+the engine's gate probe); the
 reward of an executed entry is its trade's net P&L per contract, HOLD earns 0. A target that
 straddles is outside a three-action logging policy's support and gets no estimate.
 
@@ -21,6 +23,7 @@ controllers is a selection and its interval must be read with ``k`` in mind.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +72,8 @@ def logged_rows(result: BacktestResult) -> pd.DataFrame:
     """The OPE rows of a logging run (module docstring)."""
     d = result.decisions
     keep = d["flat"].to_numpy(bool) & (d["vetoes"].astype(str).to_numpy() == "")
-    rows = d.loc[keep, ["timestamp", "session", "action", "prob_hold", "prob_call", "prob_put"]]
+    cols = ["timestamp", "session", "action", "prob_hold", "prob_call", "prob_put"]
+    rows = d.loc[keep, [*cols, "gate_call", "gate_put"]]
     rows = rows.copy()
     rows["reward"] = 0.0
     t = result.trades
@@ -101,10 +105,12 @@ def compare_controllers(
 
     names = list(dict.fromkeys([reference, *controllers]))
     results: dict[str, BacktestResult] = {}
+    wall: dict[str, float] = {}
     for name in names:
         cs = with_overrides(settings, {"entry.controller": name})
         ctrl = build_controller(cs)
         logger.info("compare: running %s", name)
+        started = time.perf_counter()
         results[name] = run_backtest(
             cs,
             md,
@@ -114,9 +120,26 @@ def compare_controllers(
             n_boot=n_boot,
             code_version=code_version,
         )
+        wall[name] = time.perf_counter() - started
     sessions = sorted(pd.unique(md.frame["session"]))
     logging_name = next((n for n in names if _stochastic(results[n].decisions)), None)
-    logged = None if logging_name is None else logged_rows(results[logging_name])
+    logged = None
+    if logging_name is not None:
+        # OPE needs the gates' verdict on every logged cycle, not only where the logging
+        # run tried to enter: the logging run once more with the gate probe on (the same
+        # decisions and trades; only gate_call/gate_put are filled in every cycle).
+        cs = with_overrides(settings, {"entry.controller": logging_name})
+        probed = run_backtest(
+            cs,
+            md,
+            controller=build_controller(cs),
+            write=False,
+            record=False,
+            n_boot=50,
+            code_version=code_version,
+            probe_gates=True,
+        )
+        logged = logged_rows(probed)
     ref = results[reference]
     rows = []
     for name, r in results.items():
@@ -138,6 +161,7 @@ def compare_controllers(
             "ope_ips": None,
             "ope_snips": None,
             "ope_snips_ci95": None,
+            "wall_s": wall[name],
         }
         if logged is not None and len(logged):
             target = r.decisions.set_index("timestamp")["action"].reindex(logged["timestamp"])

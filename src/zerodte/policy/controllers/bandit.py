@@ -229,11 +229,13 @@ class BanditController:
         return done
 
     # -- persistence ---------------------------------------------------------------------
-    def save_state(self, path: Path) -> Path:
-        """Write the learned state with the config that made it (atomic)."""
+    def save_state(self, path: Path, provenance: Mapping[str, Any] | None = None) -> Path:
+        """Write the learned state with the config that made it (atomic); ``provenance``
+        (data hash, data source, code version, window) is stored beside it."""
         payload = {
             "controller": self.name,
             "config": self.config.model_dump(mode="json"),
+            "provenance": dict(provenance or {}),
             "state": self.arms_.state(),
         }
         atomic_write_text(Path(path), json.dumps(payload))
