@@ -149,7 +149,13 @@ class Worker:
         if lost.is_set():
             logger.warning("idea %d: claim lost during the trial; result discarded", claim.idea_id)
             return {"idea_id": claim.idea_id, "stage": claim.stage, "status": "lost"}
-        decided = self.store.finish(claim, outcome.row, self.decider(claim, outcome.row.trial_key))
+        rule = self.decider(claim, outcome.row.trial_key)
+
+        def decide(rows: list[TrialRow]) -> tuple[str, dict[str, Any]]:
+            status, result = rule(rows)
+            return status, {**result, "attempt": claim.attempts, "worker": self.worker_id}
+
+        decided = self.store.finish(claim, outcome.row, decide)
         if decided is None:
             return {"idea_id": claim.idea_id, "stage": claim.stage, "status": "lost"}
         status, result = decided
