@@ -107,9 +107,19 @@ def pbo_splits(n_days: int) -> int:
 
 
 def family_stats(
-    candidate: str, trials: Sequence[TrialRow], initial_cash: float, min_trades: int
+    candidate: str,
+    trials: Sequence[TrialRow],
+    initial_cash: float,
+    min_trades: int,
+    *,
+    also_tried: int = 0,
 ) -> FamilyStats:
-    """DSR of ``candidate`` over every trial in ``trials`` and the family's PBO."""
+    """DSR of ``candidate`` over every trial in ``trials`` and the family's PBO.
+
+    ``also_tried`` trials were run and dropped before the full window (pruned study
+    trials): they count in the DSR's number of trials but have no full-window returns for
+    the PBO matrix or the Sharpe variance.
+    """
     by_key = {t.trial_key: t for t in trials}
     if candidate not in by_key:
         raise ValueError(f"trial {candidate!r} is not among the family's trials")
@@ -128,7 +138,7 @@ def family_stats(
         sr_, skew, kurt, n_obs = sharpe_moments(col)
         var = float(np.var(sharpes, ddof=1)) if len(sharpes) >= 2 else 0.0
         try:
-            res = deflated_sharpe(sr_, n_obs, len(keys), var, skew, kurt)
+            res = deflated_sharpe(sr_, n_obs, len(keys) + also_tried, var, skew, kurt)
             dsr, sr0 = res.dsr, res.sr0
         except ValueError as exc:  # a degenerate return distribution: no DSR, no promotion
             reasons.append(f"DSR undefined: {exc}")
@@ -137,7 +147,7 @@ def family_stats(
     if m.shape[1] >= 2 and splits >= 2:
         pbo_value = pbo(m, n_splits=splits).pbo
     return FamilyStats(
-        n_trials=len(keys),
+        n_trials=len(keys) + also_tried,
         trades=cand.trades,
         pnl=cand.pnl,
         per_trade=per_trade,
@@ -167,18 +177,26 @@ def _failures(stats: FamilyStats, cfg: FamilyConfig, *, need_pbo: bool) -> list[
     return out
 
 
+PRUNED = "quick_pruned"
+"""Stage of study trials stopped at an early successive-halving rung (counted, not ranked)."""
+
+
 def decision(
     candidate: str, trials: Sequence[TrialRow], cfg: FamilyConfig, initial_cash: float, stage: str
 ) -> tuple[str, dict[str, Any]]:
     """The stage's verdict by the rules in the module docstring.
 
-    ``quick``: ``passed_quick`` or ``rejected`` (DSR and PBO); ``validation``:
-    ``validated`` or ``failed_validation`` (DSR over the validation trials).
+    ``trials`` may hold every trial of the family: the quick rule uses the quick trials
+    (and counts the pruned ones); the validation rule uses the validation trials.
+    ``quick``: ``passed_quick`` or ``rejected``; ``validation``: ``validated`` or
+    ``failed_validation``.
     """
     passed, failed = {"quick": ("passed_quick", "rejected")}.get(
         stage, ("validated", "failed_validation")
     )
-    stats = family_stats(candidate, trials, initial_cash, cfg.min_trades)
+    same = [t for t in trials if t.stage == stage]
+    pruned = sum(1 for t in trials if t.stage == PRUNED) if stage == "quick" else 0
+    stats = family_stats(candidate, same, initial_cash, cfg.min_trades, also_tried=pruned)
     failures = _failures(stats, cfg, need_pbo=stage == "quick")
     status = failed if failures else passed
     return status, {**stats.to_dict(), "decision": status, "failures": failures}
@@ -189,14 +207,14 @@ def family_report(
 ) -> dict[str, Any]:
     """The family's standing now: its best quick trial's DSR and the PBO, over every trial."""
     quick = [t for t in trials if t.stage == "quick"]
-    out: dict[str, Any] = {"family": cfg.name, "n_trials": len(quick), "best": None}
+    pruned = sum(1 for t in trials if t.stage == PRUNED)
+    out: dict[str, Any] = {"family": cfg.name, "n_trials": len(quick) + pruned, "best": None}
     if not quick:
         return out
     m = returns_matrix(quick, initial_cash)
     sharpes = [_sharpe(m[:, j]) for j in range(m.shape[1])]
-    ranked = [j for j in np.argsort([-(s if s is not None else -np.inf) for s in sharpes])]
-    best = quick[int(ranked[0])]
-    stats = family_stats(best.trial_key, quick, initial_cash, cfg.min_trades)
+    best = quick[int(np.argmax([s if s is not None else -np.inf for s in sharpes]))]
+    stats = family_stats(best.trial_key, quick, initial_cash, cfg.min_trades, also_tried=pruned)
     out["best"] = {"trial_key": best.trial_key, "params": best.params, **stats.to_dict()}
     out["pbo"] = stats.pbo
     out["n_validation_trials"] = sum(1 for t in trials if t.stage == "validation")

@@ -28,7 +28,7 @@ from zerodte.io import atomic_write_json
 from zerodte.market.loading import MarketData, load_market
 from zerodte.research.serialize import jsonable
 from zerodte.research.stats import daily_pnl
-from zerodte.store.experiments import TrialRow
+from zerodte.store.experiments import Claim, TrialRow, trial_key
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +151,30 @@ def run_trial(  # noqa: PLR0917 (the parts of one trial)
         "trial %s: %d trades, P&L %.2f on %s..%s", key, trades, row.pnl, sessions[0], sessions[-1]
     )
     return TrialOutcome(row=row, summary=res.summary, run_dir=run_dir)
+
+
+def run_claim(  # noqa: PLR0917 (the parts of one claimed trial)
+    settings: Settings,
+    family: Mapping[str, Any],
+    claim: Claim,
+    market: MarketCache,
+    run_dir: Path | None,
+    hypothesis: str | None = None,
+) -> TrialOutcome:
+    """Run the trial of a claimed idea's stage (no store access: the claimer records it)."""
+    return run_trial(
+        settings,
+        FamilyConfig.from_dict(family),
+        claim.overrides,
+        claim.stage,
+        trial_key(claim.idea_id, claim.stage),
+        claim.param_hash,
+        market,
+        idea_id=claim.idea_id,
+        worker=claim.worker,
+        run_dir=run_dir,
+        info={"title": claim.title, "hypothesis": hypothesis},
+    )
 
 
 def write_decision(run_dir: Path, decision: Mapping[str, Any]) -> None:

@@ -32,8 +32,8 @@ from zerodte.config import Settings
 from zerodte.errors import ConfigError, DataError, ModelError
 from zerodte.experiments.family import FamilyConfig
 from zerodte.experiments.promotion import decision
-from zerodte.experiments.trial import MarketCache, TrialOutcome, run_trial, write_decision
-from zerodte.store.experiments import Claim, ExperimentStore, TrialRow, trial_key
+from zerodte.experiments.trial import MarketCache, TrialOutcome, run_claim, write_decision
+from zerodte.store.experiments import Claim, ExperimentStore, TrialRow
 
 logger = logging.getLogger(__name__)
 
@@ -102,21 +102,9 @@ class Worker:
         doc = self.store.family(claim.family)
         if doc is None:
             raise ConfigError(f"idea {claim.idea_id}: family {claim.family!r} is not in the store")
-        cfg = FamilyConfig.from_dict(doc)
         idea = self.store.idea(claim.idea_id) or {}
-        return run_trial(
-            self.settings,
-            cfg,
-            claim.overrides,
-            claim.stage,
-            trial_key(claim.idea_id, claim.stage),
-            claim.param_hash,
-            self.market,
-            idea_id=claim.idea_id,
-            worker=self.worker_id,
-            run_dir=experiment_dir(self.runs_dir, claim.family, claim.idea_id, claim.stage),
-            info={"title": claim.title, "hypothesis": idea.get("hypothesis")},
-        )
+        run_dir = experiment_dir(self.runs_dir, claim.family, claim.idea_id, claim.stage)
+        return run_claim(self.settings, doc, claim, self.market, run_dir, idea.get("hypothesis"))
 
     def decider(
         self, claim: Claim, key: str

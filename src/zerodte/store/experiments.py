@@ -148,7 +148,7 @@ def _trial(row: Mapping[str, Any]) -> TrialRow:
 
 
 Decide = Callable[[list[TrialRow]], tuple[str, dict[str, Any]]]
-"""Every trial of the family and stage (the new one included) -> (status, result)."""
+"""Every trial of the family, every stage (the new one included) -> (status, result)."""
 
 
 class ExperimentStore:
@@ -388,7 +388,7 @@ class ExperimentStore:
     ) -> tuple[str, dict[str, Any]] | None:
         """Record ``trial`` and the idea's new status in one transaction.
 
-        ``decide`` gets every trial of the family and stage, the new one included, while
+        ``decide`` gets every trial of the family (all stages), the new one included, while
         the family is locked (PostgreSQL: its row ``FOR UPDATE``; SQLite: the write lock),
         so two ideas finishing at once each count the other's trial or wait for it.
         Returns ``decide``'s result, or None (nothing written) when the claim was lost.
@@ -412,7 +412,7 @@ class ExperimentStore:
                 )
                 return None
             conn.execute(sa.insert(experiment_trials).values(**trial.values()))
-            rows = self._trial_rows(conn, claim.family, claim.stage)
+            rows = self._trial_rows(conn, claim.family, None)
             status, result = decide(rows)
             if status not in STATUSES:
                 raise ValueError(f"decide returned unknown status {status!r}")
