@@ -5,8 +5,9 @@ An idea is **promoted** to validation only when, over *every* quick trial its fa
 run (the new one included, whatever their outcome)::
 
     trades >= min_trades  AND  P&L per trade > 0
-    AND  DSR >= dsr_min   (deflated Sharpe, n_trials = the family's quick trials,
-                           V[SR] = the variance of their daily Sharpe ratios)
+    AND  DSR >= dsr_min   (deflated Sharpe, n_trials = the family's quick trials and
+                           its pruned study trials, V[SR] = the variance of the quick
+                           trials' daily Sharpe ratios)
     AND  PBO <= pbo_max   (CSCV over the family's T x N matrix of daily returns, the
                            blocks made of whole trading days; needs >= 2 trials)
 
