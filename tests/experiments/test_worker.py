@@ -58,6 +58,10 @@ def test_an_edge_zero_family_through_the_engine_promotes_nothing(
     results = Worker(store, settings, runs_dir=tmp_path / "runs", config=FAST).run()
     assert [r["status"] for r in results] == ["rejected"] * len(IDEAS)
     assert [r["n_trials"] for r in results] == [1, 2, 3, 4]
+    for r in results:  # every figure carries its friction, interval, data and trial count
+        assert r["fees_paid"] > 0 and len(r["per_trade_pnl_ci95"]) == 2
+        assert r["data_source"].startswith("synthetic(seed=3, edge=0.0)")
+        assert r["first_session"] < r["last_session"]
     status = queue_status(store, settings.broker.initial_cash)
     assert status["counts"]["passed_quick"] == status["counts"]["validated"] == 0
     (fam,) = status["families"]

@@ -186,3 +186,28 @@ def test_record_trials_is_idempotent(store: ExperimentStore) -> None:
     assert store.record_trials(rows) == 3
     assert store.record_trials(rows) == 0
     assert len(store.trials("fam", "study")) == 3
+
+
+def test_an_interrupted_sqlite_upgrade_leaves_nothing_behind(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that dies mid-upgrade must not leave tables without their version row
+    (every later start would fail with "table already exists")."""
+    from zerodte.config.settings import StoreSettings
+    from zerodte.store import engine as store_engine
+    from zerodte.store import make_engine, migrate
+
+    real = store_engine.command.upgrade
+
+    def dies_halfway(cfg: Any, revision: str) -> None:
+        real(cfg, "0001")  # runs and trades created in the open transaction
+        raise RuntimeError("killed mid-upgrade")
+
+    eng = make_engine(StoreSettings(path=tmp_path / "half.db"))
+    monkeypatch.setattr(store_engine.command, "upgrade", dies_halfway)
+    with pytest.raises(RuntimeError, match="killed"):
+        migrate(eng)
+    assert sa.inspect(eng).get_table_names() == []
+    monkeypatch.setattr(store_engine.command, "upgrade", real)
+    migrate(eng)
+    assert "experiment_ideas" in sa.inspect(eng).get_table_names()

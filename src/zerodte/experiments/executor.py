@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from zerodte.config import Settings
-from zerodte.experiments.trial import MarketCache, TrialOutcome, run_claim, write_decision
+from zerodte.experiments.trial import MarketCache, TrialOutcome, run_claim
 from zerodte.experiments.worker import Worker, experiment_dir
-from zerodte.store.experiments import Claim, ExperimentStore, TrialRow
+from zerodte.store.experiments import Claim, ExperimentStore
 
 logger = logging.getLogger(__name__)
 
@@ -102,22 +102,4 @@ def run_batch(  # noqa: PLR0917
     finally:
         done.set()
         thread.join()
-    results = []
-    for c, out in zip(claims, outcomes, strict=True):
-        rule = worker.decider(c, out.row.trial_key)
-
-        def decide(
-            rows: list[TrialRow], rule: Any = rule, c: Claim = c
-        ) -> tuple[str, dict[str, Any]]:
-            status, result = rule(rows)
-            return status, {**result, "attempt": c.attempts, "worker": c.worker}
-
-        decided = store.finish(c, out.row, decide)
-        if decided is None:
-            results.append({"idea_id": c.idea_id, "stage": c.stage, "status": "lost"})
-            continue
-        status, result = decided
-        if out.run_dir is not None and out.run_dir.exists():
-            write_decision(out.run_dir, result)
-        results.append({"idea_id": c.idea_id, "stage": c.stage, "status": status, **result})
-    return results
+    return [worker.record(c, out) for c, out in zip(claims, outcomes, strict=True)]

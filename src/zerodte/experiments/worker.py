@@ -137,17 +137,35 @@ class Worker:
         if lost.is_set():
             logger.warning("idea %d: claim lost during the trial; result discarded", claim.idea_id)
             return {"idea_id": claim.idea_id, "stage": claim.stage, "status": "lost"}
+        return self.record(claim, outcome)
+
+    def record(self, claim: Claim, outcome: TrialOutcome) -> dict[str, Any]:
+        """Finish ``claim`` with ``outcome``: trial row and decision, then its analysis.
+
+        The decision carries the trial's friction, session-block interval and data source
+        besides its trial count, DSR and PBO, and which attempt and worker produced it.
+        """
         rule = self.decider(claim, outcome.row.trial_key)
+        s = outcome.summary
+        context = {
+            "attempt": claim.attempts,
+            "worker": claim.worker,
+            "fees_paid": s.get("fees_paid"),
+            "per_trade_pnl_ci95": s.get("per_trade_pnl_ci95"),
+            "data_source": s.get("data_source"),
+            "first_session": str(outcome.row.first_session),
+            "last_session": str(outcome.row.last_session),
+        }
 
         def decide(rows: list[TrialRow]) -> tuple[str, dict[str, Any]]:
             status, result = rule(rows)
-            return status, {**result, "attempt": claim.attempts, "worker": self.worker_id}
+            return status, {**result, **context}
 
         decided = self.store.finish(claim, outcome.row, decide)
         if decided is None:
             return {"idea_id": claim.idea_id, "stage": claim.stage, "status": "lost"}
         status, result = decided
-        if outcome.run_dir is not None:
+        if outcome.run_dir is not None and outcome.run_dir.exists():
             write_decision(outcome.run_dir, result)
         self._track(claim, outcome, result)
         return {"idea_id": claim.idea_id, "stage": claim.stage, "status": status, **result}

@@ -145,6 +145,12 @@ def _upgrade(engine: sa.Engine, revision: str, cfg: Config) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        elif engine.dialect.name == "sqlite":
+            # pysqlite opens a transaction only before DML, so each CREATE TABLE would
+            # commit on its own and a process killed mid-upgrade would leave tables
+            # without their alembic_version row (every later start then fails with "table
+            # already exists"). An explicit BEGIN makes the whole upgrade one transaction.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         if _at(conn, revision, cfg):  # another process migrated while we waited
             return
         cfg.attributes["connection"] = conn
