@@ -150,7 +150,8 @@ def run_trial(  # noqa: PLR0917 (the parts of one trial)
     logger.info(
         "trial %s: %d trades, P&L %.2f on %s..%s", key, trades, row.pnl, sessions[0], sessions[-1]
     )
-    return TrialOutcome(row=row, summary=res.summary, run_dir=run_dir)
+    summary = {**res.summary, "data_source": res.summary.get("data_source") or sliced.source}
+    return TrialOutcome(row=row, summary=summary, run_dir=run_dir)
 
 
 def run_claim(  # noqa: PLR0917 (the parts of one claimed trial)
