@@ -24,6 +24,7 @@ LAYERS: tuple[str, ...] = (
     "engine",
     "qscorer",
     "learning",
+    "experiments",
     "dashboard",
     "cli",
 )

@@ -28,6 +28,7 @@ from zerodte.cli import (
     config_cmds,
     data_cmds,
     demo_cmds,
+    experiments_cmds,
     options_cmds,
     q_cmds,
     trade_cmds,
@@ -141,3 +142,4 @@ q_cmds.register(app)
 train_cmds.register(app)
 demo_cmds.register(app)
 trade_cmds.register(app)
+experiments_cmds.register(app)
