@@ -26,6 +26,7 @@ from zerodte import __version__
 from zerodte.cli import (
     backtest_cmds,
     config_cmds,
+    dashboard_cmds,
     data_cmds,
     demo_cmds,
     options_cmds,
@@ -141,3 +142,4 @@ q_cmds.register(app)
 train_cmds.register(app)
 demo_cmds.register(app)
 trade_cmds.register(app)
+dashboard_cmds.register(app)

@@ -1,0 +1,163 @@
+"""Server-rendered pages (Jinja2): live monitor, training monitor, history, run, regimes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from zerodte.dashboard.analytics import (
+    breakdown,
+    calibration,
+    pnl_curve,
+    q_distribution,
+    regime_tables,
+)
+from zerodte.dashboard.context import Ctx, require_read
+from zerodte.dashboard.routes.live import live_snapshot, training_monitor
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+SECTIONS = ("live", "training", "history")
+NAV = (
+    ("live", "/live", "Live"),
+    ("training", "/training", "Experiments"),
+    ("history", "/history", "History"),
+    ("history", "/regimes", "Regimes"),
+)
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
+
+
+def _page(request: Request, name: str, section: str, **values: Any) -> HTMLResponse:
+    enabled: frozenset[str] = request.app.state.sections
+    if section not in enabled:
+        raise HTTPException(
+            404, f"the {section} pages are not served (zerodte dashboard --{section})"
+        )
+    nav = [n for n in NAV if n[0] in enabled]
+    context = {"page": section, "section": section, "nav": nav, "stream": None, **values}
+    return TEMPLATES.TemplateResponse(request, name, context)
+
+
+@router.get("/")
+def index(request: Request) -> Response:
+    """The first enabled section."""
+    enabled = request.app.state.sections
+    first = next(s for s in SECTIONS if s in enabled)
+    return RedirectResponse(f"/{first}", status_code=307)
+
+
+@router.get("/regimes", response_class=HTMLResponse)
+def regimes_page(
+    request: Request, ctx: Ctx, run_id: Annotated[str | None, Query(max_length=128)] = None
+) -> HTMLResponse:
+    """A run's trades by the regime at entry (the newest run unless one is named)."""
+    runs, _ = ctx.runs.runs(limit=200)
+    run = ctx.runs.run(run_id) if run_id else (runs[0] if runs else None)
+    if run_id and run is None:
+        raise HTTPException(404, f"no run {run_id!r} in the store")
+    trades = ctx.runs.trades(run["run_id"])[0] if run else []
+    return _page(
+        request,
+        "regimes.html",
+        "history",
+        runs=runs,
+        run=run,
+        trades=len(trades),
+        tables=regime_tables(trades),
+    )
+
+
+@router.get("/live", response_class=HTMLResponse)
+def live_page(
+    request: Request, ctx: Ctx, run_id: Annotated[str | None, Query(max_length=128)] = None
+) -> HTMLResponse:
+    """Positions, orders, P&L, equity, decisions, health, alignment and model, live."""
+    stream = "/api/stream/live" + (f"?run_id={run_id}" if run_id else "")
+    return _page(
+        request,
+        "live.html",
+        "live",
+        snap=live_snapshot(ctx, run_id),
+        runs=ctx.live.runs(),
+        journal_kind=ctx.journal_kind,
+        stream=stream,
+    )
+
+
+@router.get("/training", response_class=HTMLResponse)
+def training_page(request: Request, ctx: Ctx) -> HTMLResponse:
+    """Queue, running trials, scoreboard, promotion; updated live."""
+    return _page(
+        request,
+        "training.html",
+        "training",
+        mon=training_monitor(ctx),
+        stream="/api/stream/training",
+    )
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history_page(
+    request: Request,
+    *,
+    ctx: Ctx,
+    controller: Annotated[str | None, Query(max_length=128)] = None,
+    mode: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+) -> HTMLResponse:
+    """Every run, newest first, with filters."""
+
+    def day(value: str | None) -> dt.date | None:
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise HTTPException(422, f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+    runs, total = ctx.runs.runs(
+        controller=controller or None,
+        mode=mode or None,
+        since=day(since),
+        until=day(until),
+        limit=500,
+    )
+    filters = {"controller": controller, "mode": mode, "since": since, "until": until}
+    return _page(
+        request,
+        "history.html",
+        "history",
+        runs=runs,
+        total=total,
+        filters=filters,
+        controllers=ctx.runs.controllers(),
+    )
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, ctx: Ctx, run_id: str) -> HTMLResponse:
+    """A run: figures, P&L curve, drawdown, breakdowns, calibration, Q, trades."""
+    run = ctx.runs.run(run_id)
+    if run is None:
+        raise HTTPException(404, f"no run {run_id!r} in the store")
+    trades, _ = ctx.runs.trades(run_id)
+    return _page(
+        request,
+        "run.html",
+        "history",
+        run=run,
+        curve=pnl_curve(ctx.runs.pnl_points(run_id)),
+        trades=trades,
+        by_exit=breakdown(trades, "exit_reason"),
+        by_signal=breakdown(trades, "signal_strategy"),
+        calibration=calibration(trades),
+        q=q_distribution(trades),
+        ope=run["summary"].get("ope"),
+        page="run",
+    )
