@@ -110,7 +110,7 @@ def _finite(value: Any) -> float | None:
 
 
 def _family_key(run: dict[str, Any]) -> str:
-    data = (run.get("data_hash") or "unknown")[:10]
+    data = run.get("data_hash") or "unknown"
     start = (run.get("start") or "?")[:10]
     end = (run.get("end") or "?")[:10]
     return f"{data}:{start}..{end}"

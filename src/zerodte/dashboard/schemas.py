@@ -16,6 +16,23 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class Problem(BaseModel):
+    """An error the client can act on: what was wrong and how to fix it."""
+
+    detail: str
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries of :class:`Problem` for ``codes``."""
+    text = {
+        400: "the request is understood but refused (the detail says why and how to fix it)",
+        401: "missing or wrong token",
+        403: "writes are disabled (no token is configured)",
+        404: "no such run",
+    }
+    return {code: {"model": Problem, "description": text[code]} for code in codes}
+
+
 class RunOut(Model):
     run_id: str
     created_at: str | None

@@ -114,7 +114,9 @@ class SqlIdeaQueue:
                 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
                 stmt = sqlite_insert(ideas).values(**values).on_conflict_do_nothing()
-            created = conn.execute(stmt).rowcount == 1
+            # RETURNING gives a row only when this statement inserted one (rowcount of an
+            # ON CONFLICT DO NOTHING insert is not reliable across drivers)
+            created = conn.execute(stmt.returning(ideas.c.id)).first() is not None
             row = conn.execute(sa.select(ideas).where(ideas.c.param_hash == key)).mappings()
             idea = _row(row.one())
         if created:

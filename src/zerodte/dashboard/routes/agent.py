@@ -24,10 +24,11 @@ from zerodte.dashboard.schemas import (
     IdeaOut,
     Suggestions,
     Summary,
+    problems,
 )
 from zerodte.errors import ConfigError
 
-router = APIRouter(prefix="/api/agent", tags=["agent"])
+router = APIRouter(prefix="/api/agent", tags=["agent"], responses=problems(400, 401, 403))
 read = [Depends(require_read)]
 
 MIN_TRADES = 30
@@ -106,7 +107,7 @@ def compare(
     """Results of the named runs side by side, and whether they share a family."""
     wanted = [r.strip() for r in runs.split(",") if r.strip()]
     if not wanted:
-        raise HTTPException(422, "runs: name at least one run id, e.g. runs=a,b")
+        raise HTTPException(400, "runs: name at least one run id, e.g. runs=a,b")
     by_id = {r.run_id: r for r in ctx.experiments.results()}
     found = [by_id[r] for r in wanted if r in by_id]
     same = len({r.family for r in found}) == 1 and len(found) > 1
@@ -167,7 +168,7 @@ def submit_idea(ctx: Ctx, idea: IdeaIn, response: Response) -> dict[str, Any]:
     try:
         params = normalize_idea(ctx.settings, idea.params)
     except ConfigError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(400, str(exc)) from None
     row, created = ctx.ideas.submit(params, note=idea.note, source=idea.source)
     if not created:
         response.status_code = status.HTTP_200_OK

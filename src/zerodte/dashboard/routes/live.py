@@ -13,9 +13,14 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from zerodte.dashboard.context import Ctx, DashboardContext, require_read
-from zerodte.dashboard.schemas import LiveRuns, LiveSnapshot, TrainingMonitor
+from zerodte.dashboard.schemas import LiveRuns, LiveSnapshot, TrainingMonitor, problems
 
-router = APIRouter(prefix="/api", tags=["live"], dependencies=[Depends(require_read)])
+router = APIRouter(
+    prefix="/api",
+    tags=["live"],
+    dependencies=[Depends(require_read)],
+    responses=problems(401, 403, 404),
+)
 
 MaxEvents = Annotated[
     int, Query(ge=0, le=100_000, description="stop after this many events (0: never)")

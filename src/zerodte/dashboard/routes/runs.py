@@ -10,9 +10,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from zerodte import __version__
 from zerodte.dashboard.analytics import pnl_curve
 from zerodte.dashboard.context import Ctx, require_read
-from zerodte.dashboard.schemas import Health, PnlCurve, RunDetail, RunList, TradeList
+from zerodte.dashboard.schemas import Health, PnlCurve, RunDetail, RunList, TradeList, problems
 
-router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(require_read)])
+router = APIRouter(
+    prefix="/api",
+    tags=["runs"],
+    dependencies=[Depends(require_read)],
+    responses=problems(401, 403, 404),
+)
 
 RunId = Annotated[str, Query(min_length=1, max_length=128, description="a run's id")]
 

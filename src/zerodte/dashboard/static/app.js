@@ -93,6 +93,8 @@ function drawLive(snap) {
 
 function drawTraining(mon) {
   text("training-system", mon.message);
+  const empty = document.getElementById("queue-empty");
+  if (empty) empty.hidden = mon.queue.length > 0;
   rows("queue", mon.queue, (i) => [i.id, i.param_hash.slice(0, 12), JSON.stringify(i.params), i.source, i.status]);
   rows("scoreboard", mon.scoreboard, (r) => [r.run_id, r.family, r.trades, money(r.per_trade_pnl), money(r.interval.low) + " .. " + money(r.interval.high), money(r.friction.fees_paid), r.family_trials, r.deflated_sharpe.dsr === null || r.deflated_sharpe.dsr === undefined ? "n/a" : r.deflated_sharpe.dsr.toFixed(3)]);
 }
