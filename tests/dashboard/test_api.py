@@ -7,6 +7,8 @@ import math
 from fastapi.testclient import TestClient
 
 from zerodte.records import TRADE_COLUMNS
+from zerodte.store import RunStore
+from zerodte.store.schema import RUN_COLUMNS
 
 from .conftest import TOKEN, Filled
 
@@ -147,3 +149,33 @@ def test_ideas_are_validated_idempotent_and_queued(client: TestClient) -> None:
     assert client.get("/api/agent/status").json()["queue"] == {"queued": 1}
     training = client.get("/api/training").json()
     assert [i["param_hash"] for i in training["queue"]] == [idea["param_hash"]]
+
+
+def test_a_rerun_that_replaces_a_run_is_not_served_from_the_cache(
+    client: TestClient, filled: Filled
+) -> None:
+    run_id = filled.run_ids[0]
+    before = client.get("/api/trades", params={"run_id": run_id}).json()
+    assert client.get("/api/trades", params={"run_id": run_id}).json() == before  # cached
+    app_ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    store = RunStore(app_ctx.runs.engine)
+    run = store.get_run(run_id)
+    assert run is not None
+    meta = {k: run[k] for k in RUN_COLUMNS if k not in ("summary", "meta", "created_at")}
+    fewer = store.trades(run_id).iloc[:3]
+    store.record_run(meta, {**run["summary"], "trades": 3}, fewer)
+    after = client.get("/api/trades", params={"run_id": run_id}).json()
+    assert after["total"] == 3 and [t["trade_id"] for t in after["trades"]] == [
+        t["trade_id"] for t in before["trades"][:3]
+    ]
+    curve = client.get("/api/trades/pnl-curve", params={"run_id": run_id}).json()
+    assert curve["trades"] == 3
+
+
+def test_history_page_filters(client: TestClient, filled: Filled) -> None:
+    page = client.get("/history", params={"controller": "random"})
+    assert page.status_code == 200 and "1 run(s)" in page.text
+    assert client.get("/history", params={"since": "2030-01-01"}).text.count("/runs/") == 0
+    assert client.get("/history", params={"since": "not-a-date"}).status_code == 422
+    run = client.get(f"/runs/{filled.run_ids[0]}")
+    assert run.status_code == 200 and 'id="pnl-chart"' in run.text

@@ -53,10 +53,12 @@ def test_history_run_and_its_pnl_chart(page: Any, served: Served, filled: Filled
     )
     curve = httpx.get(f"{served.url}/api/trades/pnl-curve", params={"run_id": run_id}).json()
     assert len(drawn) == curve["trades"] == filled.trades[run_id]
-    assert all(math.isclose(a, p["cum_pnl"]) for a, p in zip(drawn, curve["points"], strict=True))
+    # drawn in cents
+    pairs = zip(drawn, curve["points"], strict=True)
+    assert all(math.isclose(a, p["cum_pnl"], abs_tol=0.005) for a, p in pairs)
     box = page.locator("#pnl-chart").bounding_box()
     assert box is not None and box["width"] > 200 and box["height"] > 100
-    assert page.locator("#trades tbody tr").count() == filled.trades[run_id]
+    assert page.locator("#trades tbody tr").count() == min(filled.trades[run_id], 200)
     assert page.locator("#fig-trades").inner_text() == str(filled.trades[run_id])
     _shot(page, "run")
     page.click(f"a[href='/regimes?run_id={run_id}']")

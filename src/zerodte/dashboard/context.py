@@ -8,13 +8,14 @@ store, journal, experiment source or idea queue.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from zerodte.config import Settings
+from zerodte.dashboard.cache import ResponseCache
 from zerodte.dashboard.experiments import ExperimentSource
 from zerodte.dashboard.ideas import IdeaQueue
 from zerodte.store.live_view import LiveView
@@ -32,6 +33,7 @@ class DashboardContext:
     ideas: IdeaQueue
     store_kind: str
     journal_kind: str
+    cache: ResponseCache = field(default_factory=ResponseCache)
 
 
 def context(request: Request) -> DashboardContext:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from zerodte.records import TRADE_COLUMNS
-from zerodte.store.schema import runs, trades
+from zerodte.store.schema import DATE_COLUMNS, TIME_COLUMNS, runs, trades
 
 NY = ZoneInfo("America/New_York")
 RUN_FIELDS = ("run_id", "created_at", "controller", "mode", "start", "end", "seed")
@@ -131,8 +131,14 @@ class RunViews:
         with self.engine.connect() as conn:
             result = conn.execute(query)
             names = list(result.keys())
-            rows = [{name: json_value(v) for name, v in zip(names, r, strict=True)} for r in result]
+            rows = [dict(zip(names, r, strict=True)) for r in result]
             total = int(conn.execute(count).scalar_one())
+        # Only time and date columns need converting: floats come back finite or None
+        # (a missing value is stored as NULL), strings and integers as they are.
+        for name in names:
+            if name in TIME_COLUMNS or name in DATE_COLUMNS:
+                for row in rows:
+                    row[name] = json_value(row[name])
         return rows, total
 
     def pnl_points(self, run_id: str) -> list[tuple[int, dt.datetime, float]]:

@@ -21,6 +21,8 @@ from zerodte.dashboard.context import Ctx, require_read
 from zerodte.dashboard.routes.live import live_snapshot, training_monitor
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+TABLE_ROWS = 200
+"""Trades shown in a run page's table unless ``?all=1`` (the API serves them all)."""
 SECTIONS = ("live", "training", "history")
 NAV = (
     ("live", "/live", "Live"),
@@ -141,23 +143,40 @@ def history_page(
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, ctx: Ctx, run_id: str) -> HTMLResponse:
-    """A run: figures, P&L curve, drawdown, breakdowns, calibration, Q, trades."""
+def run_page(
+    request: Request, ctx: Ctx, run_id: str, all_trades: Annotated[bool, Query(alias="all")] = False
+) -> Response:
+    """A run: figures, P&L curve, drawdown, breakdowns, calibration, Q, trades (the first
+    :data:`TABLE_ROWS` in the table unless ``?all=1``; every trade in the charts and tables
+    of groups). A finished run's page is rendered once per version of the run."""
     run = ctx.runs.run(run_id)
     if run is None:
         raise HTTPException(404, f"no run {run_id!r} in the store")
-    trades, _ = ctx.runs.trades(run_id)
-    return _page(
-        request,
-        "run.html",
-        "history",
-        run=run,
-        curve=pnl_curve(ctx.runs.pnl_points(run_id)),
-        trades=trades,
-        by_exit=breakdown(trades, "exit_reason"),
-        by_signal=breakdown(trades, "signal_strategy"),
-        calibration=calibration(trades),
-        q=q_distribution(trades),
-        ope=run["summary"].get("ope"),
-        page="run",
-    )
+
+    def render() -> bytes:
+        trades, _ = ctx.runs.trades(run_id)
+        curve = pnl_curve(ctx.runs.pnl_points(run_id))
+        page = _page(
+            request,
+            "run.html",
+            "history",
+            run=run,
+            curve=curve,
+            chart={
+                "t": [p["exit_time"][:16].replace("T", " ") for p in curve],
+                "cum": [round(p["cum_pnl"], 2) for p in curve],
+                "dd": [round(p["drawdown"], 2) for p in curve],
+            },
+            trades=trades if all_trades else trades[:TABLE_ROWS],
+            total_trades=len(trades),
+            by_exit=breakdown(trades, "exit_reason"),
+            by_signal=breakdown(trades, "signal_strategy"),
+            calibration=calibration(trades),
+            q=q_distribution(trades),
+            ope=run["summary"].get("ope"),
+            page="run",
+        )
+        return bytes(page.body)
+
+    key = ("run-page", run_id, run["created_at"], run["summary"].get("trades"), all_trades)
+    return HTMLResponse(ctx.cache.get_or_make(key, render))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from zerodte import __version__
 from zerodte.dashboard.analytics import pnl_curve
@@ -19,6 +20,7 @@ router = APIRouter(
     responses=problems(401, 403, 404),
 )
 
+JSON = "application/json"
 RunId = Annotated[str, Query(min_length=1, max_length=128, description="a run's id")]
 
 
@@ -53,31 +55,49 @@ def get_run(ctx: Ctx, run_id: str) -> dict[str, Any]:
     return _known(ctx, run_id)
 
 
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _cached(ctx: Ctx, run: dict[str, Any], what: str, make: Any) -> Response:
+    """A finished run's response, made once per version of the run (see dashboard/cache.py)."""
+    key = (what, run["run_id"], run["created_at"], run["summary"].get("trades"))
+    return Response(ctx.cache.get_or_make(key, lambda: _json(make())), media_type=JSON)
+
+
 @router.get("/trades", response_model=TradeList)
 def list_trades(
     ctx: Ctx,
     run_id: RunId,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> dict[str, Any]:
+) -> Response:
     """A run's trades with their entry and exit context, by trade id."""
-    _known(ctx, run_id)
-    rows, total = ctx.runs.trades(run_id, limit=limit, offset=offset)
-    return {"run_id": run_id, "total": total, "limit": limit, "offset": offset, "trades": rows}
+    run = _known(ctx, run_id)
+
+    def make() -> dict[str, Any]:
+        rows, total = ctx.runs.trades(run_id, limit=limit, offset=offset)
+        return {"run_id": run_id, "total": total, "limit": limit, "offset": offset, "trades": rows}
+
+    return _cached(ctx, run, f"trades:{limit}:{offset}", make)
 
 
 @router.get("/trades/pnl-curve", response_model=PnlCurve)
-def trades_pnl_curve(ctx: Ctx, run_id: RunId) -> dict[str, Any]:
+def trades_pnl_curve(ctx: Ctx, run_id: RunId) -> Response:
     """Cumulative P&L and drawdown after every trade of a run, in exit order."""
-    _known(ctx, run_id)
-    points = pnl_curve(ctx.runs.pnl_points(run_id))
-    return {
-        "run_id": run_id,
-        "trades": len(points),
-        "pnl": points[-1]["cum_pnl"] if points else 0.0,
-        "max_drawdown": min((p["drawdown"] for p in points), default=0.0),
-        "points": points,
-    }
+    run = _known(ctx, run_id)
+
+    def make() -> dict[str, Any]:
+        points = pnl_curve(ctx.runs.pnl_points(run_id))
+        return {
+            "run_id": run_id,
+            "trades": len(points),
+            "pnl": points[-1]["cum_pnl"] if points else 0.0,
+            "max_drawdown": min((p["drawdown"] for p in points), default=0.0),
+            "points": points,
+        }
+
+    return _cached(ctx, run, "pnl-curve", make)
 
 
 @router.get("/health", response_model=Health)

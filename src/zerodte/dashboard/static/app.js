@@ -36,10 +36,9 @@ function lineChart(canvasId, labels, series, opts) {
 
 function drawRun() {
   const curve = pageData("pnl-data");
-  if (curve) {
-    const labels = curve.map((p) => p.exit_time.slice(0, 16).replace("T", " "));
-    lineChart("pnl-chart", labels, [{ label: "cumulative P&L ($)", data: curve.map((p) => p.cum_pnl), color: "#2b6cd4" }]);
-    lineChart("dd-chart", labels, [{ label: "drawdown ($)", data: curve.map((p) => p.drawdown), color: "#b3261e", fill: "rgba(179,38,30,0.15)" }]);
+  if (curve && curve.t.length) {
+    lineChart("pnl-chart", curve.t, [{ label: "cumulative P&L ($)", data: curve.cum, color: "#2b6cd4" }]);
+    lineChart("dd-chart", curve.t, [{ label: "drawdown ($)", data: curve.dd, color: "#b3261e", fill: "rgba(179,38,30,0.15)" }]);
   }
   const cal = pageData("calibration-data");
   if (cal && cal.bins.length) {
