@@ -104,3 +104,22 @@ def test_no_secret_in_any_response_or_page(filled: Filled, tmp_path: Path, prote
         assert answer.status_code == 200, path
         for value in [*secrets.values(), TOKEN]:
             assert value not in answer.text, f"{path} leaks a secret"
+
+
+def test_a_browser_logs_in_for_protected_pages(tmp_path: Path) -> None:
+    settings = dashboard_settings(tmp_path, ZERODTE_DASHBOARD__PROTECT_READS="true")
+    client = TestClient(create_app(settings))
+    assert client.get("/history").status_code == 401
+    assert client.get("/login").status_code == 200
+    wrong = client.post("/login", data={"token": "nope"}, follow_redirects=False)
+    assert wrong.status_code == 401 and "zerodte_token" not in wrong.headers.get("set-cookie", "")
+    right = client.post("/login", data={"token": TOKEN}, follow_redirects=False)
+    assert right.status_code == 303
+    cookie = right.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert client.get("/history").status_code == 200  # the client keeps the cookie
+    assert client.get("/api/runs").status_code == 200
+    assert (
+        client.post("/api/agent/ideas", json={"params": {"exits.stop_loss_pct": 5}}).status_code
+        == 401
+    )

@@ -18,6 +18,23 @@ import numpy as np
 
 NY = ZoneInfo("America/New_York")
 
+COLUMNS = (
+    "pnl",
+    "fees",
+    "entry_time",
+    "right",
+    "exit_reason",
+    "signal_strategy",
+    "calibrated_confidence",
+    "ml_confidence",
+    "q_call",
+    "q_put",
+    "hmm_trend",
+    "hmm_volatility",
+    "vix_level",
+)
+"""Trade columns the functions here read (a page fetches only these for its analytics)."""
+
 
 def pnl_curve(points: Iterable[tuple[int, dt.datetime, float]]) -> list[dict[str, Any]]:
     """Cumulative P&L and drawdown after every trade, in exit order.

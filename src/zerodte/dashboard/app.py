@@ -120,7 +120,7 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (runs.router, agent.router, live.router, pages.router):
+    for router in (runs.router, agent.router, live.router, pages.router, pages.login_router):
         app.include_router(router)
     logger.info("dashboard on store %s, sections %s", ctx.store_kind, sorted(enabled))
     return app

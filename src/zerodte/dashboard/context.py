@@ -48,13 +48,20 @@ bearer = HTTPBearer(auto_error=False, description="ZERODTE_DASHBOARD__API_TOKEN"
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def _matches(ctx: DashboardContext, credentials: HTTPAuthorizationCredentials | None) -> bool:
+COOKIE = "zerodte_token"
+"""Cookie set by ``POST /login`` so that a browser can read protected pages."""
+
+
+def token_matches(ctx: DashboardContext, given: str | None) -> bool:
+    """``given`` equals ``dashboard.api_token`` (constant-time); False when either is unset."""
     token = ctx.settings.dashboard.api_token
-    if token is None or credentials is None:
+    if token is None or not given:
         return False
-    return secrets.compare_digest(
-        credentials.credentials.encode(), token.get_secret_value().encode()
-    )
+    return secrets.compare_digest(given.encode(), token.get_secret_value().encode())
+
+
+def _matches(ctx: DashboardContext, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    return credentials is not None and token_matches(ctx, credentials.credentials)
 
 
 def require_write(ctx: Ctx, credentials: Credentials) -> None:
@@ -73,7 +80,11 @@ def require_write(ctx: Ctx, credentials: Credentials) -> None:
         )
 
 
-def require_read(ctx: Ctx, credentials: Credentials) -> None:
-    """Read endpoints: open unless ``dashboard.protect_reads``, then as :func:`require_write`."""
-    if ctx.settings.dashboard.protect_reads:
-        require_write(ctx, credentials)
+def require_read(ctx: Ctx, credentials: Credentials, request: Request) -> None:
+    """Read endpoints: open unless ``dashboard.protect_reads``; then the bearer token, or the
+    cookie a browser got from ``POST /login``."""
+    if not ctx.settings.dashboard.protect_reads:
+        return
+    if token_matches(ctx, request.cookies.get(COOKIE)):
+        return
+    require_write(ctx, credentials)

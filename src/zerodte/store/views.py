@@ -116,11 +116,20 @@ class RunViews:
             return [str(c) for c in conn.execute(query).scalars() if c is not None]
 
     def trades(
-        self, run_id: str, *, limit: int | None = None, offset: int = 0
+        self,
+        run_id: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        columns: tuple[str, ...] = TRADE_COLUMNS,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Trades of one run by ``trade_id`` (every column of ``TRADE_COLUMNS``) and the count."""
+        """Trades of one run by ``trade_id`` (``columns``, default every column of
+        ``TRADE_COLUMNS``) and the count."""
+        unknown = sorted(set(columns) - set(TRADE_COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown trade columns {unknown}; use names of TRADE_COLUMNS")
         query = (
-            sa.select(*(trades.c[name] for name in TRADE_COLUMNS))
+            sa.select(*(trades.c[name] for name in columns))
             .where(trades.c.run_id == run_id)
             .order_by(trades.c.trade_id, trades.c.id)
             .offset(offset)

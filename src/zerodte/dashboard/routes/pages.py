@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from zerodte.dashboard.analytics import COLUMNS as ANALYTICS_COLUMNS
 from zerodte.dashboard.analytics import (
     breakdown,
     calibration,
@@ -17,7 +19,7 @@ from zerodte.dashboard.analytics import (
     q_distribution,
     regime_tables,
 )
-from zerodte.dashboard.context import Ctx, require_read
+from zerodte.dashboard.context import COOKIE, Ctx, require_read, token_matches
 from zerodte.dashboard.routes.live import live_snapshot, training_monitor
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
@@ -32,6 +34,30 @@ NAV = (
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
+login_router = APIRouter(include_in_schema=False)
+
+LOGIN_FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>zerodte</title>
+<link rel="icon" href="data:,"></head><body><form method="post" action="/login">
+<label>dashboard token <input type="password" name="token" autofocus></label>
+<button type="submit">open the dashboard</button></form><p>{message}</p></body></html>"""
+
+
+@login_router.get("/login", response_class=HTMLResponse)
+def login_form() -> HTMLResponse:
+    """A form for the token when ``dashboard.protect_reads`` is on."""
+    return HTMLResponse(LOGIN_FORM.format(message=""))
+
+
+@login_router.post("/login", response_class=HTMLResponse)
+async def login(request: Request, ctx: Ctx) -> Response:
+    """Check the token and keep it in an HTTP-only, same-site cookie."""
+    body = (await request.body()).decode("utf-8", "replace")
+    token = parse_qs(body).get("token", [""])[0]
+    if not token_matches(ctx, token):
+        return HTMLResponse(LOGIN_FORM.format(message="wrong token"), status_code=401)
+    answer = RedirectResponse("/", status_code=303)
+    answer.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+    return answer
 
 
 def _page(request: Request, name: str, section: str, **values: Any) -> HTMLResponse:
@@ -62,7 +88,7 @@ def regimes_page(
     run = ctx.runs.run(run_id) if run_id else (runs[0] if runs else None)
     if run_id and run is None:
         raise HTTPException(404, f"no run {run_id!r} in the store")
-    trades = ctx.runs.trades(run["run_id"])[0] if run else []
+    trades = ctx.runs.trades(run["run_id"], columns=ANALYTICS_COLUMNS)[0] if run else []
     return _page(
         request,
         "regimes.html",
@@ -154,7 +180,8 @@ def run_page(
         raise HTTPException(404, f"no run {run_id!r} in the store")
 
     def render() -> bytes:
-        trades, _ = ctx.runs.trades(run_id)
+        trades, total = ctx.runs.trades(run_id, columns=ANALYTICS_COLUMNS)
+        table, _ = ctx.runs.trades(run_id, limit=None if all_trades else TABLE_ROWS)
         curve = pnl_curve(ctx.runs.pnl_points(run_id))
         page = _page(
             request,
@@ -167,8 +194,8 @@ def run_page(
                 "cum": [round(p["cum_pnl"], 2) for p in curve],
                 "dd": [round(p["drawdown"], 2) for p in curve],
             },
-            trades=trades if all_trades else trades[:TABLE_ROWS],
-            total_trades=len(trades),
+            trades=table,
+            total_trades=total,
             by_exit=breakdown(trades, "exit_reason"),
             by_signal=breakdown(trades, "signal_strategy"),
             calibration=calibration(trades),
