@@ -67,7 +67,9 @@ def _page(request: Request, name: str, section: str, **values: Any) -> HTMLRespo
             404, f"the {section} pages are not served (zerodte dashboard --{section})"
         )
     nav = [n for n in NAV if n[0] in enabled]
-    context = {"page": section, "section": section, "nav": nav, "stream": None, **values}
+    path = request.url.path
+    active = path if any(href == path for _, href, _ in nav) else f"/{section}"
+    context = {"page": section, "active": active, "nav": nav, "stream": None, **values}
     return TEMPLATES.TemplateResponse(request, name, context)
 
 
