@@ -26,6 +26,7 @@ from zerodte import __version__
 from zerodte.cli import (
     backtest_cmds,
     config_cmds,
+    dashboard_cmds,
     data_cmds,
     demo_cmds,
     experiments_cmds,
@@ -143,3 +144,4 @@ train_cmds.register(app)
 demo_cmds.register(app)
 trade_cmds.register(app)
 experiments_cmds.register(app)
+dashboard_cmds.register(app)
