@@ -13,7 +13,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> dict[str, Any]:
-    """CPU model, core count, memory and Python version."""
+    """CPU model, core count, memory, Python version and the load when the figures were written."""
     cpu = platform.processor() or "unknown"
     # Not Linux: keep platform.processor().
     with contextlib.suppress(OSError):
@@ -34,6 +34,8 @@ def machine() -> dict[str, Any]:
         "memory_gb": mem_gb,
         "python": platform.python_version(),
         "os": platform.platform(terse=True),
+        # other work on the machine slows every timing: the 1-minute load when written
+        "load_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
 
 

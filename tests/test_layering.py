@@ -25,6 +25,7 @@ LAYERS: tuple[str, ...] = (
     "qscorer",
     "rl",
     "learning",
+    "experiments",
     "dashboard",
     "cli",
 )

@@ -118,3 +118,33 @@ def test_bad_store_urls_are_config_errors(url: str, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle) as err:
         RunStore(make_engine(StoreSettings.model_construct(url=url, path=Path("x"), echo=False)))
     assert "secret" not in str(err.value)
+
+
+def test_interrupted_sqlite_migration_leaves_no_half_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_trades: Any
+) -> None:
+    """A migration that dies after its first CREATE TABLE (a kill -9, an error) must leave
+    the previous revision, so the next start migrates cleanly instead of failing on
+    "table ... already exists"."""
+    from alembic import op
+
+    settings = StoreSettings(path=str(tmp_path / "runs.db"))
+    engine = make_engine(settings)
+    real = op.create_table
+    calls = {"n": 0}
+
+    def dies_on_second_table(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("killed mid-migration")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(op, "create_table", dies_on_second_table)
+    with pytest.raises(RuntimeError, match="killed mid-migration"):
+        RunStore(engine)
+    assert sa.inspect(engine).get_table_names() == []  # the first table was rolled back
+    monkeypatch.setattr(op, "create_table", real)
+    store = RunStore(engine)
+    store.record_run({"run_id": "after", "controller": "x"}, {"pnl": 1.0}, make_trades([]))
+    assert [r["run_id"] for r in store.list_runs()] == ["after"]
+    engine.dispose()

@@ -27,8 +27,10 @@ from zerodte.cli import (
     backtest_cmds,
     compare_cmds,
     config_cmds,
+    dashboard_cmds,
     data_cmds,
     demo_cmds,
+    experiments_cmds,
     options_cmds,
     q_cmds,
     trade_cmds,
@@ -143,3 +145,5 @@ train_cmds.register(app)
 compare_cmds.register(app, train_cmds.app)
 demo_cmds.register(app)
 trade_cmds.register(app)
+experiments_cmds.register(app)
+dashboard_cmds.register(app)

@@ -222,6 +222,12 @@ class _ModelHooks:
             [c for c, _, _ in kept], [m for _, m, _ in kept], [s for _, _, s in kept]
         )
 
+    def version(self) -> str | None:
+        """The Q-scorer model in use (its ``.pt`` hash, 12 hex), None for other controllers."""
+        if self.watcher is None:
+            return None
+        return self.watcher.controller.loaded.sha256[:12]
+
 
 def make_parts_factory(
     settings: Settings,
@@ -305,6 +311,7 @@ def make_parts_factory(
             before_cycle=[model.watcher.check] if model.watcher is not None else [],
             status=status,
             close=close,
+            model_version=model.version,
         )
 
     return make

@@ -432,7 +432,12 @@ class DashboardSettings(Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    api_token: SecretStr | None = None
+    api_token: SecretStr | None = Field(
+        default=None, description="needed by write endpoints (none set: writes are refused)"
+    )
+    protect_reads: bool = Field(default=False, description="read endpoints need the token too")
+    cors_origins: tuple[str, ...] = Field(default=(), description="empty: CORS off")
+    live_refresh_s: float = Field(default=2.0, gt=0, le=3600, description="live push interval")
 
 
 class EngineSettings(Section):

@@ -83,6 +83,7 @@ class LiveParts:
     before_cycle: Sequence[Callable[[], object]] = ()
     status: Callable[[LiveStatus], None] | None = None
     close: Callable[[], None] = lambda: None
+    model_version: Callable[[], str | None] = lambda: None
 
     @property
     def engine_broker(self) -> Broker:
@@ -141,6 +142,13 @@ class LiveHooks:
             "shadow": [] if self.parts.shadow is None else self.parts.shadow.pairs,
         }
         row = cycle_row(rec, i, rec.veto_pairs.get(i, []))
+        # what a monitor shows of the cycle (restore_row reads only the record fields)
+        row["status"] = {
+            "alignment": self.tracker.state(i)[0].value,
+            "health": None if self.parts.health is None else self.parts.health.summary(),
+            "controller": self.parts.controller.name,
+            "model_version": self.parts.model_version(),
+        }
         feed = self.parts.feed
         self.journal.save_cycle(
             self.run_id,

@@ -17,8 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from zerodte.io import atomic_write, atomic_write_json, atomic_write_text
 from zerodte.research.serialize import jsonable
@@ -174,6 +172,10 @@ def plot_equity(equity: pd.DataFrame, path: Path, *, start_equity: float, title:
     x = np.arange(len(values))
     peak = np.maximum.accumulate(np.concatenate([[start_equity], values]))[1:]
     # An explicit Agg canvas, not pyplot: no global backend switch, no figure registry.
+    # Imported here: matplotlib is needed only when a plot is drawn.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(9, 5))
     FigureCanvasAgg(fig)
     ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})

@@ -7,8 +7,10 @@ Migrations are safe under concurrent first use: on PostgreSQL the upgrade runs i
 transaction that first takes a transaction-level advisory lock (DDL is transactional
 there, so a waiting process then finds the schema at head and does nothing); on SQLite a
 file lock beside the database (``<db>.migrate.lock``, via ``filelock``) serialises the
-upgrade (and the first connection, which switches a new file to WAL) across processes. A
-PostgreSQL database already at head is detected without taking the lock.
+upgrade (and the first connection, which switches a new file to WAL) across processes, and
+the upgrade runs in one explicit SQLite transaction, DDL included, so a kill mid-migration
+leaves the previous revision. A PostgreSQL database already at head is detected without
+taking the lock.
 """
 
 from __future__ import annotations
@@ -151,6 +153,30 @@ def _upgrade(engine: sa.Engine, revision: str, cfg: Config) -> None:
         command.upgrade(cfg, revision)
 
 
+def _sqlite_migration_engine(engine: sa.Engine) -> sa.Engine:
+    """An engine on the same SQLite file whose transactions are real, DDL included.
+
+    Python's sqlite3 driver opens a transaction only before DML, so ``CREATE TABLE`` would
+    commit on its own: a kill in the middle of a migration would leave tables without their
+    revision, and the next start would fail with "table ... already exists". Here the driver
+    is put in autocommit mode and every transaction is started explicitly
+    (``BEGIN IMMEDIATE``, SQLAlchemy's documented pysqlite recipe), so the whole upgrade
+    commits or rolls back as one.
+    """
+    mig = sa.create_engine(engine.url, echo=engine.echo, poolclass=sa.pool.NullPool)
+
+    def _connect(dbapi_conn: Any, record: Any) -> None:
+        _sqlite_pragmas(dbapi_conn, record)
+        dbapi_conn.isolation_level = None
+
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(mig, "connect", _connect)
+    event.listen(mig, "begin", _begin)
+    return mig
+
+
 def _sqlite_lock(engine: sa.Engine) -> FileLock | None:
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
@@ -178,8 +204,12 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
         else:
             # SQLite: the first connection (which switches a new file to WAL) and the
             # upgrade both run under the lock; a migrated database takes it for a moment
-            with lock.acquire(timeout=MIGRATE_LOCK_TIMEOUT):
-                _upgrade(engine, revision, cfg)
+            mig = _sqlite_migration_engine(engine)
+            try:
+                with lock.acquire(timeout=MIGRATE_LOCK_TIMEOUT):
+                    _upgrade(mig, revision, cfg)
+            finally:
+                mig.dispose()
     except Timeout:
         raise ConfigError(
             f"the run store {shown_url(engine)} is being migrated by another process for more "

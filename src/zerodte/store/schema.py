@@ -187,3 +187,88 @@ journal_checkpoints = sa.Table(
     sa.Column("events_seen", sa.Integer(), nullable=False),
     sa.Column("state", sa.JSON(), nullable=False),
 )
+
+# -- experiments: families, the idea queue and every trial (zerodte.store.experiments) ---
+
+experiment_families = sa.Table(
+    "experiment_families",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("config", sa.JSON(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False, server_default=sa.func.now()),
+)
+experiment_ideas = sa.Table(
+    "experiment_ideas",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("param_hash", sa.String(64), nullable=False),
+    sa.Column(
+        "family",
+        sa.String(128),
+        sa.ForeignKey("experiment_families.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("title", sa.String(255), nullable=False),
+    sa.Column("hypothesis", sa.Text(), nullable=True),
+    sa.Column("overrides", sa.JSON(), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("provenance", sa.JSON(), nullable=True),
+    sa.Column("priority", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=True),
+    sa.Column("claim_token", sa.String(64), nullable=True),
+    sa.Column("claimed_by", sa.String(128), nullable=True),
+    sa.Column("claimed_at", UTCDateTime(), nullable=True),
+    sa.Column("heartbeat_at", UTCDateTime(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("result", sa.JSON(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("param_hash", name="uq_experiment_ideas_param_hash"),
+    sa.Index("ix_experiment_ideas_status", "status", "priority"),
+)
+experiment_trials = sa.Table(
+    "experiment_trials",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("trial_key", sa.String(255), nullable=False),
+    sa.Column(
+        "family",
+        sa.String(128),
+        sa.ForeignKey("experiment_families.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "idea_id",
+        sa.Integer(),
+        sa.ForeignKey("experiment_ideas.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("param_hash", sa.String(64), nullable=False),
+    sa.Column("params", sa.JSON(), nullable=False),
+    sa.Column("first_session", sa.Date(), nullable=False),
+    sa.Column("last_session", sa.Date(), nullable=False),
+    sa.Column("data_hash", sa.String(128), nullable=False),
+    sa.Column("daily_pnl", sa.JSON(), nullable=False),
+    sa.Column("trades", sa.Integer(), nullable=False),
+    sa.Column("pnl", sa.Float(), nullable=False),
+    sa.Column("worker", sa.String(128), nullable=True),
+    sa.Column("run_dir", sa.String(1024), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("trial_key", name="uq_experiment_trials_key"),
+    sa.Index("ix_experiment_trials_family", "family", "stage"),
+)
+
+# -- ideas submitted for the experiments system (zerodte.store.ideas) --------------------
+
+ideas = sa.Table(
+    "ideas",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("param_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("params", sa.JSON(), nullable=False),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("source", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False, server_default=sa.func.now()),
+)

@@ -1,0 +1,49 @@
+"""``zerodte dashboard --status`` against a served dashboard, and a port nothing answers on."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from zerodte.cli.main import app
+from zerodte.cli.state import STATE
+
+from .conftest import Served, free_port
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env or settings file of the checkout
+    for name in list(os.environ):
+        if name.startswith("ZERODTE_"):
+            monkeypatch.delenv(name, raising=False)
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    STATE.settings = None
+    result = CliRunner().invoke(app, ["dashboard", *args])
+    STATE.settings = None
+    return result.exit_code, result.output
+
+
+def test_status_of_a_running_dashboard(served: Served) -> None:
+    code, out = _invoke("--status", "--host", served.host, "--port", str(served.port))
+    assert code == 0, out
+    assert f"dashboard at {served.url}: ok" in out and "store sqlite with 4 run(s)" in out
+    code, out = _invoke("--status", "--json", "--port", str(served.port))
+    assert code == 0 and json.loads(out)["runs"] == 4
+
+
+def test_status_when_nothing_answers() -> None:
+    code, out = _invoke("--status", "--port", str(free_port()))
+    assert code == 1 and "no dashboard answers at http://127.0.0.1:" in out
+
+
+def test_a_bad_port_is_a_configuration_error() -> None:
+    STATE.settings = None
+    result = CliRunner().invoke(app, ["dashboard", "--status", "--port", "0"])
+    assert result.exit_code == 2 and "dashboard.port = 0" in result.output
