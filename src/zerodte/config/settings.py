@@ -103,6 +103,16 @@ class DataSettings(Section):
     synthetic_edge: float = Field(default=1.0, ge=0.0, le=1.0)
     synthetic_start: date = date(2024, 1, 2)
     vendor_retries: int = Field(default=4, ge=0)
+    vix_proxy: bool = Field(
+        default=False,
+        description="without stored VIX, price options on the SPY realised-vol proxy "
+        "(zerodte.market.vix_proxy); every summary then says vix=proxy",
+    )
+    skip_missing_days: bool = Field(
+        default=False,
+        description="drop SPY days that lack VIX/QQQ bars instead of refusing the data "
+        "(the days are listed in data_source.skipped_days)",
+    )
     polygon_api_key: SecretStr | None = None
 
     @field_validator("symbols", mode="before")
