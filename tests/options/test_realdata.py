@@ -27,14 +27,6 @@ def ivs() -> pd.DataFrame:
     return frame[np.isfinite(frame["iv"]) & frame["otm"] & (frame["mid"] >= 0.5)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with VIX taken as known at each minute (the day's open, not interpolated toward "
-    "the close) the real 0DTE ATM IV / VIX is 1.521 (1.523 and 1.442 on the two days) "
-    "against the model's 1.444; raising zero_dte_term_mult to 1.75 fits the ATM level but "
-    "takes the 0DTE median abs IV error to 0.052 (> 0.05): the surface needs the "
-    "time-of-day level of the real-option-quotes work",
-)
 def test_zero_dte_atm_level(ivs: pd.DataFrame) -> None:
     z = ivs[ivs["dte"] == 0]
     atm_sd = z["vix"] / 100 * 1.44 * np.sqrt(z["mte"] / 525600)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -141,7 +142,15 @@ class OptionsSettings(Section):
     iv_vix_ratio: float = Field(default=0.87, gt=0)
     skew_slope: float = -0.05
     smile_curvature: float = 0.02
-    zero_dte_term_mult: float = Field(default=1.66, gt=0)
+    zero_dte_term_mult: float = Field(default=1.724, gt=0)
+    zero_dte_tod_minutes: tuple[float, ...] = Field(
+        default=(15.0, 30.0, 60.0, 90.0),
+        description="minutes to expiry of the time-of-day level's knots (increasing)",
+    )
+    zero_dte_tod_mult: tuple[float, ...] = Field(
+        default=(1.6, 1.35, 1.2, 1.0),
+        description="time-of-day level D at those knots (0DTE IV rises into the close)",
+    )
     iv_floor: float = Field(default=0.05, gt=0, le=5)
     smile_z_cap: float = Field(default=3.0, gt=0, description="|z| cap of the smile, ATM sds")
     # bid/ask model
@@ -156,6 +165,20 @@ class OptionsSettings(Section):
     spread_close_minutes: float = Field(
         default=60.0, gt=0, le=SESSION_MINUTES, description="widening window"
     )
+
+    @model_validator(mode="after")
+    def _check_tod(self) -> OptionsSettings:
+        knots, mults = self.zero_dte_tod_minutes, self.zero_dte_tod_mult
+        if len(knots) != len(mults):
+            raise ValueError(
+                f"options.zero_dte_tod_minutes ({len(knots)} values) and "
+                f"options.zero_dte_tod_mult ({len(mults)} values) must have the same length"
+            )
+        if any(b <= a for a, b in pairwise(knots)) or any(k < 0 for k in knots):
+            raise ValueError(f"options.zero_dte_tod_minutes must increase from >= 0, got {knots}")
+        if any(m <= 0 for m in mults):
+            raise ValueError(f"options.zero_dte_tod_mult must be positive, got {mults}")
+        return self
 
 
 class CostsSettings(Section):
