@@ -115,6 +115,14 @@ class DataSettings(Section):
         "(the days are listed in data_source.skipped_days)",
     )
     polygon_api_key: SecretStr | None = None
+    fmp_api_key: SecretStr | None = None
+    manager_url: str | None = Field(
+        default=None, description="the data manager (`zerodte data serve`) to sync from"
+    )
+    manager_api_key: SecretStr | None = None
+    serve_api_key: SecretStr | None = Field(
+        default=None, description="key `zerodte data serve` requires (X-API-Key header)"
+    )
 
     @field_validator("symbols", mode="before")
     @classmethod

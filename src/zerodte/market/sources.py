@@ -141,6 +141,7 @@ class RetryingSource:
     ) -> None:
         self.inner = inner
         self.name = inner.name
+        self.feed = str(getattr(inner, "feed", "unknown"))
         self.attempts = max(1, attempts)
         self.wait_base = wait_base
         self.wait_max = wait_max
@@ -179,6 +180,7 @@ class CachedSource:
     ) -> None:
         self.inner = inner
         self.name = inner.name
+        self.feed = str(getattr(inner, "feed", "unknown"))
         self.cache_dir = Path(cache_dir)
         self._cal = calendar or TradingCalendar()
         self.mode = mode
