@@ -251,3 +251,18 @@ def test_vix_days_missing_relative_to_spy(market: dict[str, pd.DataFrame], tmp_p
     )
     assert md.sessions == [date(2024, 3, 4)]
     assert md.data_source["skipped_days"] == ["2024-03-05"]
+
+
+def test_feature_sets_say_what_they_need(market: dict[str, pd.DataFrame]) -> None:
+    frame = market_frame({"SPY": market["SPY"], "VIX": market["VIX"]})
+    for col in ("open", "high", "low", "close", "volume"):
+        frame[f"qqq_{col}"] = np.nan  # QQQ not stored
+    with pytest.raises(DataError, match=r"needs QQQ \(qqq_close.*import QQQ or use a set"):
+        compute_features(frame, "default")
+    assert np.isfinite(compute_features(frame, "flow")["vix_minus_rv"].iloc[-1])  # no QQQ needed
+    daily = market_frame(
+        {"SPY": market["SPY"], "VIX": _resample(market["VIX"], "1day")}, {"VIX": "1day"}
+    )
+    with pytest.raises(DataError, match="need an intraday VIX"):
+        compute_features(daily, "minimal")
+    assert np.isfinite(compute_features(daily, "q_state")["vix_level"].iloc[-1])

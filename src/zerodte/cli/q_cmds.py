@@ -457,7 +457,7 @@ def pipeline(  # noqa: PLR0917
 
     def work() -> dict[str, Any]:
         md = load_market_options(settings, days, start, end, seed, edge)
-        return run_pipeline(
+        out_res = run_pipeline(
             settings,
             md,
             horizon=horizon,
@@ -467,6 +467,7 @@ def pipeline(  # noqa: PLR0917
             out_dir=out,
             code_version=_code_version(),
         )
+        return {**out_res, "data_source": md.data_source}
 
     res = work()
     if json_out:
@@ -477,6 +478,7 @@ def pipeline(  # noqa: PLR0917
         f"sessions ({res['cycles']:,} cycles), out of sample "
         f"{res['oos_window'][0]}..{res['oos_window'][1]} ({res['oos_sessions']} sessions)"
     )
+    print(f"data: {res['data_source']}")
     if res["label_exit_mismatch"]:
         print(f"WARNING: labels and exits disagree: {res['label_exit_mismatch']}")
     _print_table(res["table"])

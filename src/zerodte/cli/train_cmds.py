@@ -55,9 +55,10 @@ def train_bundle(  # noqa: PLR0917
 
     settings = current_settings()
     data = load_market_options(settings, days, start, end, seed, edge)
-    return train(
+    bundle, path, result = train(
         settings, data, kind, folds, feature_set, out, ablation, code_version=_code_version()
     )
+    return bundle, path, {**result, "data_source": data.data_source}
 
 
 def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
@@ -90,6 +91,7 @@ def _emit(result: dict[str, Any], json_out: bool) -> None:
     if json_out:
         print_json(result)
         return
+    print(f"data: {result.get('data_source')}")
     print(f"bundle: {result.get('bundle')}  reliability plot: {result.get('reliability_plot')}")
     for name, r in result.get("outputs", {}).items():
         print(

@@ -74,6 +74,7 @@ def _check_inputs(frame: pd.DataFrame, fs: FeatureSet) -> None:
             f"feature set {fs.name!r} needs columns {missing}, which the frame lacks "
             f"(it has {list(frame.columns)[:20]}); build it with market.schema.market_frame"
         )
+    _check_symbols(frame, fs)
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise DataError("feature input must be indexed by timestamp (a DatetimeIndex)")
     if not frame.index.is_monotonic_increasing or frame.index.has_duplicates:
@@ -85,6 +86,31 @@ def _check_inputs(frame: pd.DataFrame, fs: FeatureSet) -> None:
                 f"{col} has NaN (first at {first}); SPY defines the cycle grid and must be "
                 "complete: drop or repair those bars before computing features"
             )
+
+
+_NEEDS_INTRADAY_VIX = ("vix_change_5m", "vix_change_15m")
+_ABSENT_ROWS = 30
+
+
+def _check_symbols(frame: pd.DataFrame, fs: FeatureSet) -> None:
+    """A set that reads a symbol the data lacks (QQQ not stored) or an intraday series of a
+    daily one (VIX changes from daily VIX) is refused: absent data is never a number."""
+    for col in fs.inputs:
+        sym = col.split("_", 1)[0]
+        # more than half an hour of nothing: the symbol is absent, not a late first bar
+        if sym in ("qqq", "vix") and len(frame) > _ABSENT_ROWS and frame[col].isna().all():
+            groups = [g for g in fs.groups if col in GROUPS[g].inputs]
+            raise DataError(
+                f"feature set {fs.name!r} needs {sym.upper()} ({col}, group(s) {groups}) and "
+                f"the data has no {sym.upper()} bars; import {sym.upper()} or use a set "
+                "without it (flow and q_state need only SPY and VIX)"
+            )
+    daily = [c for c in _NEEDS_INTRADAY_VIX if c in fs.columns]
+    if "vix_daily" in frame.columns and daily:
+        raise DataError(
+            f"feature set {fs.name!r} has {daily}, which need an intraday VIX, and the stored "
+            "VIX is daily; import 1- or 5-minute VIX, or use --feature-set flow or q_state"
+        )
 
 
 def _frame_inputs(frame: pd.DataFrame, fs: FeatureSet) -> dict[str, np.ndarray]:
