@@ -155,8 +155,12 @@ def test_five_minute_vix_imports_and_bar_end_labels_shift_by_five(
     with pytest.raises(DataError, match="fill-missing applies to 1-minute bars only"):
         import_file(tmp_path / "v5.csv", symbol="VIX", repairs="fill-missing")
     gap = _csv(five.drop(index=[10, 11]), tmp_path / "gap.csv")
-    with pytest.raises(DataError, match="missing 5min bars"):
-        import_file(gap, symbol="VIX")
+    holey = import_file(gap, symbol="VIX")  # an index gap: the last value known is used
+    assert any("2 5min bar(s) missing in 1 gap(s)" in n for n in holey.report.notes)
+    grid = pd.DatetimeIndex(market["SPY"]["timestamp"])
+    v = asof_values(holey.bars["VIX"], grid, "5min", CAL)
+    # bar 9 (10:15-10:20) stays the last known from the 10:19 to the 10:33 decision
+    assert (v["close"].iloc[49:64] == five["close"].iloc[9]).all()
 
 
 def test_a_traded_symbol_still_needs_volume(

@@ -369,7 +369,15 @@ def validate_bars(
         missing = wanted[~np.isin(wanted.asi8, ns)]
         gap = 60_000_000_000 * (5 if step == "5min" else 1)
         unit = "min" if step == "1min" else "bars"
-        for start, end, count in _runs(missing, gap) if step != "1day" else []:
+        runs = list(_runs(missing, gap)) if step != "1day" else []
+        if runs and symbol.upper() in NO_VOLUME_SYMBOLS:
+            # an index value is joined as of the last one known: a gap is no invented bar
+            report.notes.append(
+                f"{symbol}: {len(missing)} {step} bar(s) missing in {len(runs)} gap(s); each "
+                "minute uses the last value known (as-of join), nothing is filled"
+            )
+            runs = []
+        for start, end, count in runs:
             add(
                 Problem(
                     source,
