@@ -139,7 +139,7 @@ def test_daily_vix_without_volume_imports_at_the_open(
     s = Settings.model_validate({"data": {"data_dir": tmp_path / "s"}})
     md = load_market(s)
     assert md.data_source["vix"] == "1day" and md.data_source["qqq"] is False
-    assert md.frame["qqq_close"].isna().all()
+    assert "qqq_close" not in md.frame.columns
     assert (md.frame["vix_close"].iloc[:390] == daily["open"].iloc[0]).all()
 
 
@@ -257,16 +257,22 @@ def test_vix_days_missing_relative_to_spy(market: dict[str, pd.DataFrame], tmp_p
     assert md.data_source["skipped_days"] == ["2024-03-05"]
 
 
-def test_feature_sets_say_what_they_need(market: dict[str, pd.DataFrame]) -> None:
-    frame = market_frame({"SPY": market["SPY"], "VIX": market["VIX"]})
-    for col in ("open", "high", "low", "close", "volume"):
-        frame[f"qqq_{col}"] = np.nan  # QQQ not stored
-    with pytest.raises(DataError, match=r"needs QQQ \(qqq_close.*import QQQ or use a set"):
-        compute_features(frame, "default")
-    assert np.isfinite(compute_features(frame, "flow")["vix_minus_rv"].iloc[-1])  # no QQQ needed
+def test_features_needing_absent_data_are_left_out(market: dict[str, pd.DataFrame]) -> None:
+    from zerodte.features.sets import get_feature_set
+
+    frame = market_frame({"SPY": market["SPY"], "VIX": market["VIX"]})  # no QQQ columns
+    feats = compute_features(frame, "default")
+    assert not [c for c in feats.columns if "qqq" in c]
+    full = get_feature_set("default")
+    assert set(full.columns) - set(feats.columns) == set(full.resolve(["qqq_close"]).columns) - set(
+        feats.columns
+    )
+    assert full.resolve(frame.columns).schema_hash != full.schema_hash  # a model would refuse
     daily = market_frame(
         {"SPY": market["SPY"], "VIX": _resample(market["VIX"], "1day")}, {"VIX": "1day"}
     )
-    with pytest.raises(DataError, match="need an intraday VIX"):
-        compute_features(daily, "minimal")
-    assert np.isfinite(compute_features(daily, "q_state")["vix_level"].iloc[-1])
+    minimal = compute_features(daily, "minimal")
+    assert "vix_change_5m" not in minimal.columns and "vix_level" in minimal.columns
+    empty = frame.assign(qqq_open=np.nan, qqq_high=np.nan, qqq_low=np.nan, qqq_close=np.nan)
+    with pytest.raises(DataError, match=r"needs QQQ \(qqq_close.*every qqq_close value is missing"):
+        compute_features(empty.assign(qqq_volume=np.nan), "default")

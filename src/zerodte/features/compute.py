@@ -88,13 +88,13 @@ def _check_inputs(frame: pd.DataFrame, fs: FeatureSet) -> None:
             )
 
 
-_NEEDS_INTRADAY_VIX = ("vix_change_5m", "vix_change_15m")
 _ABSENT_ROWS = 30
 
 
 def _check_symbols(frame: pd.DataFrame, fs: FeatureSet) -> None:
-    """A set that reads a symbol the data lacks (QQQ not stored) or an intraday series of a
-    daily one (VIX changes from daily VIX) is refused: absent data is never a number."""
+    """A set that reads a symbol whose columns are there but empty is refused: absent data
+    is never a number (a symbol not stored has no columns; :meth:`FeatureSet.resolve`
+    leaves its features out)."""
     for col in fs.inputs:
         sym = col.split("_", 1)[0]
         # more than half an hour of nothing: the symbol is absent, not a late first bar
@@ -102,15 +102,8 @@ def _check_symbols(frame: pd.DataFrame, fs: FeatureSet) -> None:
             groups = [g for g in fs.groups if col in GROUPS[g].inputs]
             raise DataError(
                 f"feature set {fs.name!r} needs {sym.upper()} ({col}, group(s) {groups}) and "
-                f"the data has no {sym.upper()} bars; import {sym.upper()} or use a set "
-                "without it (flow and q_state need only SPY and VIX)"
+                f"every {col} value is missing; import {sym.upper()} bars or drop the column"
             )
-    daily = [c for c in _NEEDS_INTRADAY_VIX if c in fs.columns]
-    if "vix_daily" in frame.columns and daily:
-        raise DataError(
-            f"feature set {fs.name!r} has {daily}, which need an intraday VIX, and the stored "
-            "VIX is daily; import 1- or 5-minute VIX, or use --feature-set flow or q_state"
-        )
 
 
 def _frame_inputs(frame: pd.DataFrame, fs: FeatureSet) -> dict[str, np.ndarray]:

@@ -12,9 +12,10 @@ Rules (the same for ``backtest``, ``q``, ``train`` and the rest):
    INFO) and use it. A data directory the user named (``--data-dir``, a config file or
    ``ZERODTE_DATA__DATA_DIR``) that holds no bars is an error: no data is invented for it.
 
-SPY is required. QQQ is optional (its columns are NaN and the features that need it say
-so). VIX is stored at 1-minute, 5-minute or daily interval and joined as of what was known
-(:mod:`zerodte.market.intervals`); without VIX, option pricing needs the documented proxy
+SPY is required. QQQ is optional (without it the frame has no ``qqq_*`` columns, and the
+features that need them are left out of every feature set:
+:meth:`zerodte.features.sets.FeatureSet.resolve`). VIX is stored at 1-minute, 5-minute
+or daily interval and joined as of what was known (:mod:`zerodte.market.intervals`); without VIX, option pricing needs the documented proxy
 (:mod:`zerodte.market.vix_proxy`), used only when ``settings.data.vix_proxy`` is set
 (``--vix-proxy``). VIX or QQQ days missing relative to SPY are refused, unless
 ``settings.data.skip_missing_days`` drops those SPY days (listed in ``data_source``).
@@ -29,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from zerodte.config import Settings
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 REQUIRED_SYMBOLS: tuple[str, ...] = ("SPY",)
 FRAME_SYMBOLS: tuple[str, ...] = ("SPY", "QQQ", "VIX")
-"""Symbols every market frame has columns for (NaN when not stored)."""
+"""The symbols a market frame lists first, in this order."""
 DEFAULT_DATA_DIR = Path("data")
 
 
@@ -117,11 +117,7 @@ def _assemble(
     # a fixed symbol order gives every source the same frame column order
     order = [*FRAME_SYMBOLS, *sorted(set(bars) - set(FRAME_SYMBOLS))]
     bars = {s: bars[s] for s in order if s in bars}
-    frame = market_frame(bars, intervals)
-    for sym in FRAME_SYMBOLS:
-        if sym not in bars:
-            for col in (*PRICE_COLUMNS, "volume"):
-                frame[f"{sym.lower()}_{col}"] = np.nan
+    frame = market_frame(bars, intervals)  # an absent QQQ has no columns (never NaN or 0)
     if vix == "proxy":
         from zerodte.market.vix_proxy import vix_proxy as proxy
 

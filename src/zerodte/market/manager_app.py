@@ -18,6 +18,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
+import numpy as np
+import pandas as pd
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Query
 from fastapi.responses import HTMLResponse
@@ -35,6 +37,7 @@ def create_app(store: ParquetStore, api_key: str) -> FastAPI:
         raise DataError("zerodte data serve needs an API key: set ZERODTE_DATA__SERVE_API_KEY")
     app = FastAPI(title="zerodte data manager")
     app.state.last_collect = None
+    cache = _Published(store)
 
     def check(key: str | None) -> None:
         if key is None or not hmac.compare_digest(key.encode(), api_key.encode()):
@@ -61,7 +64,7 @@ def create_app(store: ParquetStore, api_key: str) -> FastAPI:
         check(x_api_key)
         if end < start:
             raise HTTPException(status_code=422, detail=f"end {end} is before start {start}")
-        return bars_payload(store, symbol, start, end)
+        return cache.payload(symbol, start, end)
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
@@ -81,6 +84,59 @@ def create_app(store: ParquetStore, api_key: str) -> FastAPI:
         )
 
     return app
+
+
+class _Published:
+    """The store's bars and provenance, read once per published generation.
+
+    A request then slices one symbol's sorted timestamps (binary search) instead of reading
+    Parquet; a collection round publishes a new generation and the next request reloads.
+    """
+
+    def __init__(self, store: ParquetStore) -> None:
+        self._store = store
+        self._key: object = None
+        self._bars: dict[str, Any] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        key = tuple(str(p) for p in self._store.files())
+        if key == self._key:
+            return
+        bars = self._store.load()
+        prov, intervals = self._store.provenance(), self._store.intervals()
+        self._bars = {
+            s: (f["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64"), f)
+            for s, f in bars.items()
+        }
+        self._meta = {
+            s: {
+                "interval": intervals.get(s, "1min"),
+                "feed": ",".join(prov.get(s, {}).get("feeds", [])) or "unknown",
+                "sources": prov.get(s, {}).get("sources", []),
+            }
+            for s in bars
+        }
+        self._key = key
+
+    def payload(self, symbol: str, start: date, end: date) -> dict[str, Any]:
+        sym = symbol.upper()
+        with self._lock:
+            self._refresh()
+            found = self._bars.get(sym)
+            meta = self._meta.get(sym, {"interval": "1min", "feed": "unknown", "sources": []})
+        if found is None:
+            return bars_payload(self._store, sym, start, end)  # the empty answer
+        ns, frame = found
+        lo = pd.Timestamp(start, tz="America/New_York").value
+        hi = (pd.Timestamp(end, tz="America/New_York") + pd.Timedelta(days=1)).value
+        a, b = np.searchsorted(ns, lo), np.searchsorted(ns, hi)
+        part = frame.iloc[a:b]
+        cols: dict[str, list[Any]] = {"t": ns[a:b].tolist()}
+        for col in ("open", "high", "low", "close", "volume"):
+            cols[col] = part[col].to_numpy(dtype=float).tolist()
+        return {"symbol": sym, **meta, "bars": cols}
 
 
 def start_collector(

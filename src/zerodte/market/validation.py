@@ -324,7 +324,8 @@ def validate_bars(
     inside = np.isin(ns, expected.asi8)  # int64 nanoseconds: fast and tz-safe
     outside = np.flatnonzero(~inside)
     bar_days = ts.dt.date.to_numpy()
-    not_session = ~np.isin(bar_days, np.array(session_days, dtype=object))
+    day64 = ts.dt.tz_localize(None).to_numpy().astype("datetime64[D]")  # isin on ints, fast
+    not_session = ~np.isin(day64, np.array(session_days, dtype="datetime64[D]"))
     for pos, row in zip(outside, rows_of(frame, outside), strict=True):
         if not_session[pos]:
             add(
@@ -364,8 +365,11 @@ def validate_bars(
             )
         )
     if check_missing:
-        have_days = set(ts[inside].dt.date)
-        wanted = expected[np.isin(pd.DatetimeIndex(expected).date, list(have_days))]
+        have = np.unique(day64[inside])
+        expected_days = (
+            pd.DatetimeIndex(expected).tz_localize(None).to_numpy().astype("datetime64[D]")
+        )
+        wanted = expected[np.isin(expected_days, have)]
         missing = wanted[~np.isin(wanted.asi8, ns)]
         gap = 60_000_000_000 * (5 if step == "5min" else 1)
         unit = "min" if step == "1min" else "bars"
