@@ -15,8 +15,9 @@ Rules (the same for ``backtest``, ``q``, ``train`` and the rest):
 SPY is required. QQQ is optional (without it the frame has no ``qqq_*`` columns, and the
 features that need them are left out of every feature set:
 :meth:`zerodte.features.sets.FeatureSet.resolve`). VIX is stored at 1-minute, 5-minute
-or daily interval and joined as of what was known (:mod:`zerodte.market.intervals`); without VIX, option pricing needs the documented proxy
-(:mod:`zerodte.market.vix_proxy`), used only when ``settings.data.vix_proxy`` is set
+or daily interval and joined as of what was known (:mod:`zerodte.market.intervals`);
+without VIX, option pricing needs the documented proxy (:mod:`zerodte.market.vix_proxy`),
+used only when ``settings.data.vix_proxy`` is set
 (``--vix-proxy``). VIX or QQQ days missing relative to SPY are refused, unless
 ``settings.data.skip_missing_days`` drops those SPY days (listed in ``data_source``).
 Every :class:`MarketData` carries :attr:`MarketData.data_source`, the description that
