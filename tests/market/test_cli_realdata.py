@@ -58,9 +58,7 @@ def test_backtest_json_names_the_store_and_demo_uses_it(real_store: Path) -> Non
     ds = summary["data_source"]
     assert isinstance(ds, dict) and ds["kind"] == "store" and ds["synthetic"] is False
     assert ds["path"] == str(real_store) and ds["vix"] == "1min" and ds["sessions"] == 2
-    demo = runner.invoke(
-        app, ["--data-dir", str(real_store), "demo", "--json", "--skip-pipeline"]
-    )
+    demo = runner.invoke(app, ["--data-dir", str(real_store), "demo", "--json", "--skip-pipeline"])
     assert demo.exit_code == 0, demo.stderr
     assert _strict_json(demo.stdout)["data_source"]["path"] == str(real_store)  # type: ignore[index]
 
