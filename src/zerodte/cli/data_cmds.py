@@ -150,7 +150,8 @@ def import_cmd(  # noqa: PLR0917 (typer options)
     for note in result.report.notes:
         print(f"note: {note}")
     for sym, frame in result.bars.items():
-        print(f"imported {len(frame)} {sym} {result.interval} bars from {file} -> {store.root}")
+        kind = "" if result.interval == "1min" else f" {result.interval}"
+        print(f"imported {len(frame)} {sym}{kind} bars from {file} -> {store.root}")
 
 
 @app.command("verify")

@@ -9,7 +9,7 @@ import typer
 
 from zerodte.cli.context import current_settings
 from zerodte.cli.data_sources import SOURCES, build_source
-from zerodte.cli.market_opts import parse_day
+from zerodte.cli.market_opts import Config, Preset, parse_day
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Store directory (default data.data_dir).")
@@ -87,6 +87,8 @@ def serve(  # noqa: PLR0917 (typer options)
     days: Annotated[int, typer.Option("--days", min=1, help="Sessions each round asks.")] = 5,
     symbols: Symbols = None,
     data_dir: DataDir = None,
+    config: Config = None,
+    preset: Preset = None,
 ) -> None:
     """Serve the store's bars and status over HTTP (X-API-Key) and collect on a schedule."""
     import time
@@ -115,13 +117,15 @@ def serve(  # noqa: PLR0917 (typer options)
         server.stop()
 
 
-def sync(
+def sync(  # noqa: PLR0917 (typer options)
     url: Annotated[str | None, typer.Option("--from", help="Manager URL (data.manager_url).")] = (
         None
     ),
     days: Annotated[int, typer.Option("--days", min=1, help="Sessions to pull.")] = 30,
     symbols: Symbols = None,
     data_dir: DataDir = None,
+    config: Config = None,
+    preset: Preset = None,
 ) -> None:
     """Pull the last DAYS sessions from the data manager into the local store."""
     import httpx
@@ -130,7 +134,7 @@ def sync(
     from zerodte.market.manager import ManagerSource
     from zerodte.market.manager import sync as pull
 
-    d = current_settings().data
+    d = current_settings().data  # settings first: a bad --config stops before any work
     target = url or d.manager_url
     if not target:
         raise ConfigError("name the data manager: --from URL (or ZERODTE_DATA__MANAGER_URL)")
