@@ -52,7 +52,9 @@ def _import_bars() -> pd.DataFrame:
 def _old_state(data_dir: Path) -> None:
     from zerodte.market.synthetic import generate_market
 
-    ParquetStore(data_dir).write_many(generate_market(date(2023, 12, 20), 2, seed=5), "old")
+    ParquetStore(data_dir).write_many(
+        generate_market(date(2023, 12, 26), 2, seed=5), "synthetic:old"
+    )
 
 
 def _import_child(data_dir: str, file: str, ready: Any) -> None:
@@ -60,13 +62,15 @@ def _import_child(data_dir: str, file: str, ready: Any) -> None:
 
     result = import_file(file)
     ready.set()
-    ParquetStore(data_dir).write_many(result.bars, source="file:crash.csv")
+    ParquetStore(data_dir).write_many(
+        result.bars, source="synthetic:file:crash.csv"
+    )  # generated rows
 
 
 def _generate_child(data_dir: str, days: str, ready: Any) -> None:
     from zerodte.market.synthetic import SyntheticConfig, simulate_market
 
-    market = simulate_market(SyntheticConfig(seed=3, days=int(days), start=date(2024, 1, 2)))
+    market = simulate_market(SyntheticConfig(seed=3, days=int(days), start=date(2023, 12, 28)))
     ready.set()
     ParquetStore(data_dir).write_many(market.bars, source="synthetic:seed=3")
 

@@ -27,16 +27,30 @@ def _settings(tmp_path: Path, days: int = 4) -> Settings:
     )
 
 
-def test_empty_store_generates_and_stores(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_empty_named_store_is_an_error(tmp_path: Path) -> None:
     s = _settings(tmp_path)
+    with pytest.raises(DataError, match=r"holds no market data.*no data is generated"):
+        load_market(s)
+    assert not ParquetStore(s.data.data_dir).has_data()
+
+
+def test_empty_default_store_generates_and_stores(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default, relative data dir ``data``
+    s = _settings(tmp_path).model_copy(
+        update={"data": _settings(tmp_path).data.model_copy(update={"data_dir": Path("data")})}
+    )
     with caplog.at_level(logging.INFO, logger="zerodte.market.loading"):
         md = load_market(s)
     assert "generating the synthetic market" in caplog.text
     assert md.sessions[0] == date(2024, 5, 1) and len(md.sessions) == 4
     store = ParquetStore(s.data.data_dir)
     assert store.info().data_hash == md.data_hash
+    assert md.data_source["kind"] == "synthetic" and md.data_source["seed"] == 9
     again = load_market(s)  # now from the store, same content
     assert again.source.startswith("store:") and again.data_hash == md.data_hash
+    assert again.data_source["kind"] == "store" and again.data_source["synthetic"] is True
     last2 = load_market(s, days=2)
     assert last2.sessions == md.sessions[-2:]
     ranged = load_market(s, start=date(2024, 5, 2), end=date(2024, 5, 3))

@@ -146,3 +146,20 @@ def test_delta_rule_picks_nearest_grid_delta(right: Right, target: float) -> Non
         )
         assert one is not None and one.strike == got[i] and one.right is right
     assert select_contract(float("nan"), right, date(2024, 1, 2), settings=SETTINGS) is None
+
+
+def test_time_of_day_level_touches_only_the_last_minutes() -> None:
+    sf = VolSurface(
+        iv_vix_ratio=0.87,
+        zero_dte_term_mult=1.724,
+        tod_minutes=(15.0, 30.0, 60.0, 90.0),
+        tod_mult=(1.6, 1.35, 1.2, 1.0),
+    )
+    level = 0.87 * 1.724 * 0.2
+    m = np.array([5.0, 15.0, 22.5, 60.0, 90.0, 200.0])
+    expected = level * np.array([1.6, 1.6, 1.475, 1.2, 1.0, 1.0])
+    np.testing.assert_allclose(sf.atm_iv(m, 20.0), expected, rtol=1e-12)
+    for mi, want in zip(m, expected, strict=True):  # the scalar path agrees
+        iv, _ = sf.iv_z_scalar(590.0, 590.0, float(mi), 20.0)
+        assert iv == pytest.approx(float(sf.iv(590.0, 590.0, mi, 20.0)), rel=1e-12)
+        assert float(sf.atm_iv(mi, 20.0)) == pytest.approx(want)

@@ -29,11 +29,12 @@ def ivs() -> pd.DataFrame:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="with VIX taken as known at each minute (the day's open, not interpolated toward "
-    "the close) the real 0DTE ATM IV / VIX is 1.521 (1.523 and 1.442 on the two days) "
-    "against the model's 1.444; raising zero_dte_term_mult to 1.75 fits the ATM level but "
-    "takes the 0DTE median abs IV error to 0.052 (> 0.05): the surface needs the "
-    "time-of-day level of the real-option-quotes work",
+    reason="with VIX taken as known at each minute the real 0DTE ATM IV / VIX is 1.521 "
+    "against the default model's 1.444. The opt-in time-of-day level (zero_dte_term_mult "
+    "1.724, options.zero_dte_tod_* in docs/options.md) fits it (1.500; 0DTE median abs IV "
+    "error 0.041) but, as the default, it takes the Q-scorer power must-hold on the "
+    "synthetic market from 0.80 to 0.70 and its false positives from 0.05 to 0.15 (seeds "
+    "1-20), so the default surface stays",
 )
 def test_zero_dte_atm_level(ivs: pd.DataFrame) -> None:
     z = ivs[ivs["dte"] == 0]
@@ -78,3 +79,32 @@ def test_intraday_vix_is_known_at_each_minute() -> None:
     assert np.array_equal(before, vix_at(times, changed))  # the close is not seen
     assert (before == 22.0).all()
     assert np.isnan(vix_at(pd.Series(pd.to_datetime(["2021-01-06 10:00"])), daily)).all()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 10 must-hold not met: fitting the 0DTE level M on one real SPXW day and "
+    "pricing the other gives median abs IV errors 0.102 (2021-01-04 held out, M=1.29) and "
+    "0.151 (2021-01-06 held out, M=1.85) with the default surface (0.099 and 0.133 with the "
+    "time-of-day level): the two days' IV/VIX levels differ by ~35 %, more than a "
+    "VIX-driven surface explains; two 0DTE days are too few to fit a level relation",
+)
+def test_leave_one_day_out_zero_dte_iv_error(ivs: pd.DataFrame) -> None:
+    from dataclasses import replace
+
+    from scipy.optimize import minimize_scalar
+
+    z = ivs[ivs["dte"] == 0]
+    base = VolSurface.from_settings(OptionsSettings())
+    days = sorted(set(z["timestamp"].dt.date))
+    assert len(days) == 2
+    for day in days:
+        train, test = z[z["timestamp"].dt.date != day], z[z["timestamp"].dt.date == day]
+
+        def loss(m: float, rows: pd.DataFrame = train) -> float:
+            model = surface_ivs(rows, replace(base, zero_dte_term_mult=m))
+            return float(np.median(np.abs(model - rows["iv"])))
+
+        fitted = minimize_scalar(loss, bounds=(1.2, 2.2), method="bounded").x
+        err = loss(fitted, test)
+        assert err <= 0.03, f"{day} held out: median abs IV error {err:.3f} (M={fitted:.2f})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,15 +14,19 @@ from rich.table import Table
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import (
     Config,
+    DataDirOpt,
     Days,
     Edge,
     End,
     Json,
     Preset,
     Seed,
+    SkipMissingDays,
     Start,
+    VixProxy,
     load_market_options,
 )
+from zerodte.cli.output import print_json
 from zerodte.config import with_overrides
 
 runs_app = typer.Typer(no_args_is_help=True, help="Recorded runs in the SQL store.")
@@ -56,6 +59,9 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Run directory (else runs/<run_id>).")
@@ -103,7 +109,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
             progress=lambda i, total: bar.update(task, completed=i),
         )
     if json_out:
-        print(json.dumps(result.summary, indent=2, sort_keys=True))
+        print_json(result.summary)
         return
     _print_summary(result.summary)
     print(f"run directory: {result.run_dir}")
@@ -146,7 +152,7 @@ def runs_list(json_out: Json = False) -> None:
     """List recorded runs, oldest first."""
     rows = _store().list_runs()
     if json_out:
-        print(json.dumps(rows, indent=2, sort_keys=True, default=str))
+        print_json(rows)
         return
     table = Table("run_id", "controller", "mode", "start", "end", "trades", "pnl", "created")
     for row in rows:
@@ -175,7 +181,7 @@ def runs_show(
         print(f"no run {run_id!r} in the store; `zerodte runs list` shows the recorded runs")
         raise typer.Exit(1)
     if json_out:
-        print(json.dumps(row, indent=2, sort_keys=True, default=str))
+        print_json(row)
         return
     _print_summary(dict(row.get("summary") or {}, run_id=run_id))
     meta = {k: v for k, v in row.items() if k not in ("summary",)}

@@ -7,13 +7,16 @@ A :class:`~zerodte.errors.ConfigError` raised here reaches the root group in
 from __future__ import annotations
 
 from zerodte.cli.state import STATE
-from zerodte.config import Settings, load_settings, load_settings_with_sources
+from zerodte.config import Settings, load_settings, load_settings_with_sources, with_overrides
 
 
 def current_settings() -> Settings:
     """Load the effective settings once per invocation (``ConfigError`` when invalid)."""
     if STATE.settings is None:
-        STATE.settings = load_settings(STATE.config_file, preset=STATE.preset)
+        settings = load_settings(STATE.config_file, preset=STATE.preset)
+        if STATE.overrides:
+            settings = with_overrides(settings, STATE.overrides, "command line")
+        STATE.settings = settings
     return STATE.settings
 
 

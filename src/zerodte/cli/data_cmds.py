@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from rich.table import Table
 
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import Config, Edge, Json, Preset, Seed, Start, parse_day
+from zerodte.cli.output import print_json
 
 app = typer.Typer(no_args_is_help=True, help="Market data: generate, import, verify, info.")
 console = Console()
@@ -101,8 +101,24 @@ def import_cmd(  # noqa: PLR0917 (typer options)
         ),
     ] = None,
     data_dir: DataDir = None,
+    interval: Annotated[
+        str | None,
+        typer.Option("--interval", help="1min, 5min or 1day (default: from the stamps)."),
+    ] = None,
+    feed: Annotated[
+        str,
+        typer.Option("--feed", help="Volume feed: sip (consolidated), iex, bats, ib, ..."),
+    ] = "unknown",
+    mix_feeds: Annotated[
+        bool,
+        typer.Option("--mix-feeds", help="Accept another feed's volume scale in one symbol."),
+    ] = False,
 ) -> None:
-    """Import a bar file into the store; refuse bad data with a full report."""
+    """Import a bar file into the store; refuse bad data with a full report.
+
+    VIX may come at 1-minute, 5-minute or daily interval (a date column, no volume column
+    needed); it is stored at that interval and joined as of what was known.
+    """
     from zerodte.market.files import import_file
     from zerodte.market.store import ParquetStore
 
@@ -118,16 +134,24 @@ def import_cmd(  # noqa: PLR0917 (typer options)
             keep_extended=keep_extended,
             repairs=repair,
             time_format=time_format,
+            interval=interval,
         )
     store = ParquetStore(_store_dir(data_dir))
     filled = "fill-missing" in result.repairs
     store.write_many(
-        result.bars, source=f"file:{file.name}", replace=replace, zero_volume_ok=filled
+        result.bars,
+        source=f"file:{file.name}",
+        replace=replace,
+        zero_volume_ok=filled,
+        interval=result.interval,
+        feed=feed,
+        mix_feeds=mix_feeds,
     )
     for note in result.report.notes:
         print(f"note: {note}")
     for sym, frame in result.bars.items():
-        print(f"imported {len(frame)} {sym} bars from {file} -> {store.root}")
+        kind = "" if result.interval == "1min" else f" {result.interval}"
+        print(f"imported {len(frame)} {sym}{kind} bars from {file} -> {store.root}")
 
 
 @app.command("verify")
@@ -139,8 +163,6 @@ def verify(data_dir: DataDir = None) -> None:
     with console.status("verifying..."):
         report = store.verify()
     print(report.render(limit=200))
-    if not store.has_data():
-        raise typer.Exit(1)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -153,10 +175,10 @@ def info(data_dir: DataDir = None, as_json: Json = False) -> None:
     store = ParquetStore(_store_dir(data_dir))
     summary = store.info()
     if as_json:
-        print(json.dumps(summary.to_dict(), indent=2, sort_keys=True))
+        print_json(summary.to_dict())
         return
     if summary.empty:
-        print(f"no market data in {store.root}; run `zerodte data generate` or `data import`")
+        print(f"no market data in {store.root}; run `zerodte data import` or `data generate`")
         return
     table = Table(title=f"market data in {store.root}")
     for col in ("symbol", "first day", "last day", "trading days", "rows", "sources"):
@@ -176,4 +198,7 @@ def info(data_dir: DataDir = None, as_json: Json = False) -> None:
 
 def register(root: typer.Typer) -> None:
     """Attach ``zerodte data`` to the root app."""
+    from zerodte.cli import data_remote_cmds
+
+    data_remote_cmds.attach(app)
     root.add_typer(app, name="data")

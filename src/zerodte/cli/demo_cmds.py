@@ -20,6 +20,7 @@ import typer
 
 from zerodte.cli import options_cmds
 from zerodte.cli.context import current_settings
+from zerodte.cli.output import print_json
 from zerodte.cli.state import STATE
 from zerodte.market.loading import MarketData, load_market
 
@@ -36,7 +37,8 @@ def _market_summary(data: MarketData) -> None:
     spy = frame["spy_close"]
     vix = frame["vix_close"]
     print("== market")
-    print(f"source        {data.source}")
+    ds = data.data_source
+    print(f"source        {data.source} ({ds.get('kind')}, vix {ds.get('vix')})")
     print(f"sessions      {len(data.sessions)} ({data.sessions[0]} .. {data.sessions[-1]})")
     print(f"minutes       {len(frame):,}")
     print(
@@ -109,20 +111,44 @@ def demo(
         STATE.preset = DEMO_PRESET
     settings = current_settings()
     data = load_market(settings)
-    _market_summary(data)
-    _sample_chain(data)
+    # the stored market when it is real; the synthetic year in memory otherwise
+    synthetic = data.synthetic is not None or bool(data.data_source.get("synthetic"))
+    if as_json and skip_pipeline:
+        print_json({"data_source": data.data_source, "sessions": len(data.sessions)})
+        return
+    if not as_json:  # --json prints one JSON document, nothing else
+        _market_summary(data)
+        _sample_chain(data)
     if skip_pipeline:
         return
     from zerodte.cli import q_cmds
 
-    synthetic = settings.data.source == "synthetic"
     x = settings.exits
+    if as_json:
+        q_cmds.pipeline(
+            horizon=None,
+            cycles=DEMO_DATASET_SESSIONS * MINUTES_PER_SESSION if synthetic else None,
+            deploy=False,
+            baseline="momentum",
+            out=None,
+            days=DEMO_DAYS if synthetic else None,
+            start=None,
+            end=None,
+            seed=settings.data.synthetic_seed if synthetic else None,
+            edge=settings.data.synthetic_edge if synthetic else None,
+            json_out=True,
+        )
+        return
     print("\n== Q-scorer pipeline: exploratory data -> training -> out-of-sample comparison")
     print(
         f"settings      preset {STATE.preset or '-'}, config {STATE.config_file or '-'}; exits: "
         f"stop {x.stop_loss_pct:g} %, take profit {x.take_profit_pct:g} %, max hold "
         f"{x.max_hold_minutes:g} min (both controllers)"
     )
+    if not synthetic:
+        print(
+            f"market        the stored real market: {data.source} ({len(data.sessions)} sessions)"
+        )
     if synthetic:
         print(
             f"market        one synthetic year in memory ({DEMO_DAYS} sessions, seed "

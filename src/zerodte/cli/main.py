@@ -124,6 +124,9 @@ def main(  # noqa: PLR0917 (typer options)
         str | None,
         typer.Option(help="Settings preset (see `zerodte presets list`).", envvar="ZERODTE_PRESET"),
     ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Market data store (data.data_dir).")
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
@@ -134,6 +137,7 @@ def main(  # noqa: PLR0917 (typer options)
     STATE.config_file = config
     STATE.preset = preset
     STATE.settings = None  # a new invocation may name another config or preset
+    STATE.overrides = {} if data_dir is None else {"data.data_dir": str(data_dir)}
 
 
 config_cmds.register(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -63,6 +63,48 @@ Preset = Annotated[
         callback=_use_preset,
         is_eager=True,
         expose_value=False,
+    ),
+]
+
+
+def _override(key: str) -> Any:
+    def callback(value: object) -> object:
+        if value is not None and value is not False:
+            STATE.overrides[key] = str(value) if isinstance(value, Path) else value
+            STATE.settings = None
+        return value
+
+    return callback
+
+
+# Every command that loads market data takes these (like --config, they set the process
+# settings): the store to read, the opt-in VIX proxy and skipping days without VIX/QQQ.
+def _eager(flag: str, key: str, text: str) -> Any:
+    return typer.Option(flag, help=text, callback=_override(key), is_eager=True, expose_value=False)
+
+
+DataDirOpt = Annotated[
+    Path | None,
+    _eager(
+        "--data-dir",
+        "data.data_dir",
+        "Market data store (data.data_dir); an empty named store is an error.",
+    ),
+]
+VixProxy = Annotated[
+    bool,
+    _eager(
+        "--vix-proxy",
+        "data.vix_proxy",
+        "Without stored VIX, price on the SPY realised-vol proxy (data.vix_proxy).",
+    ),
+]
+SkipMissingDays = Annotated[
+    bool,
+    _eager(
+        "--skip-missing-days",
+        "data.skip_missing_days",
+        "Drop SPY days that lack VIX/QQQ bars (listed in data_source.skipped_days).",
     ),
 ]
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import numpy as np
 import typer
 
 from zerodte.cli.context import current_settings
+from zerodte.cli.output import print_json
 from zerodte.options.chain import strike_grid
 from zerodte.options.model import OptionModel
 
@@ -47,7 +47,7 @@ def quote(  # noqa: PLR0917 (typer maps parameters to options)
     row = {"spot": spot, "strike": strike, "right": right.lower(), "minutes_to_expiry": mte}
     row.update({k: float(getattr(q, k)) for k in _FIELDS})
     if as_json:
-        print(json.dumps(row, indent=2))
+        print_json(row, sort_keys=False)
         return
     for key, value in row.items():
         print(f"{key:>18}: {value:.6g}" if isinstance(value, float) else f"{key:>18}: {value}")
@@ -76,11 +76,9 @@ def chain(
         for i, k in enumerate(np.asarray(strikes))
     ]
     if as_json:
-        print(
-            json.dumps(
-                {"spot": spot, "vix": vix, "minutes_to_close": minutes_to_close, "chain": rows},
-                indent=2,
-            )
+        print_json(
+            {"spot": spot, "vix": vix, "minutes_to_close": minutes_to_close, "chain": rows},
+            sort_keys=False,
         )
         return
     print(f"spot {spot:.2f}  VIX {vix:.2f}  {minutes_to_close:.0f} min to close")

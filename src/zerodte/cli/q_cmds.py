@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,15 +12,19 @@ from rich.table import Table
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import (
     Config,
+    DataDirOpt,
     Days,
     Edge,
     End,
     Json,
     Preset,
     Seed,
+    SkipMissingDays,
     Start,
+    VixProxy,
     load_market_options,
 )
+from zerodte.cli.output import print_json
 from zerodte.config import Settings
 from zerodte.errors import DataError
 from zerodte.research.serialize import format_figure as _fmt
@@ -58,7 +61,7 @@ def _code_version() -> str:
 
 
 def _dump(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    print_json(obj)
 
 
 def _model_dir(settings: Settings, model_dir: Path | None) -> Path:
@@ -84,6 +87,9 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     json_out: Json = False,
 ) -> None:
@@ -167,6 +173,9 @@ def train(  # noqa: PLR0917
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     json_out: Json = False,
 ) -> None:
@@ -243,6 +252,9 @@ def evaluate(  # noqa: PLR0917
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     json_out: Json = False,
 ) -> None:
@@ -319,6 +331,9 @@ def compare_cmd(  # noqa: PLR0917
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     json_out: Json = False,
 ) -> None:
@@ -373,6 +388,9 @@ def optimize(  # noqa: PLR0917
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     json_out: Json = False,
 ) -> None:
@@ -426,6 +444,9 @@ def pipeline(  # noqa: PLR0917
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     json_out: Json = False,
 ) -> None:
@@ -436,7 +457,7 @@ def pipeline(  # noqa: PLR0917
 
     def work() -> dict[str, Any]:
         md = load_market_options(settings, days, start, end, seed, edge)
-        return run_pipeline(
+        out_res = run_pipeline(
             settings,
             md,
             horizon=horizon,
@@ -446,6 +467,7 @@ def pipeline(  # noqa: PLR0917
             out_dir=out,
             code_version=_code_version(),
         )
+        return {**out_res, "data_source": md.data_source}
 
     res = work()
     if json_out:
@@ -456,6 +478,7 @@ def pipeline(  # noqa: PLR0917
         f"sessions ({res['cycles']:,} cycles), out of sample "
         f"{res['oos_window'][0]}..{res['oos_window'][1]} ({res['oos_sessions']} sessions)"
     )
+    print(f"data: {res['data_source']}")
     if res["label_exit_mismatch"]:
         print(f"WARNING: labels and exits disagree: {res['label_exit_mismatch']}")
     _print_table(res["table"])

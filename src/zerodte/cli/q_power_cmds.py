@@ -12,6 +12,7 @@ from rich.table import Table
 
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import Config, Json, Preset
+from zerodte.cli.output import print_json
 from zerodte.cli.state import STATE
 from zerodte.errors import ConfigError
 from zerodte.research.serialize import format_figure as _fmt
@@ -89,7 +90,7 @@ def power(  # noqa: PLR0917 (typer maps parameters to options)
     root.mkdir(parents=True, exist_ok=True)
     (root / "power.json").write_text(json.dumps(res, indent=2, sort_keys=True, default=str))
     if json_out:
-        print(json.dumps(res, indent=2, sort_keys=True, default=str))
+        print_json(res)
         return
     _print(res)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from zerodte.config import Settings
@@ -16,6 +16,8 @@ class CliState:
     preset: str | None = None
     settings: Settings | None = None
     debug: bool = False
+    overrides: dict[str, object] = field(default_factory=dict)
+    """Dotted settings keys set by command options (``--data-dir``, ``--vix-proxy``, ...)."""
 
 
 STATE = CliState()

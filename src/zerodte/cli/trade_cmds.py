@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +11,21 @@ from rich.console import Console
 
 from zerodte.cli.backtest_cmds import _print_summary
 from zerodte.cli.context import current_settings
-from zerodte.cli.market_opts import Config, Days, Edge, End, Json, Preset, Seed, Start, parse_day
+from zerodte.cli.market_opts import (
+    Config,
+    DataDirOpt,
+    Days,
+    Edge,
+    End,
+    Json,
+    Preset,
+    Seed,
+    SkipMissingDays,
+    Start,
+    VixProxy,
+    parse_day,
+)
+from zerodte.cli.output import print_json
 from zerodte.errors import ConfigError
 
 fake_app = typer.Typer(no_args_is_help=True, help="The fake Tradier (tests and demos).")
@@ -42,6 +55,9 @@ def trade(  # noqa: PLR0917 (typer maps parameters to options)
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     speed: Annotated[
         float | None,
@@ -103,7 +119,7 @@ def trade(  # noqa: PLR0917 (typer maps parameters to options)
     summaries = [r.summary for r in results]
     if json_out:
         out: Any = summaries[0] if len(summaries) == 1 else summaries
-        print(json.dumps(out, indent=2, sort_keys=True))
+        print_json(out)
         return
     for result in results:
         _print_report(result.summary)
@@ -144,6 +160,9 @@ def fake_serve(  # noqa: PLR0917 (typer maps parameters to options)
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     speed: Annotated[float | None, typer.Option("--speed", help="N x real time.")] = None,
     faults: Annotated[str, typer.Option("--faults", help="Fault rates.")] = "",

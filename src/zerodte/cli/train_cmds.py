@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,15 +10,19 @@ import typer
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import (
     Config,
+    DataDirOpt,
     Days,
     Edge,
     End,
     Json,
     Preset,
     Seed,
+    SkipMissingDays,
     Start,
+    VixProxy,
     load_market_options,
 )
+from zerodte.cli.output import print_json
 
 app = typer.Typer(no_args_is_help=True, help="Train predictors walk-forward and save bundles.")
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate predictors on held-out data.")
@@ -52,9 +55,10 @@ def train_bundle(  # noqa: PLR0917
 
     settings = current_settings()
     data = load_market_options(settings, days, start, end, seed, edge)
-    return train(
+    bundle, path, result = train(
         settings, data, kind, folds, feature_set, out, ablation, code_version=_code_version()
     )
+    return bundle, path, {**result, "data_source": data.data_source}
 
 
 def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
@@ -65,6 +69,9 @@ def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
         seed: Seed = None,
         edge: Edge = None,
         config: Config = None,
+        data_dir_opt: DataDirOpt = None,
+        vix_proxy: VixProxy = False,
+        skip_missing_days: SkipMissingDays = False,
         preset: Preset = None,
         folds: Folds = 3,
         feature_set: FeatureSetOpt = "default",
@@ -82,8 +89,9 @@ def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
 
 def _emit(result: dict[str, Any], json_out: bool) -> None:
     if json_out:
-        print(json.dumps(result, indent=2, sort_keys=True, default=str))
+        print_json(result)
         return
+    print(f"data: {result.get('data_source')}")
     print(f"bundle: {result.get('bundle')}  reliability plot: {result.get('reliability_plot')}")
     for name, r in result.get("outputs", {}).items():
         print(
@@ -118,6 +126,9 @@ def train_hmm(  # noqa: PLR0917
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     out: OutDir = None,
     json_out: Json = False,
@@ -145,6 +156,9 @@ def eval_calibration(  # noqa: PLR0917
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     folds: Folds = 3,
     feature_set: FeatureSetOpt = "default",
@@ -201,7 +215,7 @@ def _calibration_power(  # noqa: PLR0917
 
 def _emit_power(result: dict[str, Any], json_out: bool) -> None:
     if json_out:
-        print(json.dumps(result, indent=2, sort_keys=True, default=str))
+        print_json(result)
         return
     print(
         f"{result['kind']} on {result['feature_set']}, {result['days']} sessions, seeds "

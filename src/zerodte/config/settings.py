@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -71,7 +72,25 @@ class DataSettings(Section):
     synthetic_edge: float = Field(default=1.0, ge=0.0, le=1.0)
     synthetic_start: date = date(2024, 1, 2)
     vendor_retries: int = Field(default=4, ge=0)
+    vix_proxy: bool = Field(
+        default=False,
+        description="without stored VIX, price options on the SPY realised-vol proxy "
+        "(zerodte.market.vix_proxy); every summary then says vix=proxy",
+    )
+    skip_missing_days: bool = Field(
+        default=False,
+        description="drop SPY days that lack VIX/QQQ bars instead of refusing the data "
+        "(the days are listed in data_source.skipped_days)",
+    )
     polygon_api_key: SecretStr | None = None
+    fmp_api_key: SecretStr | None = None
+    manager_url: str | None = Field(
+        default=None, description="the data manager (`zerodte data serve`) to sync from"
+    )
+    manager_api_key: SecretStr | None = None
+    serve_api_key: SecretStr | None = Field(
+        default=None, description="key `zerodte data serve` requires (X-API-Key header)"
+    )
 
     @field_validator("symbols", mode="before")
     @classmethod
@@ -100,6 +119,18 @@ class OptionsSettings(Section):
     skew_slope: float = -0.05
     smile_curvature: float = 0.02
     zero_dte_term_mult: float = Field(default=1.66, gt=0)
+    # the time-of-day level D (docs/options.md); empty = none. Fitted on real SPXW quotes:
+    # zero_dte_term_mult 1.724 with (15, 30, 60, 90) -> (1.6, 1.35, 1.2, 1.0). Not the
+    # default: on the synthetic market it costs the Q-scorer's power must-hold (0.80 -> 0.70,
+    # false positives 0.05 -> 0.15 on seeds 1-20)
+    zero_dte_tod_minutes: tuple[float, ...] = Field(
+        default=(),
+        description="minutes to expiry of the time-of-day level's knots (increasing)",
+    )
+    zero_dte_tod_mult: tuple[float, ...] = Field(
+        default=(),
+        description="time-of-day level D at those knots (0DTE IV rises into the close)",
+    )
     iv_floor: float = Field(default=0.05, gt=0, le=5)
     smile_z_cap: float = Field(default=3.0, gt=0, description="|z| cap of the smile, ATM sds")
     # bid/ask model
@@ -114,6 +145,20 @@ class OptionsSettings(Section):
     spread_close_minutes: float = Field(
         default=60.0, gt=0, le=SESSION_MINUTES, description="widening window"
     )
+
+    @model_validator(mode="after")
+    def _check_tod(self) -> OptionsSettings:
+        knots, mults = self.zero_dte_tod_minutes, self.zero_dte_tod_mult
+        if len(knots) != len(mults):
+            raise ValueError(
+                f"options.zero_dte_tod_minutes ({len(knots)} values) and "
+                f"options.zero_dte_tod_mult ({len(mults)} values) must have the same length"
+            )
+        if any(b <= a for a, b in pairwise(knots)) or any(k < 0 for k in knots):
+            raise ValueError(f"options.zero_dte_tod_minutes must increase from >= 0, got {knots}")
+        if any(m <= 0 for m in mults):
+            raise ValueError(f"options.zero_dte_tod_mult must be positive, got {mults}")
+        return self
 
 
 class CostsSettings(Section):

@@ -290,7 +290,8 @@ def run_backtest(
         controller=ctrl.name,
         mode=f"backtest:{source.name}",
         data_hash=market_data.data_hash,
-        data_source=getattr(market_data, "source", "unknown"),
+        data_source=dict(getattr(market_data, "data_source", None) or {})
+        or str(getattr(market_data, "source", "unknown")),
         code_version=code_version,
         created_at=created_at,
         feature_set=feature_set,

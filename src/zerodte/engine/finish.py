@@ -50,14 +50,15 @@ class RunInfo:
     """What identifies a run in its manifest.
 
     ``mode`` is ``backtest:<path>`` or ``live:<broker>``; ``data_source`` names the data
-    (``synthetic``, a file, ``tradier``, ``fake-tradier:<source>``).
+    (:attr:`zerodte.market.loading.MarketData.data_source` for a backtest; ``tradier``,
+    ``fake-tradier:<source>`` live). It goes into both the manifest and the summary.
     """
 
     run_id: str
     controller: str
     mode: str
     data_hash: str
-    data_source: str
+    data_source: str | dict[str, Any]
     code_version: str = "unknown"
     created_at: pd.Timestamp | None = None
     feature_set: str = "default"
@@ -128,7 +129,7 @@ def finish_run(
         "open_at_end": run.open_at_end,
         **(extra_summary or {}),
     }
-    summary = jsonable({**stats, **extra})
+    summary = jsonable({**stats, **extra, "data_source": info.data_source})
     times = columns.times
     manifest = jsonable(
         {

@@ -74,6 +74,7 @@ def _check_inputs(frame: pd.DataFrame, fs: FeatureSet) -> None:
             f"feature set {fs.name!r} needs columns {missing}, which the frame lacks "
             f"(it has {list(frame.columns)[:20]}); build it with market.schema.market_frame"
         )
+    _check_symbols(frame, fs)
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise DataError("feature input must be indexed by timestamp (a DatetimeIndex)")
     if not frame.index.is_monotonic_increasing or frame.index.has_duplicates:
@@ -84,6 +85,24 @@ def _check_inputs(frame: pd.DataFrame, fs: FeatureSet) -> None:
             raise DataError(
                 f"{col} has NaN (first at {first}); SPY defines the cycle grid and must be "
                 "complete: drop or repair those bars before computing features"
+            )
+
+
+_ABSENT_ROWS = 30
+
+
+def _check_symbols(frame: pd.DataFrame, fs: FeatureSet) -> None:
+    """A set that reads a symbol whose columns are there but empty is refused: absent data
+    is never a number (a symbol not stored has no columns; :meth:`FeatureSet.resolve`
+    leaves its features out)."""
+    for col in fs.inputs:
+        sym = col.split("_", 1)[0]
+        # more than half an hour of nothing: the symbol is absent, not a late first bar
+        if sym in ("qqq", "vix") and len(frame) > _ABSENT_ROWS and frame[col].isna().all():
+            groups = [g for g in fs.groups if col in GROUPS[g].inputs]
+            raise DataError(
+                f"feature set {fs.name!r} needs {sym.upper()} ({col}, group(s) {groups}) and "
+                f"every {col} value is missing; import {sym.upper()} bars or drop the column"
             )
 
 

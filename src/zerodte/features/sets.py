@@ -14,6 +14,10 @@ from zerodte.features.groups import GROUPS, group_of
 _ = (_flow, _topology)
 
 DTYPE = "float64"
+ABSENT_OK = ("qqq_",)
+"""Input prefixes of symbols a store may lack (their features are then left out)."""
+INTRADAY_VIX = ("vix_change_5m", "vix_change_15m")
+"""Columns that need an intraday VIX series."""
 
 
 @dataclass(frozen=True)
@@ -88,15 +92,30 @@ class FeatureSet:
         return max([GROUPS[g].lookback for g in self.groups] or [1])
 
     def resolve(self, available: Collection[str]) -> FeatureSet:
-        """This set plus the optional groups whose input is among ``available`` columns."""
+        """This set for data with the ``available`` columns.
+
+        Adds the optional groups whose input is available, and leaves out the columns the
+        data cannot give: those of a group reading a symbol the data lacks (the ``cross``
+        group without ``qqq_close``), and the VIX changes when the stored VIX is daily
+        (``vix_daily`` marker; a daily value does not change within a session). Left-out
+        columns are absent, never zero; the resolved set has its own schema hash, so a
+        model trained with them refuses data without them.
+        """
         extra: list[str] = []
         for name in self.optional_groups:
             group = GROUPS[name]
             if group.optional_input in available:
                 extra.extend(c for c in group.columns if c not in self.columns)
-        if not extra:
+        absent = {c for c in self.inputs if c.startswith(ABSENT_OK) and c not in available}
+        daily = "vix_daily" in available
+        kept = tuple(
+            c
+            for c in self.columns
+            if not (absent & set(group_of(c).inputs)) and not (daily and c in INTRADAY_VIX)
+        )
+        if not extra and kept == self.columns:
             return replace(self, optional_groups=())
-        return FeatureSet(self.name, self.version, (*self.columns, *extra), ())
+        return FeatureSet(self.name, self.version, (*kept, *extra), ())
 
 
 def _cols(*groups: str) -> tuple[str, ...]:

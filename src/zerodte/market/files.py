@@ -27,11 +27,13 @@ import pandas as pd
 
 from zerodte.errors import DataError
 from zerodte.market.calendar import TradingCalendar
+from zerodte.market.intervals import INTERVAL_MINUTES, check_interval, infer_interval
 from zerodte.market.reading import RawTable, read_table
 from zerodte.market.schema import BAR_COLUMNS, PRICE_COLUMNS
 from zerodte.market.symbols import check_symbol
 from zerodte.market.timestamps import parse_times
 from zerodte.market.validation import (
+    NO_VOLUME_SYMBOLS,
     ROW_COLUMN,
     Problem,
     ValidationReport,
@@ -69,6 +71,7 @@ class ImportResult:
     report: ValidationReport
     repairs: tuple[str, ...] = ()
     dropped_extended: dict[str, int] = field(default_factory=dict)
+    interval: str = "1min"
 
 
 def parse_mapping(text: str | Mapping[str, str] | None) -> dict[str, str]:
@@ -203,6 +206,7 @@ def import_file(
     repairs: str | Iterable[str] | None = None,
     calendar: TradingCalendar | None = None,
     time_format: str | None = None,
+    interval: str | None = None,
 ) -> ImportResult:
     """Read, normalise, repair (only as asked) and validate a bar file.
 
@@ -226,6 +230,11 @@ def import_file(
         Names from :data:`zerodte.market.validation.REPAIRS`.
     time_format
         ``strftime`` format of a text time column (see :mod:`zerodte.market.timestamps`).
+    interval
+        ``1min``, ``5min`` or ``1day`` (:mod:`zerodte.market.intervals`); ``None`` infers it
+        from the stamps (dates without a time, or one bar a day, are daily). Daily rows are
+        stamped at their session's open; ``label="end"`` shifts intraday bars back by one
+        interval. A symbol without volume (VIX) needs no volume column.
     """
     path = Path(path)
     source = path.name
@@ -236,6 +245,8 @@ def import_file(
     frame = raw.frame.reset_index(drop=True)
     frame[ROW_COLUMN] = np.arange(1, len(frame) + 1)
     frame = _rename(frame, parse_mapping(mapping), source)
+    if "volume" not in frame.columns and _volumeless(frame, symbol):
+        frame["volume"] = 0.0  # an index has no volume; stored as 0 like vendors' VIX bars
     missing = [c for c in BAR_COLUMNS if c not in frame.columns]
     if missing:
         shown = [c for c in raw.frame.columns]
@@ -247,19 +258,31 @@ def import_file(
     rows = frame[ROW_COLUMN].to_numpy()
     parsed = parse_times(frame["timestamp"], rows, tz=tz, source=source, time_format=time_format)
     frame["timestamp"] = parsed.values
-    if label == "end":
-        frame["timestamp"] = frame["timestamp"] - pd.Timedelta(minutes=1)
+    cal = calendar or TradingCalendar()
+    step = check_interval(interval, "--interval") if interval is not None else None
+    if step is None:
+        step = "1day" if _date_only(frame["timestamp"]) else infer_interval(frame["timestamp"])
     report = ValidationReport(notes=list(parsed.notes))
+    if step == "1day":
+        frame["timestamp"] = _at_session_open(frame["timestamp"], cal)
+    elif label == "end":
+        frame["timestamp"] = frame["timestamp"] - pd.Timedelta(minutes=INTERVAL_MINUTES[step])
+    if step != "1min":
+        report.notes.append(f"{source}: {step} bars (stored at their own interval)")
     frame = _numeric(frame, source, report)
     report.problems.extend(_unterminated(raw, frame, source))
     for col in raw.float32_columns:
         report.notes.append(f"{source}: column {col!r} is stored as float32")
 
-    cal = calendar or TradingCalendar()
+    if step != "1min" and "fill-missing" in wanted:
+        raise DataError(
+            f"{source}: --repair fill-missing applies to 1-minute bars only; {step} bars are "
+            "stored at their own interval and joined as of what was known, never filled"
+        )
     bars: dict[str, pd.DataFrame] = {}
     dropped: dict[str, int] = {}
     for sym, part in _split_symbols(frame, symbol, source).items():
-        if not keep_extended:
+        if not keep_extended and step != "1day":
             part, count = _drop_extended(part, sym, cal, report)
             if count:
                 dropped[sym] = count
@@ -281,8 +304,44 @@ def import_file(
             continue
         report.extend(
             # minutes filled on request carry row -1 and are exempt from the volume check
-            validate_bars(part, sym, source, calendar=cal)
+            validate_bars(part, sym, source, calendar=cal, interval=step)
         )
         bars[sym] = part.loc[:, list(BAR_COLUMNS)].reset_index(drop=True)
     report.raise_if_bad(f"importing {path}")
-    return ImportResult(bars=bars, report=report, repairs=wanted, dropped_extended=dropped)
+    return ImportResult(
+        bars=bars, report=report, repairs=wanted, dropped_extended=dropped, interval=step
+    )
+
+
+def _volumeless(frame: pd.DataFrame, symbol: str | None) -> bool:
+    """Whether every symbol of the file is one that has no volume (an index such as VIX)."""
+    if symbol is not None:
+        return symbol.strip().upper() in NO_VOLUME_SYMBOLS
+    if "symbol" in frame.columns:
+        names = set(frame["symbol"].dropna().astype(str).str.strip().str.upper())
+        return bool(names) and names <= NO_VOLUME_SYMBOLS
+    return False
+
+
+def _date_only(ts: pd.Series) -> bool:
+    """Stamps that are all at local midnight: a date column (daily rows)."""
+    valid = ts.dropna()
+    if valid.empty:
+        return False
+    local = valid.dt.tz_convert("America/New_York")
+    return bool(((local.dt.hour == 0) & (local.dt.minute == 0)).all())
+
+
+def _at_session_open(ts: pd.Series, cal: TradingCalendar) -> pd.Series:
+    """Daily stamps moved to their session's open (non-trading days keep their stamp so
+    that validation names them)."""
+    days = ts.dt.tz_convert("America/New_York").dt.date
+    valid = sorted(set(days.dropna()))
+    if not valid:
+        return ts
+    opens = {d: cal.session_open(d) for d in cal.sessions(valid[0], valid[-1])}
+    mapped = pd.Series([opens.get(d) for d in days], index=ts.index, dtype=object)
+    out = ts.copy()
+    keep = mapped.notna().to_numpy()
+    out.loc[keep] = pd.to_datetime(mapped[keep].tolist()).tz_convert("America/New_York")
+    return out

@@ -7,10 +7,21 @@ Rules (the same for ``backtest``, ``q``, ``train`` and the rest):
    ``synthetic_days``, ``start`` to ``synthetic_start``). Nothing is written.
 2. Otherwise, when the store at ``settings.data.data_dir`` holds bars: load them, restricted
    to ``[start, end]`` and/or the last ``days`` trading days.
-3. Otherwise: generate the default synthetic market from ``settings.data.synthetic_*``, write
-   it to the store (logged at INFO) and use it.
+3. Otherwise, when the data directory is the default one (``data``): generate the default
+   synthetic market from ``settings.data.synthetic_*``, write it to the store (logged at
+   INFO) and use it. A data directory the user named (``--data-dir``, a config file or
+   ``ZERODTE_DATA__DATA_DIR``) that holds no bars is an error: no data is invented for it.
 
-SPY is required; QQQ and VIX must be present too (features and option pricing use them).
+SPY is required. QQQ is optional (without it the frame has no ``qqq_*`` columns, and the
+features that need them are left out of every feature set:
+:meth:`zerodte.features.sets.FeatureSet.resolve`). VIX is stored at 1-minute, 5-minute
+or daily interval and joined as of what was known (:mod:`zerodte.market.intervals`);
+without VIX, option pricing needs the documented proxy (:mod:`zerodte.market.vix_proxy`),
+used only when ``settings.data.vix_proxy`` is set
+(``--vix-proxy``). VIX or QQQ days missing relative to SPY are refused, unless
+``settings.data.skip_missing_days`` drops those SPY days (listed in ``data_source``).
+Every :class:`MarketData` carries :attr:`MarketData.data_source`, the description that
+summaries, manifests and ``--json`` outputs print.
 """
 
 from __future__ import annotations
@@ -18,18 +29,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
 from zerodte.config import Settings
 from zerodte.errors import DataError
-from zerodte.market.schema import market_frame
+from zerodte.market.schema import PRICE_COLUMNS, market_frame
 from zerodte.market.store import ParquetStore, data_hash_of
 from zerodte.market.synthetic import SyntheticConfig, simulate_market
 
 logger = logging.getLogger(__name__)
 
-REQUIRED_SYMBOLS: tuple[str, ...] = ("SPY", "QQQ", "VIX")
+REQUIRED_SYMBOLS: tuple[str, ...] = ("SPY",)
+FRAME_SYMBOLS: tuple[str, ...] = ("SPY", "QQQ", "VIX")
+"""The symbols a market frame lists first, in this order."""
+DEFAULT_DATA_DIR = Path("data")
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,10 @@ class MarketData:
     source: str
     sessions: list[date] = field(default_factory=list)
     synthetic: SyntheticConfig | None = None
+    data_source: dict[str, object] = field(default_factory=dict)
+    """Where the data came from: ``{"kind": "synthetic", "seed", "edge", ...}`` or
+    ``{"kind": "store", "path", "symbols": {sym: {sources, feeds, interval}}, "vix", ...}``,
+    plus ``sessions``, ``first_day``, ``last_day`` and ``data_hash`` (JSON-ready)."""
 
 
 def synthetic_config(
@@ -63,32 +82,105 @@ def synthetic_config(
 
 
 def _assemble(
-    bars: dict[str, pd.DataFrame], source: str, synthetic: SyntheticConfig | None = None
+    bars: dict[str, pd.DataFrame],
+    source: str,
+    synthetic: SyntheticConfig | None = None,
+    *,
+    intervals: dict[str, str] | None = None,
+    described: dict[str, object] | None = None,
+    vix_proxy: bool = False,
+    skip_missing_days: bool = False,
 ) -> MarketData:
-    missing = [s for s in REQUIRED_SYMBOLS if s not in bars or bars[s].empty]
-    if "SPY" in missing:
+    bars = {s: f for s, f in bars.items() if not f.empty}
+    if "SPY" not in bars:
         raise DataError(
             f"no SPY bars in {source}; SPY defines the cycle grid. Import SPY with "
-            "`zerodte data import FILE --symbol SPY` or generate with `zerodte data generate`"
+            "`zerodte data import FILE --symbol SPY` (or name another store with --data-dir)"
         )
-    if missing:
+    intervals = dict(intervals or {})
+    skipped = _missing_days(bars, intervals, source, skip_missing_days)
+    if skipped:
+        keep = set(bars["SPY"]["timestamp"].dt.date) - set(skipped)
+        bars = {
+            s: f[f["timestamp"].dt.date.isin(keep)].reset_index(drop=True) for s, f in bars.items()
+        }
+    if "VIX" in bars:
+        vix = intervals.get("VIX", "1min")
+    elif vix_proxy:
+        vix = "proxy"
+    else:
         raise DataError(
-            f"{source} has no {', '.join(missing)} bars; features and option pricing need "
-            f"them. Import them (`zerodte data import FILE --symbol {missing[0]}`) or use the "
-            "synthetic market (`zerodte data generate`)"
+            f"{source} has no VIX bars; option pricing and the VIX features need them. Import "
+            "VIX at any interval (`zerodte data import vix.csv --symbol VIX`: 1-minute, "
+            "5-minute or daily, no volume column needed), or price on the SPY realised-vol "
+            "proxy with --vix-proxy (data.vix_proxy; summaries then say vix=proxy)"
         )
     # a fixed symbol order gives every source the same frame column order
-    order = [*REQUIRED_SYMBOLS, *sorted(set(bars) - set(REQUIRED_SYMBOLS))]
+    order = [*FRAME_SYMBOLS, *sorted(set(bars) - set(FRAME_SYMBOLS))]
     bars = {s: bars[s] for s in order if s in bars}
-    frame = market_frame(bars)
+    frame = market_frame(bars, intervals)  # an absent QQQ has no columns (never NaN or 0)
+    if vix == "proxy":
+        from zerodte.market.vix_proxy import vix_proxy as proxy
+
+        values = proxy(frame)
+        for col in PRICE_COLUMNS:
+            frame[f"vix_{col}"] = values
+    frame = frame[
+        [*(c for c in frame.columns if c not in ("session", "minute")), "session", "minute"]
+    ]
     sessions = sorted(set(frame["session"]))
+    digest = data_hash_of(bars)
+    described = dict(described or {"kind": "store", "path": source})
+    described.update(
+        {
+            "vix": vix,
+            "qqq": "QQQ" in bars,
+            "sessions": len(sessions),
+            "first_day": sessions[0].isoformat() if sessions else None,
+            "last_day": sessions[-1].isoformat() if sessions else None,
+            "data_hash": digest,
+        }
+    )
+    if skipped:
+        described["skipped_days"] = [d.isoformat() for d in skipped]
     return MarketData(
         bars=bars,
         frame=frame,
-        data_hash=data_hash_of(bars),
-        source=source,
+        data_hash=digest,
+        source=source if vix != "proxy" else f"{source} (VIX proxy)",
         sessions=sessions,
         synthetic=synthetic,
+        data_source=described,
+    )
+
+
+def _missing_days(
+    bars: dict[str, pd.DataFrame], intervals: dict[str, str], source: str, skip: bool
+) -> list[date]:
+    """SPY days without VIX or QQQ bars: refused, or returned to be skipped when ``skip``."""
+    spy_days = set(bars["SPY"]["timestamp"].dt.date)
+    lacking: dict[str, list[date]] = {}
+    for sym in ("VIX", "QQQ"):
+        if sym in bars:
+            have = set(bars[sym]["timestamp"].dt.date)
+            missing = sorted(spy_days - have)
+            if missing:
+                lacking[sym] = missing
+    if not lacking:
+        return []
+    if skip:
+        days = sorted({d for v in lacking.values() for d in v})
+        logger.warning("skipping %d SPY day(s) without %s bars", len(days), "/".join(lacking))
+        return days
+    parts = [
+        f"{sym} lacks {len(days)} SPY day(s) (first {days[0]}; "
+        f"{sym} stored at {intervals.get(sym, '1min')})"
+        for sym, days in lacking.items()
+    ]
+    raise DataError(
+        f"{source}: {'; '.join(parts)}; a backtest would make no trades on them. Import the "
+        "missing bars, or skip those days with --skip-missing-days (they are then listed in "
+        "data_source.skipped_days)"
     )
 
 
@@ -107,7 +199,12 @@ def load_market(
     if seed is not None or edge is not None:
         cfg = synthetic_config(settings, days=days, start=start, seed=seed, edge=edge)
         market = simulate_market(cfg)
-        data = _assemble(market.bars, f"synthetic(seed={cfg.seed}, edge={cfg.edge})", cfg)
+        data = _assemble(
+            market.bars,
+            f"synthetic(seed={cfg.seed}, edge={cfg.edge})",
+            cfg,
+            described=_synthetic(cfg),
+        )
         return _restrict(data, end=end) if end is not None else data
 
     store = ParquetStore(settings.data.data_dir)
@@ -119,10 +216,36 @@ def load_market(
                 first = spy_days[-days] if start is None else spy_days[0]
                 last = spy_days[-1] if start is None else spy_days[days - 1]
                 bars = {s: _slice_days(f, first, last) for s, f in bars.items()}
-        data = _assemble(bars, f"store:{store.data_dir}")
+        if not bars.get("SPY", pd.DataFrame()).shape[0] and (start or end) and store.sessions():
+            stored = store.sessions()
+            raise DataError(
+                f"no stored SPY bars between {start or stored[0]} and {end or stored[-1]} in "
+                f"{store.data_dir}; the store holds {stored[0]} .. {stored[-1]}. Choose "
+                "--start/--end inside that range"
+            )
+        described: dict[str, object] = {"kind": "store", "path": str(store.data_dir)}
+        intervals = store.intervals()
+        prov = store.provenance()
+        described["synthetic"] = store.is_synthetic()
+        described["symbols"] = {s: {**prov[s], "interval": intervals.get(s, "1min")} for s in prov}
+        data = _assemble(
+            bars,
+            f"store:{store.data_dir}",
+            intervals=intervals,
+            described=described,
+            vix_proxy=settings.data.vix_proxy,
+            skip_missing_days=settings.data.skip_missing_days,
+        )
         if not data.sessions:
             raise DataError(f"no stored trading days in the requested range in {store.root}")
         return data
+    if Path(settings.data.data_dir) != DEFAULT_DATA_DIR:
+        raise DataError(
+            f"the data directory {settings.data.data_dir} holds no market data (no "
+            f"{store.root}); no data is generated for a directory you named. Import bars "
+            f"(`zerodte data import FILE --symbol SPY --data-dir {settings.data.data_dir}`), "
+            "fix the path, or ask for the synthetic market explicitly with --seed N"
+        )
 
     cfg = synthetic_config(settings, days=days, start=start)
     logger.info(
@@ -136,8 +259,17 @@ def load_market(
     )
     market = simulate_market(cfg)
     store.write_many(market.bars, source=f"synthetic:seed={cfg.seed}:edge={cfg.edge}")
-    data = _assemble(market.bars, f"synthetic(seed={cfg.seed}, edge={cfg.edge})", cfg)
+    data = _assemble(
+        market.bars,
+        f"synthetic(seed={cfg.seed}, edge={cfg.edge})",
+        cfg,
+        described={**_synthetic(cfg), "stored_in": str(store.data_dir)},
+    )
     return _restrict(data, end=end) if end is not None else data
+
+
+def _synthetic(cfg: SyntheticConfig) -> dict[str, object]:
+    return {"kind": "synthetic", "seed": cfg.seed, "edge": cfg.edge, "start": cfg.start.isoformat()}
 
 
 def _slice_days(frame: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
@@ -148,4 +280,9 @@ def _slice_days(frame: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
 def _restrict(data: MarketData, *, end: date) -> MarketData:
     first = data.sessions[0] if data.sessions else end
     bars = {s: _slice_days(f, first, end) for s, f in data.bars.items()}
-    return _assemble(bars, data.source, data.synthetic)
+    described = {
+        k: v
+        for k, v in data.data_source.items()
+        if k in ("kind", "seed", "edge", "start", "path", "symbols", "synthetic", "stored_in")
+    }
+    return _assemble(bars, data.source, data.synthetic, described=described)

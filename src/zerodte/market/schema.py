@@ -8,14 +8,20 @@ Rows are sorted by timestamp with no duplicates.
 The *market frame* is the wide, aligned form the engine and features use: indexed by
 ``timestamp``, with columns ``{sym}_{field}`` in lower case (``spy_close``, ``vix_open``, ...)
 plus ``session`` (the trading date) and ``minute`` (minutes since the session open).
+Symbols other than SPY are joined as of what was known at each minute (see
+:func:`market_frame` and :mod:`zerodte.market.intervals`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from zerodte.market.calendar import TradingCalendar
 
 TIMEZONE = "America/New_York"
 SYMBOLS: tuple[str, ...] = ("SPY", "QQQ", "VIX")
@@ -40,25 +46,45 @@ def to_canonical(frame: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
 
-def market_frame(bars: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def market_frame(
+    bars: Mapping[str, pd.DataFrame],
+    intervals: Mapping[str, str] | None = None,
+    calendar: TradingCalendar | None = None,
+) -> pd.DataFrame:
     """Align per-symbol bar frames into the wide market frame on SPY's timestamps.
 
-    SPY defines the cycle grid. Other symbols are forward-filled within a session only
-    (a missing VIX minute takes the previous VIX minute of the same day, never a value from
-    another day); what is still missing stays NaN for the caller to handle explicitly.
+    SPY defines the cycle grid. Every other symbol is joined **as of** what was known at
+    each decision (the bar's close, :func:`zerodte.market.intervals.asof_values`): a
+    1-minute bar at its own minute, a 5-minute bar once it has ended, a daily bar's open
+    during its session. A minute missing from a 1-minute series takes the last bar known
+    (of the same session or the one before, never older); what is still unknown stays NaN
+    for the caller to handle explicitly. A symbol stored at a daily interval also gets the
+    marker column ``{sym}_daily`` (1.0): features that need an intraday series of it are
+    then left out (:meth:`zerodte.features.sets.FeatureSet.resolve`).
     """
+    from zerodte.market.calendar import TradingCalendar
+    from zerodte.market.intervals import asof_values
+
     if "SPY" not in bars:
         raise KeyError("market_frame needs SPY bars: SPY defines the cycle grid")
+    intervals = dict(intervals or {})
     spy = bars["SPY"].set_index("timestamp")
     out = pd.DataFrame(index=spy.index)
     out.index.name = "timestamp"
     sessions = pd.DatetimeIndex(out.index).tz_convert(TIMEZONE).normalize()
+    cal: TradingCalendar | None = calendar
     for sym, frame in bars.items():
-        f = frame.set_index("timestamp").reindex(out.index)
-        if sym != "SPY":
-            f = f.groupby(sessions).ffill()
+        interval = intervals.get(sym, "1min")
+        if sym == "SPY":
+            f = frame.set_index("timestamp").reindex(out.index)
+        else:
+            if cal is None:
+                cal = TradingCalendar()
+            f = asof_values(frame, pd.DatetimeIndex(out.index), interval, cal)  # type: ignore[arg-type]
         for col in (*PRICE_COLUMNS, "volume"):
             out[f"{sym.lower()}_{col}"] = f[col].to_numpy(dtype=np.float64)
+        if interval == "1day":
+            out[f"{sym.lower()}_daily"] = 1.0
     out["session"] = sessions.date  # vectorised; same datetime.date values
     day_open = pd.Series(out.index, index=out.index).groupby(sessions).transform("min")
     elapsed = pd.DatetimeIndex(out.index) - pd.DatetimeIndex(day_open)

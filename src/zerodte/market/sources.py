@@ -1,6 +1,7 @@
 """Market data sources behind one seam, plus retry and cache wrappers.
 
-A vendor adapter (Polygon, Tradier, Yahoo) only implements :class:`MarketDataSource`:
+A vendor adapter (Polygon, Tradier, Yahoo, FMP, the data manager) only implements
+:class:`MarketDataSource`:
 ``fetch(symbol, start, end)`` returning canonical bars for the trading days in
 ``[start, end]``. Retrying on transient failures and caching to local Parquet are wrappers
 around any source, so no adapter repeats them.
@@ -16,12 +17,14 @@ from typing import Literal, Protocol, runtime_checkable
 
 import pandas as pd
 from tenacity import (
+    RetryCallState,
     Retrying,
     before_sleep_log,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential,
 )
+from tenacity.wait import wait_base
 
 from zerodte.errors import DataError
 from zerodte.io import atomic_write
@@ -33,7 +36,27 @@ logger = logging.getLogger(__name__)
 
 
 class TransientDataError(DataError):
-    """A fetch failed in a way that is safe to retry (timeout, rate limit, 5xx)."""
+    """A fetch failed in a way that is safe to retry (timeout, rate limit, 5xx).
+
+    ``retry_after`` is the wait in seconds the vendor asked for (``Retry-After``), if any.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _WaitRetryAfter(wait_base):
+    """Exponential backoff, but never shorter than the vendor's ``Retry-After``."""
+
+    def __init__(self, inner: wait_base) -> None:
+        self.inner = inner
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        wait = float(self.inner(retry_state))
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        asked = getattr(exc, "retry_after", None)
+        return max(wait, float(asked)) if asked is not None else wait
 
 
 @runtime_checkable
@@ -118,6 +141,7 @@ class RetryingSource:
     ) -> None:
         self.inner = inner
         self.name = inner.name
+        self.feed = str(getattr(inner, "feed", "unknown"))
         self.attempts = max(1, attempts)
         self.wait_base = wait_base
         self.wait_max = wait_max
@@ -131,7 +155,7 @@ class RetryingSource:
         retrying = Retrying(
             retry=retry_if_exception_type(TransientDataError),
             stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=self.wait_base, max=self.wait_max),
+            wait=_WaitRetryAfter(wait_exponential(multiplier=self.wait_base, max=self.wait_max)),
             before_sleep=before_sleep_log(logger, logging.WARNING),
             reraise=True,
             **kwargs,  # type: ignore[arg-type]
@@ -156,6 +180,7 @@ class CachedSource:
     ) -> None:
         self.inner = inner
         self.name = inner.name
+        self.feed = str(getattr(inner, "feed", "unknown"))
         self.cache_dir = Path(cache_dir)
         self._cal = calendar or TradingCalendar()
         self.mode = mode

@@ -33,13 +33,29 @@ import pyarrow.parquet as pq
 from zerodte.errors import DataError
 from zerodte.market.calendar import TradingCalendar
 from zerodte.market.generations import Generations, Staging
+from zerodte.market.intervals import check_interval, infer_interval
 from zerodte.market.schema import BAR_COLUMNS, PRICE_COLUMNS, TIMEZONE, empty_bars, to_canonical
 from zerodte.market.symbols import check_symbol
-from zerodte.market.validation import Problem, ValidationReport, validate_bars
+from zerodte.market.validation import (
+    NO_VOLUME_SYMBOLS,
+    Problem,
+    ValidationReport,
+    validate_bars,
+)
 
 logger = logging.getLogger(__name__)
 
 _SOURCE_KEY = b"zerodte.source"
+_INTERVAL_KEY = b"zerodte.interval"
+_FEED_KEY = b"zerodte.feed"
+VOLUME_SCALE_LIMIT = 2.0
+"""Largest ratio of median daily volume between two feeds of one symbol accepted without
+``mix_feeds``: consolidated SPY volume is ~1.5x a BATS-only feed and ~15x IEX alone."""
+
+
+def is_synthetic(source: str) -> bool:
+    """Whether a source label names the generated market (``synthetic:seed=...``)."""
+    return source.startswith("synthetic")
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,16 @@ def _sources_of(path: Path) -> set[str]:
     return {s for s in meta.get(_SOURCE_KEY, b"").decode().split(",") if s}
 
 
+def _meta_of(path: Path, key: bytes, default: str) -> str:
+    meta = pq.read_schema(path).metadata or {}
+    return meta.get(key, default.encode()).decode()
+
+
+def _median_daily_volume(frame: pd.DataFrame) -> float:
+    daily = frame.groupby(frame["timestamp"].dt.date)["volume"].sum()
+    return float(daily.median()) if len(daily) else float("nan")
+
+
 def _merge(symbol: str, old: pd.DataFrame, new: pd.DataFrame, *, replace: bool) -> pd.DataFrame:
     overlap = old["timestamp"].isin(new["timestamp"])
     if overlap.any() and not replace:
@@ -153,25 +179,38 @@ class StoreTransaction:
         *,
         replace: bool = False,
         zero_volume_ok: bool = False,
+        interval: str | None = None,
+        feed: str = "unknown",
+        mix_feeds: bool = False,
     ) -> int:
         """Validate ``frame`` and merge it into the staged bars of ``symbol``.
 
         Overlapping timestamps whose bars are identical are accepted (a write is
         idempotent); overlapping bars that differ raise :class:`DataError` unless
         ``replace=True``, in which case the new bars win. Returns the rows written.
+
+        ``interval`` (inferred when ``None``) and ``feed`` are recorded with the source in
+        each file. Refused: synthetic bars into a store holding real ones or the reverse;
+        another interval than the one stored for ``symbol``; and, unless ``mix_feeds``,
+        another feed of ``symbol`` whose median daily volume differs by more than
+        :data:`VOLUME_SCALE_LIMIT` times.
         """
         symbol = check_symbol(symbol)
         bars = to_canonical(frame)
+        step = check_interval(interval) if interval else infer_interval(bars["timestamp"])
+        self._check_kind(source)
         report = validate_bars(
             bars,
             symbol,
             f"{source}:{symbol}",
             calendar=self._store.calendar,
             zero_volume="note" if zero_volume_ok else "problem",
+            interval=step,
         )
         report.raise_if_bad(f"writing {symbol} to {self._store.root}")
         if bars.empty:
             raise DataError(f"writing {symbol} to {self._store.root} refused: no bars to write")
+        self._check_series(symbol, bars, step, feed, mix_feeds)
         years = bars["timestamp"].dt.year.to_numpy()
         pending: list[tuple[str, pd.DataFrame, set[str]]] = []
         for year in np.unique(years):
@@ -186,15 +225,75 @@ class StoreTransaction:
         # every year checked before any file is staged; nothing is published before commit
         for rel, merged, sources in pending:
             table = pa.Table.from_pandas(merged.loc[:, list(BAR_COLUMNS)], preserve_index=False)
-            table = table.replace_schema_metadata(
-                {**(table.schema.metadata or {}), _SOURCE_KEY: ",".join(sorted(sources)).encode()}
-            )
+            meta = {
+                **(table.schema.metadata or {}),
+                _SOURCE_KEY: ",".join(sorted(sources)).encode(),
+                _INTERVAL_KEY: step.encode(),
+                _FEED_KEY: ",".join(sorted(self._feeds(symbol) | {feed})).encode(),
+            }
+            table = table.replace_schema_metadata(meta)
             pq.write_table(
                 table, self._staging.target(rel), compression="zstd", write_statistics=True
             )
         self.rows[symbol] = self.rows.get(symbol, 0) + len(bars)
         logger.info("staged %d %s bars from %s in %s", len(bars), symbol, source, self._store.root)
         return len(bars)
+
+    def _existing_files(self, symbol: str | None = None) -> list[Path]:
+        """The files of ``symbol`` (every symbol: ``None``) this transaction sees."""
+        pattern = f"symbol={symbol}/year=*.parquet" if symbol else "symbol=*/year=*.parquet"
+        rels = {r for r in self._staging.written if Path(r).match(pattern)}
+        if self._staging.base is not None:
+            rels |= {p.relative_to(self._staging.base).as_posix()
+                     for p in self._staging.base.glob(pattern)}  # fmt: skip
+        found = (self._staging.existing(r) for r in sorted(rels))
+        return [p for p in found if p is not None]
+
+    def _feeds(self, symbol: str) -> set[str]:
+        feeds: set[str] = set()
+        for path in self._existing_files(symbol):
+            feeds |= {f for f in _meta_of(path, _FEED_KEY, "unknown").split(",") if f}
+        return feeds
+
+    def _check_kind(self, source: str) -> None:
+        for path in self._existing_files():
+            stored = _sources_of(path)
+            if stored and any(is_synthetic(x) != is_synthetic(source) for x in stored):
+                kind, other = (
+                    ("synthetic", "real") if is_synthetic(source) else ("real", "synthetic")
+                )
+                raise DataError(
+                    f"refusing to write {kind} bars ({source}) into {self._store.data_dir}, "
+                    f"which holds {other} bars ({', '.join(sorted(stored))}); synthetic and "
+                    "real data never share a store. Use another store: --data-dir DIR (or "
+                    "ZERODTE_DATA__DATA_DIR)"
+                )
+
+    def _check_series(
+        self, symbol: str, bars: pd.DataFrame, step: str, feed: str, mix_feeds: bool
+    ) -> None:
+        files = self._existing_files(symbol)
+        if not files:
+            return
+        stored = _meta_of(files[0], _INTERVAL_KEY, "1min")
+        if stored != step:
+            raise DataError(
+                f"{symbol}: the store holds {stored} bars and these are {step}; one symbol is "
+                "stored at one interval. Import into another store (--data-dir) or convert "
+                "the file first"
+            )
+        if mix_feeds or symbol in NO_VOLUME_SYMBOLS or feed in self._feeds(symbol) - {"unknown"}:
+            return
+        old = pd.concat([_read(p) for p in files], ignore_index=True)
+        a, b = _median_daily_volume(old), _median_daily_volume(bars)
+        if a > 0 and b > 0 and max(a, b) / min(a, b) > VOLUME_SCALE_LIMIT:
+            raise DataError(
+                f"{symbol}: median daily volume {b:,.0f} (feed {feed}) against {a:,.0f} stored "
+                f"(feed {', '.join(sorted(self._feeds(symbol)))}): {max(a, b) / min(a, b):.1f}x "
+                "apart, so these look like different feeds (consolidated SIP vs one exchange "
+                "such as IEX or BATS) and volume features would mix scales. Import into another "
+                "store (--data-dir), or pass --mix-feeds to accept the mix"
+            )
 
 
 class ParquetStore:
@@ -282,10 +381,20 @@ class ParquetStore:
         *,
         replace: bool = False,
         zero_volume_ok: bool = False,
+        interval: str | None = None,
+        feed: str = "unknown",
+        mix_feeds: bool = False,
     ) -> int:
         """Write one symbol in its own transaction (see :meth:`StoreTransaction.write`)."""
-        with self.transaction() as tx:
-            return tx.write(symbol, frame, source, replace=replace, zero_volume_ok=zero_volume_ok)
+        return self.write_many(
+            {symbol: frame},
+            source,
+            replace=replace,
+            zero_volume_ok=zero_volume_ok,
+            interval=interval,
+            feed=feed,
+            mix_feeds=mix_feeds,
+        )[check_symbol(symbol)]
 
     def write_many(
         self,
@@ -294,12 +403,44 @@ class ParquetStore:
         *,
         replace: bool = False,
         zero_volume_ok: bool = False,
+        interval: str | None = None,
+        feed: str = "unknown",
+        mix_feeds: bool = False,
     ) -> dict[str, int]:
         """Write several symbols in one transaction; returns the rows written per symbol."""
+        options = {"replace": replace, "zero_volume_ok": zero_volume_ok, "mix_feeds": mix_feeds}
         with self.transaction() as tx:
             for sym, frame in bars.items():
-                tx.write(sym, frame, source, replace=replace, zero_volume_ok=zero_volume_ok)
+                tx.write(sym, frame, source, interval=interval, feed=feed, **options)
             return dict(tx.rows)
+
+    def intervals(self) -> dict[str, str]:
+        """The stored interval of every symbol (``1min`` for files written before intervals)."""
+        base = self._generations.current()
+        out: dict[str, str] = {}
+        for sym in self._symbols_in(base):
+            files = self._files_in(base, sym) if base is not None else []
+            if files:
+                out[sym] = _meta_of(files[0][1], _INTERVAL_KEY, "1min")
+        return out
+
+    def provenance(self) -> dict[str, dict[str, list[str]]]:
+        """Per symbol: the sources and feeds recorded in its files."""
+        base = self._generations.current()
+        out: dict[str, dict[str, list[str]]] = {}
+        for sym in self._symbols_in(base):
+            sources: set[str] = set()
+            feeds: set[str] = set()
+            for _, path in self._files_in(base, sym) if base is not None else []:
+                sources |= _sources_of(path)
+                feeds |= {f for f in _meta_of(path, _FEED_KEY, "unknown").split(",") if f}
+            out[sym] = {"sources": sorted(sources), "feeds": sorted(feeds)}
+        return out
+
+    def is_synthetic(self) -> bool:
+        """Whether the store holds the generated market (every source synthetic)."""
+        sources = [s for p in self.provenance().values() for s in p["sources"]]
+        return bool(sources) and all(is_synthetic(s) for s in sources)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -400,12 +541,30 @@ class ParquetStore:
         base = self._generations.current()
         bars = self._load_from(base, None, None, None)
         if not bars or base is None:
-            report.notes.append(f"no bars stored under {self.root}")
+            report.problems.append(
+                Problem(
+                    str(self.root),
+                    None,
+                    "timestamp",
+                    "the store is empty",
+                    "no bars stored",
+                    "import bars with `zerodte data import FILE --symbol SPY` (or generate the "
+                    "synthetic market with `zerodte data generate`)",
+                )
+            )
             return report
+        intervals = self.intervals()
         for sym, frame in bars.items():
             where = str(base / f"symbol={sym}")
             report.extend(
-                validate_bars(frame, sym, where, calendar=self.calendar, zero_volume="note")
+                validate_bars(
+                    frame,
+                    sym,
+                    where,
+                    calendar=self.calendar,
+                    zero_volume="note",
+                    interval=intervals.get(sym, "1min"),
+                )
             )
         days = {sym: set(frame["timestamp"].dt.date) for sym, frame in bars.items()}
         for sym in sorted(days):

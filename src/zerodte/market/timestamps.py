@@ -15,8 +15,9 @@ Rules, in order:
    ``--time-format`` says which. Every value must then match the one format.
 
 Empty cells are reported per row (``missing timestamp``). Values with a UTC offset are
-converted; naive values need ``--tz`` (an IANA zone name, checked). Everything ends in
-America/New_York; a value outside the trading calendar is refused.
+converted; dates without a time (daily rows) are New York trading dates; other naive
+values need ``--tz`` (an IANA zone name, checked). Everything ends in America/New_York;
+a value outside the trading calendar is refused.
 """
 
 from __future__ import annotations
@@ -197,6 +198,10 @@ def parse_times(
 
 def _to_new_york(ts: pd.Series, tz: str | None, raw: pd.Series, source: str) -> pd.Series:
     if getattr(ts.dt, "tz", None) is None:
+        valid = ts.dropna()
+        if tz is None and len(valid) and (valid == valid.dt.normalize()).all():
+            # dates without a time (daily rows) are trading dates, not instants
+            return ts.dt.tz_localize(TIMEZONE)
         if tz is None:
             example = raw.dropna().iloc[0]
             raise DataError(

@@ -9,6 +9,7 @@ named, opt-in (``--repair drop-duplicates,sort``), and each one reports what it 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Literal
 
 import numpy as np
@@ -30,6 +31,7 @@ from zerodte.market.problems import ROW_COLUMN, Problem, ValidationReport, rows_
 from zerodte.market.schema import PRICE_COLUMNS, TIMEZONE
 
 __all__ = [
+    "NO_VOLUME_SYMBOLS",
     "REPAIRS",
     "ROW_COLUMN",
     "Problem",
@@ -75,6 +77,7 @@ def validate_bars(
     calendar: TradingCalendar | None = None,
     check_missing: bool = True,
     zero_volume: Literal["problem", "note"] = "problem",
+    interval: str = "1min",
 ) -> ValidationReport:
     """Check a bar frame and list every problem.
 
@@ -92,7 +95,14 @@ def validate_bars(
     zero_volume
         ``"note"`` reports zero-volume minutes of a traded symbol as a note instead of a
         problem (minutes forward-filled on request carry volume 0).
+    interval
+        ``1min``, ``5min`` or ``1day`` (:mod:`zerodte.market.intervals`): bars must start
+        on that interval's grid of the regular session (a daily bar at the session open),
+        and missing bars are counted on that grid.
     """
+    from zerodte.market.intervals import check_interval, expected_stamps
+
+    step = check_interval(interval, "interval")
     cal = calendar or TradingCalendar()
     report = ValidationReport()
     add = report.problems.append
@@ -310,11 +320,12 @@ def validate_bars(
 
     days = sorted(set(ts.dt.date))
     session_days = cal.sessions(days[0], days[-1])
-    expected = cal.minutes(session_days)
+    expected = expected_stamps(cal, session_days, step)
     inside = np.isin(ns, expected.asi8)  # int64 nanoseconds: fast and tz-safe
     outside = np.flatnonzero(~inside)
     bar_days = ts.dt.date.to_numpy()
-    not_session = ~np.isin(bar_days, np.array(session_days, dtype=object))
+    day64 = ts.dt.tz_localize(None).to_numpy().astype("datetime64[D]")  # isin on ints, fast
+    not_session = ~np.isin(day64, np.array(session_days, dtype="datetime64[D]"))
     for pos, row in zip(outside, rows_of(frame, outside), strict=True):
         if not_session[pos]:
             add(
@@ -326,6 +337,19 @@ def validate_bars(
                     f"{ts.iloc[pos]} ({ts.iloc[pos]:%A}; weekend or NYSE holiday)",
                     "check the dates (day/month order, timezone) or drop with --repair "
                     "drop-outside-session",
+                )
+            )
+            continue
+        if step != "1min":
+            add(
+                Problem(
+                    source,
+                    row,
+                    "timestamp",
+                    f"not a {step} bar start of the regular session",
+                    str(ts.iloc[pos]),
+                    "a 5min bar starts at 09:30, 09:35, ...; a daily bar is stamped at the "
+                    "session open (import a date column with --interval 1day)",
                 )
             )
             continue
@@ -341,20 +365,37 @@ def validate_bars(
             )
         )
     if check_missing:
-        have_days = set(ts[inside].dt.date)
-        wanted = expected[np.isin(pd.DatetimeIndex(expected).date, list(have_days))]
+        have = np.unique(day64[inside])
+        expected_days = (
+            pd.DatetimeIndex(expected).tz_localize(None).to_numpy().astype("datetime64[D]")
+        )
+        wanted = expected[np.isin(expected_days, have)]
         missing = wanted[~np.isin(wanted.asi8, ns)]
-        for start, end, count in _runs(missing):
+        gap = 60_000_000_000 * (5 if step == "5min" else 1)
+        unit = "min" if step == "1min" else "bars"
+        runs = list(_runs(missing, gap)) if step != "1day" else []
+        if runs and symbol.upper() in NO_VOLUME_SYMBOLS:
+            # an index value is joined as of the last one known: a gap is no invented bar
+            report.notes.append(
+                f"{symbol}: {len(missing)} {step} bar(s) missing in {len(runs)} gap(s); each "
+                "minute uses the last value known (as-of join), nothing is filled"
+            )
+            runs = []
+        for start, end, count in runs:
             add(
                 Problem(
                     source,
                     None,
                     "timestamp",
-                    "missing minutes",
-                    f"{start} .. {end.strftime('%H:%M')} ({count} min)",
-                    "get the missing bars or forward-fill with --repair fill-missing",
+                    "missing minutes" if step == "1min" else f"missing {step} bars",
+                    f"{start} .. {end.strftime('%H:%M')} ({count} {unit})",
+                    "get the missing bars or forward-fill with --repair fill-missing"
+                    if step == "1min"
+                    else "get the missing bars (slower series are never filled)",
                 )
             )
+    if check_missing and step in ("1min", "1day"):
+        _missing_days(ts, cal, source, step, report)
     report.problems.extend(check_float32(frame, source))
     if not len(order_bad) and not len(dup):  # neighbours are only meaningful in time order
         report.problems.extend(check_jumps(frame, source, bar_days))
@@ -362,12 +403,57 @@ def validate_bars(
     return report
 
 
-def _runs(missing: pd.DatetimeIndex) -> Iterable[tuple[pd.Timestamp, pd.Timestamp, int]]:
-    """Contiguous one-minute runs of ``missing`` as (first, last, count)."""
+MAX_HOLE_SESSIONS = 5
+"""A run of fewer missing sessions than this inside the data is a hole (a problem); a longer
+run separates windows of data (a note), as in vendor samples of several months."""
+
+
+def _missing_days(
+    ts: pd.Series, cal: TradingCalendar, source: str, step: str, report: ValidationReport
+) -> None:
+    """Whole trading days (by the exchange calendar) absent between the first and last day."""
+    have = set(ts.dt.date)
+    days = sorted(have)
+    sessions = cal.sessions(days[0], days[-1])
+    holes: list[date] = []
+    run: list[date] = []
+    windows = 1
+    for d in [*sessions, None]:
+        if d is not None and d not in have:
+            run.append(d)
+            continue
+        if 0 < len(run) < MAX_HOLE_SESSIONS:
+            holes.extend(run)
+        elif run:
+            windows += 1
+        run = []
+    if windows > 1:
+        report.notes.append(f"{source}: {windows} separate windows of data")
+    if not holes:
+        return
+    shown = ", ".join(str(d) for d in holes[:10]) + (" ..." if len(holes) > 10 else "")
+    report.problems.append(
+        Problem(
+            source,
+            None,
+            "timestamp",
+            "missing trading days",
+            f"{len(holes)} NYSE session(s) between {days[0]} and {days[-1]} have no {step} "
+            f"bar: {shown}",
+            "get the bars of those days (a gap of 5 or more sessions is taken as separate "
+            "windows of data, not a hole)",
+        )
+    )
+
+
+def _runs(
+    missing: pd.DatetimeIndex, gap: int = 60_000_000_000
+) -> Iterable[tuple[pd.Timestamp, pd.Timestamp, int]]:
+    """Contiguous runs (stamps ``gap`` ns apart) of ``missing`` as (first, last, count)."""
     if len(missing) == 0:
         return []
     ns = missing.asi8
-    breaks = np.flatnonzero(np.diff(ns) != 60_000_000_000) + 1
+    breaks = np.flatnonzero(np.diff(ns) != gap) + 1
     starts = np.concatenate([[0], breaks])
     ends = np.concatenate([breaks, [len(ns)]]) - 1
     return [(missing[s], missing[e], int(e - s + 1)) for s, e in zip(starts, ends, strict=True)]
@@ -451,7 +537,10 @@ def repair_bars(
 def _fill_missing(
     frame: pd.DataFrame, symbol: str, cal: TradingCalendar, notes: list[str]
 ) -> pd.DataFrame:
-    """Insert missing session minutes as flat bars at the previous close (volume 0)."""
+    """Insert missing session minutes as flat bars at the previous close (volume 0).
+
+    The previous close is the last one known at the minute (an opening gap takes the prior
+    session's close); nothing is copied backwards from a later bar."""
     days = sorted(set(frame["timestamp"].dt.date))
     expected = cal.minutes([d for d in days if cal.is_session(d)])
     indexed = frame.set_index("timestamp")
@@ -461,11 +550,17 @@ def _fill_missing(
     added = full["close"].isna() & ~full.index.isin(indexed.index)
     if not added.any():
         return frame
-    session = pd.Series(pd.DatetimeIndex(full.index).date, index=full.index)
-    prev_close = full["close"].groupby(session).ffill()
-    first_open = full["open"].groupby(session).bfill()
-    # a gap at the open takes the first real open of the day (still no invented move)
-    fill = prev_close.where(prev_close.notna(), first_open)
+    # the last close known at each minute, from this session or an earlier one in the file;
+    # never a later bar's value (an opening gap with no earlier bar stays missing)
+    fill = full["close"].ffill()
+    unfilled = added & fill.isna()
+    if unfilled.any():
+        notes.append(
+            f"{symbol}: {int(unfilled.sum())} missing minute(s) before the first bar of the "
+            "file left missing (no earlier close to carry forward)"
+        )
+        keep = ~unfilled.to_numpy()
+        full, added, fill = full.loc[keep], added.loc[keep], fill.loc[keep]
     for col in PRICE_COLUMNS:
         full.loc[added, col] = fill[added]
     full.loc[added, "volume"] = 0.0

@@ -89,6 +89,8 @@ def surface_ivs(frame: pd.DataFrame, surface: VolSurface) -> np.ndarray:
         smile_curvature=surface.smile_curvature,
         smile_z_cap=surface.smile_z_cap,
         iv_floor=surface.iv_floor,
+        tod_minutes=surface.tod_minutes,
+        tod_mult=surface.tod_mult,
     )
     return flat.iv(frame["fwd"], frame["strike"], frame["mte"], frame["vix"])
 

@@ -4,10 +4,16 @@ Model
 -----
 All vols are annualised in calendar time (:mod:`zerodte.options.expiry`), like the VIX.
 
-ATM level, with ``m`` minutes to expiry and ``M = zero_dte_term_mult``::
+ATM level, with ``m`` minutes to expiry, ``M = zero_dte_term_mult`` and the time-of-day
+level ``D(m)`` (piecewise linear through ``zero_dte_tod_minutes`` / ``zero_dte_tod_mult``,
+flat outside; 1 from the last knot on)::
 
     sigma_atm(m) = iv_vix_ratio * VIX/100 * J(m)
-    J(m)^2       = (M^2 min(m, 390) + max(m - 390, 0)) / m          (J = M for m <= 390)
+    J(m)^2       = (M^2 D(m)^2 min(m, 390) + max(m - 390, 0)) / m   (J = M D(m) for m <= 390)
+
+``D`` is the rise of same-day implied vol in the last hour before expiry (real SPXW 0DTE
+ATM IV / VIX goes from ~1.5 at midday to ~2.4 in the last 15 minutes; docs/options.md);
+it touches only the expiry session's last minutes.
 
 The last 390 minutes before expiry are the expiry session, whose variance per calendar
 minute is ``M^2`` times the 30-day average that VIX measures (overnight and weekend minutes
@@ -59,6 +65,8 @@ class VolSurface:
     iv_floor: float = 0.05
     rate: float = 0.0
     div: float = 0.0
+    tod_minutes: tuple[float, ...] = ()
+    tod_mult: tuple[float, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: OptionsSettings) -> VolSurface:
@@ -72,12 +80,32 @@ class VolSurface:
             iv_floor=settings.iv_floor,
             rate=settings.risk_free_rate,
             div=settings.dividend_yield,
+            tod_minutes=tuple(settings.zero_dte_tod_minutes),
+            tod_mult=tuple(settings.zero_dte_tod_mult),
         )
 
+    def session_mult(self, minutes_to_expiry: ArrayLike) -> FloatArray:
+        """``M D(m)``: the expiry session's vol multiplier at ``m`` minutes to expiry."""
+        m = np.asarray(minutes_to_expiry, dtype=np.float64)
+        if not self.tod_minutes:
+            return np.full_like(m, self.zero_dte_term_mult)
+        d = np.interp(np.minimum(m, SESSION_MINUTES), self.tod_minutes, self.tod_mult)
+        return np.asarray(self.zero_dte_term_mult * d, dtype=np.float64)
+
+    def _session_mult_scalar(self, m: float) -> float:
+        knots, mults = self.tod_minutes, self.tod_mult
+        if not knots or m >= knots[-1]:
+            return self.zero_dte_term_mult * (mults[-1] if knots else 1.0)
+        if m <= knots[0]:
+            return self.zero_dte_term_mult * mults[0]
+        i = next(k for k in range(1, len(knots)) if m <= knots[k])
+        w = (m - knots[i - 1]) / (knots[i] - knots[i - 1])
+        return self.zero_dte_term_mult * (mults[i - 1] + w * (mults[i] - mults[i - 1]))
+
     def atm_iv(self, minutes_to_expiry: ArrayLike, vix: ArrayLike) -> FloatArray:
-        """ATM implied vol ``iv_vix_ratio * VIX/100 * J(m)``."""
+        """ATM implied vol ``iv_vix_ratio * VIX/100 * J(m)`` (the expiry session at ``M D(m)``)."""
         m = np.maximum(np.asarray(minutes_to_expiry, dtype=np.float64), 0.0)
-        mult2 = self.zero_dte_term_mult**2
+        mult2 = self.session_mult(m) ** 2
         with np.errstate(divide="ignore", invalid="ignore"):
             j2 = np.where(
                 m > SESSION_MINUTES,
@@ -114,7 +142,7 @@ class VolSurface:
     ) -> tuple[float, float]:
         """:meth:`iv_z` for one option with the ``math`` module (same formula, ~1 µs)."""
         m = max(minutes_to_expiry, 0.0)
-        mult2 = self.zero_dte_term_mult**2
+        mult2 = self._session_mult_scalar(m) ** 2
         j2 = (mult2 * SESSION_MINUTES + (m - SESSION_MINUTES)) / m if m > SESSION_MINUTES else mult2
         atm = self.iv_vix_ratio * vix / 100.0 * math.sqrt(j2)
         t = max(m, MIN_SMILE_MINUTES) / MINUTES_PER_YEAR

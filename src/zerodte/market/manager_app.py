@@ -1,0 +1,195 @@
+"""The data manager's HTTP API (FastAPI) and a loopback/LAN server for it.
+
+Routes and payloads: :mod:`zerodte.market.manager`. The key is compared in constant time;
+a missing or wrong key is 401. Collection runs in a background thread every
+``collect_minutes`` through the injected ``collect`` callable (built by the CLI from the
+router), and its last outcome is in ``/v1/status``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import uvicorn
+from fastapi import FastAPI, Header, HTTPException, Query
+from fastapi.responses import HTMLResponse
+
+from zerodte.errors import DataError
+from zerodte.market.manager import bars_payload
+from zerodte.market.store import ParquetStore
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(store: ParquetStore, api_key: str) -> FastAPI:
+    """The API over ``store`` behind ``api_key`` (empty key: refused at start)."""
+    if not api_key:
+        raise DataError("zerodte data serve needs an API key: set ZERODTE_DATA__SERVE_API_KEY")
+    app = FastAPI(title="zerodte data manager")
+    app.state.last_collect = None
+    cache = _Published(store)
+
+    def check(key: str | None) -> None:
+        if key is None or not hmac.compare_digest(key.encode(), api_key.encode()):
+            raise HTTPException(status_code=401, detail="missing or wrong X-API-Key")
+
+    @app.get("/v1/status")
+    def status(x_api_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        check(x_api_key)
+        info = store.info().to_dict()
+        intervals, prov = store.intervals(), store.provenance()
+        symbols: dict[str, dict[str, Any]] = dict(info["symbols"])  # type: ignore[call-overload]
+        for sym, row in symbols.items():
+            row["interval"] = intervals.get(sym, "1min")
+            row["feeds"] = prov.get(sym, {}).get("feeds", [])
+        return {**info, "symbols": symbols, "last_collect": app.state.last_collect}
+
+    @app.get("/v1/bars")
+    def bars(
+        symbol: Annotated[str, Query(pattern=r"^[A-Za-z^.:]{1,10}$")],
+        start: date,
+        end: date,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        check(x_api_key)
+        if end < start:
+            raise HTTPException(status_code=422, detail=f"end {end} is before start {start}")
+        return cache.payload(symbol, start, end)
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> str:
+        info = store.info()
+        rows = "".join(
+            f"<tr><td>{html.escape(s)}</td><td>{i.first_day}</td><td>{i.last_day}</td>"
+            f"<td>{i.trading_days}</td><td>{i.rows}</td></tr>"
+            for s, i in info.symbols.items()
+        )
+        last = html.escape(str(app.state.last_collect))
+        return (
+            "<html><head><title>zerodte data manager</title></head><body>"
+            f"<h1>zerodte data manager</h1><p>store {html.escape(str(store.data_dir))}, "
+            f"data hash {info.data_hash[:16]}</p><p>last collection: {last}</p>"
+            "<table><tr><th>symbol</th><th>first</th><th>last</th><th>days</th><th>rows</th>"
+            f"</tr>{rows}</table></body></html>"
+        )
+
+    return app
+
+
+class _Published:
+    """The store's bars and provenance, read once per published generation.
+
+    A request then slices one symbol's sorted timestamps (binary search) instead of reading
+    Parquet; a collection round publishes a new generation and the next request reloads.
+    """
+
+    def __init__(self, store: ParquetStore) -> None:
+        self._store = store
+        self._key: object = None
+        self._bars: dict[str, Any] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        key = tuple(str(p) for p in self._store.files())
+        if key == self._key:
+            return
+        bars = self._store.load()
+        prov, intervals = self._store.provenance(), self._store.intervals()
+        self._bars = {
+            s: (f["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64"), f)
+            for s, f in bars.items()
+        }
+        self._meta = {
+            s: {
+                "interval": intervals.get(s, "1min"),
+                "feed": ",".join(prov.get(s, {}).get("feeds", [])) or "unknown",
+                "sources": prov.get(s, {}).get("sources", []),
+            }
+            for s in bars
+        }
+        self._key = key
+
+    def payload(self, symbol: str, start: date, end: date) -> dict[str, Any]:
+        sym = symbol.upper()
+        with self._lock:
+            self._refresh()
+            found = self._bars.get(sym)
+            meta = self._meta.get(sym, {"interval": "1min", "feed": "unknown", "sources": []})
+        if found is None:
+            return bars_payload(self._store, sym, start, end)  # the empty answer
+        ns, frame = found
+        lo = pd.Timestamp(start, tz="America/New_York").value
+        hi = (pd.Timestamp(end, tz="America/New_York") + pd.Timedelta(days=1)).value
+        a, b = np.searchsorted(ns, lo), np.searchsorted(ns, hi)
+        part = frame.iloc[a:b]
+        cols: dict[str, list[Any]] = {"t": ns[a:b].tolist()}
+        for col in ("open", "high", "low", "close", "volume"):
+            cols[col] = part[col].to_numpy(dtype=float).tolist()
+        return {"symbol": sym, **meta, "bars": cols}
+
+
+def start_collector(
+    app: FastAPI, collect: Callable[[], dict[str, int]], every_minutes: float
+) -> threading.Event:
+    """Run ``collect`` now and every ``every_minutes`` in a daemon thread; set the returned
+    event to stop it. A failed round is logged and recorded in the status, and the next
+    round runs as planned (a vendor outage must not stop the service)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            started = time.time()
+            try:
+                app.state.last_collect = {"at": started, "written": collect(), "error": None}
+            except DataError as exc:  # logged and shown in /v1/status; retried next round
+                logger.exception("collection round failed")
+                app.state.last_collect = {"at": started, "written": {}, "error": str(exc)}
+            stop.wait(every_minutes * 60.0)
+
+    threading.Thread(target=loop, name="data-collector", daemon=True).start()
+    return stop
+
+
+class Server:
+    """uvicorn serving ``app`` in a background thread (``host`` 127.0.0.1 by default)."""
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
+        if port == 0:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.bind((host, 0))
+                port = int(sock.getsockname()[1])
+        self.host, self.port = host, port
+        cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(cfg)
+        self._thread = threading.Thread(target=self.server.run, name="data-manager", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> Server:
+        """Start and wait until it accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise DataError(f"the data manager did not start on {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread."""
+        self.server.should_exit = True
+        self._thread.join(timeout=10)

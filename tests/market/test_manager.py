@@ -1,0 +1,99 @@
+"""The data manager: the real server on loopback, its key, sync into a local store with the
+interval kept, the fallback to the local store, and a collection round through a router."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from zerodte.errors import DataError
+from zerodte.market.manager import ManagerSource, collect_once, sync
+from zerodte.market.manager_app import Server, create_app
+from zerodte.market.router import SourceRouter
+from zerodte.market.sources import SyntheticSource
+from zerodte.market.store import ParquetStore
+from zerodte.market.synthetic import SyntheticConfig, generate_market
+
+KEY = "k3y-for-tests"
+TODAY = date(2024, 3, 11)
+
+
+def _five_minute(vix: pd.DataFrame) -> pd.DataFrame:
+    five = vix[vix["timestamp"].dt.minute % 5 == 0].reset_index(drop=True)
+    return five.assign(volume=0.0)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, ParquetStore]]:
+    store = ParquetStore(tmp_path_factory.mktemp("manager") / "data")
+    bars = generate_market(date(2024, 3, 4), 5, seed=4)
+    store.write("SPY", bars["SPY"], "polygon:collect", feed="sip")
+    store.write("VIX", _five_minute(bars["VIX"]), "polygon:collect", interval="5min")
+    server = Server(create_app(store, KEY)).start()
+    yield server, store
+    server.stop()
+
+
+def test_status_and_bars_need_the_key(served: tuple[Server, ParquetStore]) -> None:
+    server, store = served
+    with httpx.Client(base_url=server.url) as http:
+        assert http.get("/v1/status").status_code == 401
+        assert http.get("/v1/status", headers={"X-API-Key": "wrong"}).status_code == 401
+        status = http.get("/v1/status", headers={"X-API-Key": KEY}).json()
+        assert status["symbols"]["VIX"]["interval"] == "5min"
+        assert status["symbols"]["SPY"]["feeds"] == ["sip"]
+        assert status["data_hash"] == store.data_hash()
+        page = http.get("/")
+        assert page.status_code == 200 and "zerodte data manager" in page.text
+    source = ManagerSource(httpx.Client(), server.url, KEY)
+    day = source.fetch("SPY", date(2024, 3, 5), date(2024, 3, 5))
+    assert len(day) == 390
+    pd.testing.assert_frame_equal(
+        day, store.load(["SPY"], date(2024, 3, 5), date(2024, 3, 5))["SPY"]
+    )
+    with pytest.raises(DataError, match="key was refused"):
+        ManagerSource(httpx.Client(), server.url, "nope").fetch("SPY", TODAY, TODAY)
+
+
+def test_sync_pulls_the_last_days_and_keeps_the_interval(
+    served: tuple[Server, ParquetStore], tmp_path: Path
+) -> None:
+    server, _ = served
+    local = ParquetStore(tmp_path / "local")
+    res = sync(
+        ManagerSource(httpx.Client(), server.url, KEY), local, ["SPY", "VIX"], days=3, today=TODAY
+    )
+    assert res.fallback is None and res.rows == {"SPY": 3 * 390, "VIX": 3 * 78}
+    assert local.sessions() == [date(2024, 3, 6), date(2024, 3, 7), date(2024, 3, 8)]
+    assert local.intervals() == {"SPY": "1min", "VIX": "5min"}
+    assert local.provenance()["SPY"]["feeds"] == ["sip"]
+    assert local.verify().ok
+
+
+def test_sync_falls_back_to_the_local_store_when_the_manager_is_down(tmp_path: Path) -> None:
+    local = ParquetStore(tmp_path / "local")
+    local.write("SPY", generate_market(date(2024, 3, 4), 1, seed=4)["SPY"], "file:spy.csv")
+    before = local.data_hash()
+    down = ManagerSource(httpx.Client(timeout=1.0), "http://127.0.0.1:9", KEY)
+    res = sync(down, local, ["SPY"], days=2, today=TODAY)
+    assert res.fallback is not None and "unreachable" in res.fallback
+    assert local.data_hash() == before
+
+
+def test_collect_once_through_the_router(tmp_path: Path) -> None:
+    class Down:
+        name = "polygon"
+
+        def fetch(self, symbol: str, start: date, end: date) -> pd.DataFrame:
+            raise DataError("polygon down")
+
+    synthetic = SyntheticSource(SyntheticConfig(seed=2, days=6, start=date(2024, 3, 4)))
+    store = ParquetStore(tmp_path / "s")
+    written = collect_once(SourceRouter([Down(), synthetic]), store, ["SPY"], days=2, today=TODAY)
+    assert written == {"SPY": 780}
+    assert store.provenance()["SPY"]["sources"] == ["synthetic:collect"]
