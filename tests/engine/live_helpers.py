@@ -38,8 +38,22 @@ def replay_settings(root: Path) -> Settings:
     )
 
 
-def bot(settings: Settings, market: MarketData, url: str, journal: str, out: str) -> None:
-    """One bot process: replay the day against the fake at ``url``; write the summary."""
+def bot(  # noqa: PLR0917 (a Process target takes positional arguments)
+    settings: Settings,
+    market: MarketData,
+    url: str,
+    journal: str,
+    out: str,
+    started: Any = None,
+) -> None:
+    """One bot process: replay the day against the fake at ``url``; write the summary.
+
+    ``started`` (a multiprocessing ``Event``) is set when the process begins its own work,
+    after the fork and the unpickling of its arguments, so that a crash test can time its
+    kills from the bot's start rather than from the request to spawn it.
+    """
+    if started is not None:
+        started.set()
     logging.basicConfig(level=logging.ERROR)
     options = TradeOptions(
         replay=True,

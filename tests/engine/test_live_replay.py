@@ -107,8 +107,12 @@ def test_kill_9_loses_and_duplicates_nothing(
     with fake_server(tmp_path) as url:
         args = (settings, market, url, str(journal), str(out))
         while kills < KILLS:
-            proc = ctx.Process(target=bot, args=args)
+            started = ctx.Event()
+            proc = ctx.Process(target=bot, args=(*args, started))
             proc.start()
+            # the kill is timed from the bot's own start: on a busy machine the fork and the
+            # unpickling of the market can take longer than the whole kill window
+            started.wait(timeout=120)
             proc.join(timeout=rng.uniform(0.05, 0.6))
             if proc.is_alive():
                 os.kill(proc.pid, signal.SIGKILL)
