@@ -187,7 +187,7 @@ def fake_serve(  # noqa: PLR0917 (typer maps parameters to options)
         while True:
             time.sleep(1.0)
     except KeyboardInterrupt:
-        pass
+        print("fake Tradier stopped (Ctrl-C)", flush=True)
     finally:
         server.stop()
 

@@ -109,12 +109,12 @@ def predictor_context(settings: Settings, frame: pd.DataFrame) -> PredictorConte
         "data_hash": bundle.data_hash,
         "code_version": bundle.code_version,
         "training_window": list(bundle.training_window),
-        "model_sha256": bundle_fingerprint(path),
+        "model_sha256": bundle_sha256(path),
     }
     return PredictorContext(values, manifest)
 
 
-def bundle_fingerprint(path: Path) -> str:
+def bundle_sha256(path: Path) -> str:
     """The ``model_sha256`` a bundle directory's ``bundle.json`` records (its identity)."""
     import json
 

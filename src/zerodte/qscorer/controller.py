@@ -87,9 +87,9 @@ def check_predictor(loaded: LoadedModel, settings: Settings) -> None:
             f"(sha256 {want[:12]}); set models.predictor_bundle to it or retrain without "
             "qscorer.predictor_outputs / predictor_embedding"
         )
-    from zerodte.engine.backtest import bundle_fingerprint
+    from zerodte.engine.backtest import bundle_sha256
 
-    have = bundle_fingerprint(Path(configured))
+    have = bundle_sha256(Path(configured))
     if have != want:
         raise ModelError(
             f"the Q-scorer model was trained with predictor bundle sha256 {want[:12]} "
