@@ -153,11 +153,25 @@ def client(request: pytest.FixtureRequest, filled: Filled, tmp_path: Path) -> Te
     engine = request.getfixturevalue("pg_engine")
     with engine.begin() as conn:
         if sa.inspect(conn).has_table("runs"):
-            conn.execute(sa.text("DELETE FROM ideas"))
+            for table in ("experiment_trials", "experiment_ideas", "experiment_families"):
+                conn.execute(sa.text(f"DELETE FROM {table}"))
             conn.execute(sa.text("DELETE FROM trades"))
             conn.execute(sa.text("DELETE FROM runs"))
     copy_runs(filled.store, engine)
     return TestClient(create_app(settings, engine=engine))
+
+
+def add_family(target: TestClient | sa.Engine, name: str = "default") -> None:
+    """Create experiment family ``name`` (synthetic seed 7, default windows) in the store of
+    ``target`` (an app's test client, or a store's engine)."""
+    from zerodte.experiments.family import FamilyConfig
+    from zerodte.store.experiments import ExperimentStore
+
+    if isinstance(target, TestClient):
+        store = target.app.state.ctx.ideas.store  # type: ignore[attr-defined]
+    else:
+        store = ExperimentStore(target)
+    store.ensure_family(name, FamilyConfig(name=name).to_dict())
 
 
 def free_port() -> int:
@@ -184,7 +198,9 @@ def served(
     root = tmp_path_factory.mktemp("dash-served")
     copy_sqlite(filled.store, root / "store.db")
     copy_sqlite(live_session / "journal.db", root / "journal.db")
-    copy_runs(live_session / "store.db", make_engine(StoreSettings(path=root / "store.db")))
+    engine = make_engine(StoreSettings(path=root / "store.db"))
+    copy_runs(live_session / "store.db", engine)
+    add_family(engine)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -10,7 +10,7 @@ from zerodte.records import TRADE_COLUMNS
 from zerodte.store import RunStore
 from zerodte.store.schema import RUN_COLUMNS
 
-from .conftest import TOKEN, Filled
+from .conftest import TOKEN, Filled, add_family
 
 
 def test_runs_list_and_detail(client: TestClient, filled: Filled) -> None:
@@ -119,12 +119,17 @@ def test_summary_and_status(client: TestClient) -> None:
 
 def test_ideas_are_validated_idempotent_and_queued(client: TestClient) -> None:
     auth = {"Authorization": f"Bearer {TOKEN}"}
+    idea_in = {"params": {"exits.stop_loss_pct": 6}}
+    none = client.post("/api/agent/ideas", json=idea_in, headers=auth)
+    assert none.status_code == 409 and "no experiment family exists yet" in none.json()["detail"]
+    add_family(client)
     first = client.post(
         "/api/agent/ideas", json={"params": {"exits.stop_loss_pct": 6}}, headers=auth
     )
     assert first.status_code == 201 and first.json()["created"] is True
     idea = first.json()["idea"]
-    assert idea["params"] == {"exits.stop_loss_pct": 6.0} and idea["status"] == "queued"
+    assert idea["params"] == {"exits.stop_loss_pct": 6.0} and idea["status"] == "pending"
+    assert idea["family"] == "default" and idea["source"] == "agent"
     again = client.post(
         "/api/agent/ideas",
         json={"params": {"exits.stop_loss_pct": 6.0}, "note": "same idea", "source": "other"},
@@ -146,7 +151,7 @@ def test_ideas_are_validated_idempotent_and_queued(client: TestClient) -> None:
     assert client.post("/api/agent/ideas", json={"params": {}}, headers=auth).status_code == 400
     listed = client.get("/api/agent/ideas").json()
     assert [i["id"] for i in listed["ideas"]] == [idea["id"]]
-    assert client.get("/api/agent/status").json()["queue"] == {"queued": 1}
+    assert client.get("/api/agent/status").json()["queue"] == {"pending": 1}
     training = client.get("/api/training").json()
     assert [i["param_hash"] for i in training["queue"]] == [idea["param_hash"]]
 

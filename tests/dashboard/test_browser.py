@@ -80,7 +80,7 @@ def test_live_monitor_draws_the_session(page: Any, served: Served) -> None:
 
 def test_experiments_page_shows_a_submitted_idea_queued(page: Any, served: Served) -> None:
     page.goto(f"{served.url}/training")
-    assert "no experiments system reports here yet" in page.inner_text("#training-system")
+    assert "experiments: 1 family, 0 quick trial(s)" in page.inner_text("#training-system")
     assert page.locator("#scoreboard tbody tr").count() == 4
     params = {"exits.take_profit_pct": 14.0, "entry.momentum_threshold_pct": 0.2}
     answer = httpx.post(
@@ -92,6 +92,6 @@ def test_experiments_page_shows_a_submitted_idea_queued(page: Any, served: Serve
     digest = answer.json()["idea"]["param_hash"][:12]
     row = page.locator("#queue tbody tr", has_text=digest)
     row.wait_for(timeout=10_000)  # pushed by the training stream, no reload
-    assert "queued" in row.inner_text()
+    assert "pending" in row.inner_text() and "default" in row.inner_text()
     assert not page.locator("#queue-empty").is_visible()
     _shot(page, "training")

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from zerodte.dashboard import create_app
 
-from .conftest import TOKEN, Filled, copy_sqlite, dashboard_settings
+from .conftest import TOKEN, Filled, add_family, copy_sqlite, dashboard_settings
 
 READS = [
     "/api/runs",
@@ -58,6 +58,7 @@ def test_writes_need_the_token(tmp_path: Path) -> None:
     wrong = {"Authorization": "Bearer not-the-token"}
     assert client.post("/api/agent/ideas", json=idea, headers=wrong).status_code == 401
     right = {"Authorization": f"Bearer {TOKEN}"}
+    add_family(client)
     assert client.post("/api/agent/ideas", json=idea, headers=right).status_code == 201
     assert client.get("/api/runs").status_code == 200  # reads open by default
 
@@ -94,7 +95,9 @@ def test_no_secret_in_any_response_or_page(filled: Filled, tmp_path: Path, prote
     env = {**secrets, "ZERODTE_DASHBOARD__PROTECT_READS": str(protect).lower()}
     client = TestClient(create_app(dashboard_settings(tmp_path, **env)))
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    client.post("/api/agent/ideas", json={"params": {"exits.stop_loss_pct": 7}}, headers=auth)
+    add_family(client)
+    idea = {"params": {"exits.stop_loss_pct": 7}, "source": "secret-check"}
+    assert client.post("/api/agent/ideas", json=idea, headers=auth).status_code == 201
     run_id = filled.run_ids[0]
     paths = READS + PAGES
     paths += [f"/api/runs/{run_id}", f"/api/trades?run_id={run_id}", f"/runs/{run_id}"]

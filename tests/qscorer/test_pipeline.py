@@ -76,10 +76,12 @@ def test_live_mode_refused(tmp_path) -> None:
 def test_planted_edge_beats_baseline_out_of_sample(tmp_path) -> None:
     """The q_scorer preset (15-minute labels with its exits) on 100 + 100 sessions."""
     s = _settings(tmp_path, preset="q_scorer")
+    s = s.model_copy(update={"store": s.store.model_copy(update={"path": tmp_path / "s.db"})})
     md = load_market(s, days=200, seed=7, edge=1.0)
     out = run_pipeline(
-        s, md, cycles=100 * 390, out_dir=tmp_path / "p", deploy_model=True, n_boot=1000
-    )
+        s, md, cycles=100 * 390, out_dir=tmp_path / "p", deploy_model=True, n_boot=1000,
+        record=True,
+    )  # fmt: skip
     print(
         json.dumps(
             {k: out[k] for k in ("table", "diff_per_trade_pnl", "diff_per_trade_pnl_ci95", "ope")},
@@ -90,6 +92,21 @@ def test_planted_edge_beats_baseline_out_of_sample(tmp_path) -> None:
     assert out["diff_per_trade_pnl_ci95"] is not None
     assert out["diff_per_trade_pnl_ci95"][0] > 0
     assert out["significant"] is True
+    # both out-of-sample runs are in the store; the Q-scorer's carries the off-policy values,
+    # which its run page shows
+    from fastapi.testclient import TestClient
+
+    from zerodte.dashboard import create_app
+    from zerodte.store import RunStore, make_engine
+
+    runs = {r["controller"]: r for r in RunStore(make_engine(s.store)).list_runs()}
+    q_run = runs["q_scorer"]
+    assert runs["momentum"]["summary"]["trades"] == out["baseline"]["trades"]
+    assert q_run["summary"]["trades"] == out["q_scorer"]["trades"]
+    ope = q_run["summary"]["ope"]
+    assert ope["dr"] == out["ope"]["dr"] and ope["window"].startswith("validation rows")
+    page = TestClient(create_app(s)).get(f"/runs/{q_run['run_id']}").text
+    assert "No off-policy estimates" not in page and "snips_ci95" in page
 
 
 @pytest.mark.slow

@@ -211,3 +211,30 @@ def test_an_interrupted_sqlite_upgrade_leaves_nothing_behind(
     monkeypatch.setattr(store_engine.command, "upgrade", real)
     migrate(eng)
     assert "experiment_ideas" in sa.inspect(eng).get_table_names()
+
+
+def test_the_old_dashboard_ideas_table_is_dropped_only_when_empty(tmp_path: Any) -> None:
+    """Revision 0006 drops the dashboard's own ``ideas`` table (ideas now go to the
+    experiments queue), and refuses, changing nothing, while it still holds an idea."""
+    from zerodte.config.settings import StoreSettings
+    from zerodte.store import make_engine
+    from zerodte.store.engine import migrate
+
+    engine = make_engine(StoreSettings(path=tmp_path / "old.db"))
+    migrate(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO ideas (param_hash, params, source, status) "
+                "VALUES ('h', '{\"exits.stop_loss_pct\": 6.0}', 'agent', 'queued')"
+            )
+        )
+    with pytest.raises(ConfigError, match="'ideas' still holds 1 idea"):
+        migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM ideas")).scalar() == 1
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM ideas"))
+    migrate(engine)
+    assert not sa.inspect(engine).has_table("ideas")

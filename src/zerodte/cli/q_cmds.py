@@ -466,6 +466,7 @@ def pipeline(  # noqa: PLR0917
             baseline=baseline,
             out_dir=out,
             code_version=_code_version(),
+            record=True,
         )
         return {**out_res, "data_source": md.data_source}
 

@@ -28,12 +28,13 @@ from zerodte import __version__
 from zerodte.config import Settings
 from zerodte.config.settings import StoreSettings
 from zerodte.dashboard.context import DashboardContext
+from zerodte.dashboard.experiment_tables import ExperimentTables
 from zerodte.dashboard.experiments import ExperimentSource, RunFamilies
-from zerodte.dashboard.ideas import IdeaQueue
+from zerodte.dashboard.ideas import ExperimentQueue, IdeaQueue
 from zerodte.dashboard.routes import agent, live, pages, runs
 from zerodte.dashboard.routes.pages import SECTIONS
 from zerodte.store import RunStore, make_engine
-from zerodte.store.ideas import SqlIdeaQueue
+from zerodte.store.experiments import ExperimentStore
 from zerodte.store.live_view import LiveView
 from zerodte.store.views import RunViews
 
@@ -74,8 +75,8 @@ def create_app(
     journal
         The live journal's database (default: :func:`journal_reader`).
     experiments, ideas
-        The experiment source and the idea queue (default: the recorded runs as families,
-        and the store's ``ideas`` table).
+        The experiment source and the idea queue (default: the experiments system's
+        families, trials and queue in the store, with the recorded runs beside the trials).
     sections
         Page sections served (``live``, ``training``, ``history``); the API is always served.
     """
@@ -86,17 +87,20 @@ def create_app(
             f"sections must be a non-empty subset of {SECTIONS}; got {sorted(enabled)}"
         )
     engine = engine if engine is not None else make_engine(settings.store)
-    RunStore(engine)  # migrates the schema to head (runs, trades, journal, ideas)
+    RunStore(engine)  # migrates the schema to head (runs, trades, journal, experiments)
     journal_kind = f"{engine.dialect.name} (given)"
     if journal is None:
         journal, journal_kind = journal_reader(settings)
     views = RunViews(engine)
+    queue_store = ExperimentStore(engine, migrate_schema=False)
     ctx = DashboardContext(
         settings=settings,
         runs=views,
         live=LiveView(journal),
-        experiments=experiments if experiments is not None else RunFamilies(views),
-        ideas=ideas if ideas is not None else SqlIdeaQueue(engine, migrate_schema=False),
+        experiments=experiments
+        if experiments is not None
+        else ExperimentTables(queue_store, settings.broker.initial_cash, RunFamilies(views)),
+        ideas=ideas if ideas is not None else ExperimentQueue(queue_store, settings),
         store_kind=engine.dialect.name,
         journal_kind=journal_kind,
     )

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from zerodte.dashboard.experiments import ExperimentResult
-from zerodte.store.ideas import IdeaRow
+from zerodte.dashboard.ideas import IdeaRow
 
 
 class Model(BaseModel):
@@ -29,6 +29,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "missing or wrong token",
         403: "writes are disabled (no token is configured)",
         404: "no such run",
+        409: "no such experiment family (the detail lists them and how to create one)",
     }
     return {code: {"model": Problem, "description": text[code]} for code in codes}
 
@@ -132,8 +133,16 @@ class IdeaIn(BaseModel):
     params: dict[str, Any] = Field(
         description="dotted settings keys, e.g. {'exits.stop_loss_pct': 6.0}", max_length=64
     )
-    note: str | None = Field(default=None, max_length=2000)
-    source: str = Field(default="agent", min_length=1, max_length=128)
+    family: str | None = Field(
+        default=None,
+        max_length=128,
+        description="experiment family (its data and windows); optional when only one exists",
+    )
+    title: str | None = Field(default=None, min_length=1, max_length=255)
+    note: str | None = Field(default=None, max_length=2000, description="the hypothesis")
+    source: str = Field(
+        default="agent", min_length=1, max_length=128, description="who sends it (provenance)"
+    )
 
 
 class IdeaOut(Model):

@@ -7,7 +7,7 @@ clock), broker (paper) and decision source; the loop is :class:`~zerodte.engine.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -195,6 +195,7 @@ def run_backtest(
     n_boot: int = 2000,
     progress: Callable[[int, int], None] | None = None,
     probe_gates: bool = False,
+    summary_extra: Mapping[str, Any] | None = None,
 ) -> BacktestResult:
     """Run one backtest over ``market_data`` and (optionally) write its run directory.
 
@@ -231,6 +232,9 @@ def run_backtest(
     probe_gates
         Record every cycle's gate state in the DecisionRecords (``gate_call``,
         ``gate_put``), not only on attempted entries: what off-policy evaluation needs.
+    summary_extra
+        Keys added to the summary (and so to the store's run row), e.g. the off-policy
+        values a Q pipeline computed for the controller this run replays.
     """
     settings = validate_settings(settings)
     if path not in ("vectorised", "streaming"):
@@ -303,7 +307,7 @@ def run_backtest(
         info,
         execution=broker.execution.describe(),
         decisions=decisions,
-        extra_summary={"alignment": alignment.summary(run.cycles)},
+        extra_summary={"alignment": alignment.summary(run.cycles), **(summary_extra or {})},
         extra_manifest={"predictor": None if predictor is None else predictor.manifest},
         run_dir=run_dir,
         write=write,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -166,11 +167,17 @@ def compare(
     out_dir: Path | None = None,
     n_boot: int = 2000,
     code_version: str = "unknown",
+    record: bool = False,
+    q_summary: Mapping[str, Any] | None = None,
 ) -> Comparison:
-    """Run the baseline and the Q-scorer on ``md`` and compare them (paired by session)."""
+    """Run the baseline and the Q-scorer on ``md`` and compare them (paired by session).
+
+    With ``record`` both runs go to the run store (``settings.store``), the Q-scorer's with
+    ``q_summary`` (its off-policy values) in its summary, so the dashboard shows them.
+    """
     b_settings = with_overrides(settings, {"entry.controller": baseline}, "--baseline")
     base_ctrl = build_controller(b_settings)
-    common: dict[str, Any] = {"record": False, "n_boot": n_boot, "code_version": code_version}
+    common: dict[str, Any] = {"record": record, "n_boot": n_boot, "code_version": code_version}
     b = run_backtest(
         b_settings,
         md,
@@ -187,6 +194,7 @@ def compare(
         run_dir=None if out_dir is None else out_dir / "q_scorer",
         write=out_dir is not None,
         feature_set=settings.qscorer.feature_set,
+        summary_extra=q_summary,
         **common,
     )
     sessions = list(md.sessions)

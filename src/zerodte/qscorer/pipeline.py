@@ -289,8 +289,12 @@ def run_pipeline(
     out_dir: Path | None = None,
     code_version: str = "unknown",
     n_boot: int = 2000,
+    record: bool = False,
 ) -> dict[str, Any]:
     """Dataset -> training -> evaluation -> comparison -> optional deploy; returns the summary.
+
+    With ``record`` the out-of-sample runs of the baseline and the Q-scorer go to the run
+    store, the Q-scorer's with the validation window's off-policy values (``ope``).
 
     ``cycles`` (decision minutes of the dataset window) defaults to :func:`default_cycles`,
     the first half of the sessions; every later session is out of sample.
@@ -350,6 +354,15 @@ def run_pipeline(
         out_dir=root / "compare",
         n_boot=n_boot,
         code_version=code_version,
+        record=record,
+        q_summary={
+            "ope": {
+                **ope_values(evaluation),
+                "window": f"validation rows of the Q dataset from {val_start}",
+                "model": evaluation["model"],
+            },
+            "q_pipeline_dir": str(root),
+        },
     )
     deployed = None
     if deploy_model:
@@ -361,6 +374,26 @@ def run_pipeline(
     atomic_write_text(root / "REPORT.md", render_report(summary, root))
     _plots(root, cmp, evaluation)
     return summary
+
+
+OPE_KEYS = (
+    "ips",
+    "ips_ci95",
+    "snips",
+    "snips_ci95",
+    "dr",
+    "dr_ci95",
+    "n",
+    "unit",
+    "effective_sample_size",
+    "logged_value",
+)
+
+
+def ope_values(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The off-policy values of the evaluation, for the summary and the Q-scorer's run."""
+    ope = evaluation["ope"]
+    return {k: ope[k] for k in OPE_KEYS}
 
 
 def _summary(  # noqa: PLR0917 (private report assembly)
@@ -375,7 +408,6 @@ def _summary(  # noqa: PLR0917 (private report assembly)
     horizon: int,
     cycles: int,
 ) -> dict[str, Any]:
-    ope = evaluation["ope"]
     return {
         "pipeline_dir": str(root),
         "horizon": horizon,
@@ -395,21 +427,7 @@ def _summary(  # noqa: PLR0917 (private report assembly)
         "diff_daily_pnl": cmp.diff_daily_pnl,
         "diff_daily_pnl_ci95": cmp.diff_daily_pnl_ci95,
         "significant": cmp.significant,
-        "ope": {
-            k: ope[k]
-            for k in (
-                "ips",
-                "ips_ci95",
-                "snips",
-                "snips_ci95",
-                "dr",
-                "dr_ci95",
-                "n",
-                "unit",
-                "effective_sample_size",
-                "logged_value",
-            )
-        },
+        "ope": ope_values(evaluation),
         "evaluation": evaluation,
         "dataset": ds.report.to_dict(),
         "training": {"windows": res.split.to_dict(), "metrics": res.metrics},

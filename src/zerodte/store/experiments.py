@@ -101,6 +101,8 @@ class TrialRow:
     worker: str | None = None
     run_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    created_at: dt.datetime | None = None
+    """When the store recorded it (set by the store; ignored on insert)."""
 
     def values(self) -> dict[str, Any]:
         """Column values for an insert (validated: a NaN day is an error, never 0)."""
@@ -144,6 +146,7 @@ def _trial(row: Mapping[str, Any]) -> TrialRow:
         idea_id=row["idea_id"],
         worker=row["worker"],
         run_dir=row["run_dir"],
+        created_at=row["created_at"],
     )
 
 

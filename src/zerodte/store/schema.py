@@ -258,17 +258,3 @@ experiment_trials = sa.Table(
     sa.UniqueConstraint("trial_key", name="uq_experiment_trials_key"),
     sa.Index("ix_experiment_trials_family", "family", "stage"),
 )
-
-# -- ideas submitted for the experiments system (zerodte.store.ideas) --------------------
-
-ideas = sa.Table(
-    "ideas",
-    metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("param_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("params", sa.JSON(), nullable=False),
-    sa.Column("note", sa.Text(), nullable=True),
-    sa.Column("source", sa.String(128), nullable=False),
-    sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("created_at", UTCDateTime(), nullable=False, server_default=sa.func.now()),
-)

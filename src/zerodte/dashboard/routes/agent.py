@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from zerodte.dashboard.context import Ctx, require_read, require_write
 from zerodte.dashboard.experiments import ExperimentResult
-from zerodte.dashboard.ideas import normalize_idea
+from zerodte.dashboard.ideas import NoFamily
 from zerodte.dashboard.schemas import (
     AgentStatus,
     Comparison,
@@ -160,16 +160,28 @@ def suggest(
     response_model=IdeaOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_write)],
-    responses={200: {"model": IdeaOut, "description": "already queued (same parameters)"}},
+    responses={
+        200: {"model": IdeaOut, "description": "already queued (same parameters)"},
+        **problems(409),
+    },
 )
 def submit_idea(ctx: Ctx, idea: IdeaIn, response: Response) -> dict[str, Any]:
-    """Queue an idea for the experiments system: validated against the settings schema,
-    idempotent by parameter hash (a known idea answers 200 with the first submission)."""
+    """Queue an idea in the experiments system's queue, in its family: validated against the
+    settings schema with the family's base, idempotent by the hash of the family and the
+    canonical parameters (a known idea answers 200 with the first submission). The workers
+    of ``zerodte experiments run`` claim it from there."""
     try:
-        params = normalize_idea(ctx.settings, idea.params)
+        row, created = ctx.ideas.submit(
+            idea.params,
+            family=idea.family,
+            title=idea.title,
+            note=idea.note,
+            source=idea.source,
+        )
+    except NoFamily as exc:
+        raise HTTPException(409, str(exc)) from None
     except ConfigError as exc:
         raise HTTPException(400, str(exc)) from None
-    row, created = ctx.ideas.submit(params, note=idea.note, source=idea.source)
     if not created:
         response.status_code = status.HTTP_200_OK
     return {"idea": row, "created": created}

@@ -94,7 +94,8 @@ function drawTraining(mon) {
   text("training-system", mon.message);
   const empty = document.getElementById("queue-empty");
   if (empty) empty.hidden = mon.queue.length > 0;
-  rows("queue", mon.queue, (i) => [i.id, i.param_hash.slice(0, 12), JSON.stringify(i.params), i.source, i.status]);
+  const decided = (d) => d ? d.stage + ": " + d.decision + ", " + d.n_trials + " trial(s), DSR " + (d.dsr === null || d.dsr === undefined ? "n/a" : d.dsr) : "";
+  rows("queue", mon.queue, (i) => [i.id, i.family, i.param_hash.slice(0, 12), JSON.stringify(i.params), i.source + (i.client ? " (" + i.client + ")" : ""), i.status, decided(i.decision)]);
   rows("scoreboard", mon.scoreboard, (r) => [r.run_id, r.family, r.trades, money(r.per_trade_pnl), money(r.interval.low) + " .. " + money(r.interval.high), money(r.friction.fees_paid), r.family_trials, r.deflated_sharpe.dsr === null || r.deflated_sharpe.dsr === undefined ? "n/a" : r.deflated_sharpe.dsr.toFixed(3)]);
 }
 
