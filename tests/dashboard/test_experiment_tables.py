@@ -8,9 +8,11 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
 from zerodte.dashboard import create_app
+from zerodte.experiments.family import FamilyConfig
 from zerodte.experiments.trial import TrialOutcome
 from zerodte.experiments.worker import Worker
 from zerodte.store.experiments import ExperimentStore, TrialRow, trial_key
@@ -125,3 +127,41 @@ def test_the_idea_hash_includes_the_family(tmp_path: Path) -> None:
     assert one.status_code == two.status_code == 201 and again.status_code == 200
     assert one.json()["idea"]["param_hash"] != two.json()["idea"]["param_hash"]
     assert again.json()["idea"]["id"] == one.json()["idea"]["id"]
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_real_family_run_by_a_worker_is_served(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Ideas submitted through the API, run by a real worker (backtests on the family's
+    synthetic market), and read back with their real interval and friction."""
+    settings = dashboard_settings(tmp_path, ZERODTE_ENGINE__RUNS_DIR=str(tmp_path / "runs"))
+    engine = None
+    if backend == "postgres":
+        engine = request.getfixturevalue("pg_engine")
+    client = TestClient(create_app(settings, engine=engine))
+    store: ExperimentStore = client.app.state.ctx.ideas.store  # type: ignore[attr-defined]
+    cfg = FamilyConfig(name="real", seed=3, quick_days=3, gap_days=1, validation_days=3)
+    store.ensure_family("real", cfg.to_dict())
+    for stop in (5, 9):
+        idea = {"params": {"exits.stop_loss_pct": stop}, "title": f"stop {stop}"}
+        assert client.post("/api/agent/ideas", json=idea, headers=AUTH).status_code == 201
+    done = Worker(store, settings, worker_id="w-real").run()
+    assert {d["stage"] for d in done} >= {"quick"}
+    trials = {t.trial_key: t for t in store.trials("real")}
+    quick = [t for t in trials.values() if t.stage == "quick"]
+    assert len(quick) == 2
+    served = client.get("/api/agent/experiments", params={"family": "real"}).json()
+    by_key = {r["run_id"]: r for r in served["experiments"]}
+    for t in quick:
+        r = by_key[t.trial_key]
+        assert r["trades"] == t.trades and r["pnl"] == pytest.approx(t.pnl)
+        assert r["family_trials"] == 2
+        if t.trades:
+            assert r["interval"]["method"] == "session_block"
+            assert r["friction"]["fees_paid"] > 0
+    status = client.get("/api/agent/status").json()
+    assert status["experiments_system"] == "experiments" and status["running"] == []
+    assert sum(status["promotion"]["counts"].values()) == 2
