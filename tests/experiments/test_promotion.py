@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from zerodte.errors import ConfigError, DataError
 from zerodte.experiments.family import FamilyConfig, parse_assignment, windows
-from zerodte.experiments.promotion import decision, family_report, family_stats, pbo_splits
+from zerodte.experiments.promotion import (
+    decision,
+    family_dsrs,
+    family_report,
+    family_stats,
+    pbo_splits,
+)
 from zerodte.store.experiments import TrialRow
 
 CASH = 50_000.0
@@ -50,6 +56,20 @@ def test_an_edge_zero_family_promotes_nothing_whatever_its_best_in_sample_figure
         status, result = decision(trials[best].trial_key, trials, cfg, CASH, "quick")
         assert status == "rejected" and result["n_trials"] == 200
         assert result["dsr"] < cfg.dsr_min
+
+
+def test_every_trials_dsr_at_once_equals_each_trials_own() -> None:
+    """``family_dsrs`` (one matrix for the whole family, what the dashboard reads) gives each
+    trial exactly the DSR, SR0 and trial count that ``family_stats`` gives it alone."""
+    trials = [*_noise_family(12, seed=3), _row(99, np.zeros(DAYS), trades=0)]
+    every = family_dsrs(trials, CASH, also_tried=5)
+    assert list(every) == [t.trial_key for t in trials]
+    for t in trials:
+        one = family_stats(t.trial_key, trials, CASH, 10, also_tried=5)
+        got = every[t.trial_key]
+        assert (got["dsr"], got["sr0"], got["n_trials"]) == (one.dsr, one.sr0, one.n_trials)
+        assert got["sharpe_daily"] == one.sharpe and tuple(got["reasons"]) == one.reasons
+    assert every["idea:99:quick"]["dsr"] is None
 
 
 def test_a_growing_edge_zero_family_counts_every_trial_so_far() -> None:

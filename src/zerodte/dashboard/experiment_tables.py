@@ -32,7 +32,7 @@ from zerodte.dashboard.experiments import (
     RunFamilies,
 )
 from zerodte.experiments.family import FamilyConfig
-from zerodte.experiments.promotion import PRUNED, family_report, family_stats
+from zerodte.experiments.promotion import PRUNED, family_dsrs, family_report
 from zerodte.research.stats import max_drawdown, sharpe_ratio
 from zerodte.store.experiments import ExperimentStore, TrialRow
 
@@ -126,6 +126,18 @@ class ExperimentTables:
         self.store = store
         self.initial_cash = initial_cash
         self.runs = runs
+        self._reports: dict[str, tuple[frozenset[str], dict[str, Any]]] = {}
+
+    def _report(self, cfg: FamilyConfig) -> dict[str, Any]:
+        """The family's report (its PBO: CSCV is the costly part), kept while no trial is
+        added (trials are only ever added)."""
+        trials = self.store.trials(cfg.name)
+        keys = frozenset(t.trial_key for t in trials)
+        known = self._reports.get(cfg.name)
+        if known is None or known[0] != keys:
+            known = (keys, family_report(trials, cfg, self.initial_cash))
+            self._reports[cfg.name] = known
+        return known[1]
 
     def _configs(self) -> dict[str, FamilyConfig]:
         out = {}
@@ -142,10 +154,9 @@ class ExperimentTables:
         for stage in STAGES:
             same = [t for t in trials if t.stage == stage]
             extra = pruned if stage == "quick" else 0
+            dsrs = family_dsrs(same, self.initial_cash, also_tried=extra)
             for t in same:
-                stats = family_stats(
-                    t.trial_key, same, self.initial_cash, cfg.min_trades, also_tried=extra
-                ).to_dict()
+                stats = dsrs[t.trial_key]
                 result = (decided.get(t.idea_id or -1) or {}).get(stage) or {}
                 out.append(trial_result(t, stats, result, cfg, self.initial_cash))
         return out
@@ -171,10 +182,7 @@ class ExperimentTables:
         running = [_running(i) for i in ideas if i["status"] == "running"]
         counts = Counter(str(i["status"]) for i in ideas)
         promoted = [_promoted(i) for i in ideas if i["status"] in PROMOTED]
-        reports = {
-            name: family_report(self.store.trials(name), cfg, self.initial_cash)
-            for name, cfg in configs.items()
-        }
+        reports = {name: self._report(cfg) for name, cfg in configs.items()}
         n_trials = sum(int(r["n_trials"]) for r in reports.values())
         message = (
             f"experiments: {len(configs)} famil{'y' if len(configs) == 1 else 'ies'}, "

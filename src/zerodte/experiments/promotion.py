@@ -127,22 +127,10 @@ def family_stats(
     keys = list(by_key)
     m = returns_matrix([by_key[k] for k in keys], initial_cash)
     cand = by_key[candidate]
-    col = m[:, keys.index(candidate)]
     per_trade = cand.pnl / cand.trades if cand.trades else None
-    reasons: list[str] = []
     sharpes = [s for s in (_sharpe(m[:, j]) for j in range(m.shape[1])) if s is not None]
-    sr = _sharpe(col)
-    dsr = sr0 = None
-    if sr is None:
-        reasons.append("no daily Sharpe ratio (no trades or zero variance)")
-    else:
-        sr_, skew, kurt, n_obs = sharpe_moments(col)
-        var = float(np.var(sharpes, ddof=1)) if len(sharpes) >= 2 else 0.0
-        try:
-            res = deflated_sharpe(sr_, n_obs, len(keys) + also_tried, var, skew, kurt)
-            dsr, sr0 = res.dsr, res.sr0
-        except ValueError as exc:  # a degenerate return distribution: no DSR, no promotion
-            reasons.append(f"DSR undefined: {exc}")
+    var = float(np.var(sharpes, ddof=1)) if len(sharpes) >= 2 else 0.0
+    sr, dsr, sr0, reasons = _deflated(m[:, keys.index(candidate)], len(keys) + also_tried, var)
     pbo_value = None
     splits = pbo_splits(m.shape[0])
     if m.shape[1] >= 2 and splits >= 2:
@@ -159,6 +147,47 @@ def family_stats(
         pbo_splits=splits if pbo_value is not None else None,
         reasons=tuple(reasons),
     )
+
+
+def _deflated(
+    col: np.ndarray, n_trials: int, sharpe_var: float
+) -> tuple[float | None, float | None, float | None, list[str]]:
+    """``(sharpe, dsr, sr0, reasons)`` of one trial's daily returns among ``n_trials``."""
+    sr = _sharpe(col)
+    if sr is None:
+        return None, None, None, ["no daily Sharpe ratio (no trades or zero variance)"]
+    sr_, skew, kurt, n_obs = sharpe_moments(col)
+    try:
+        res = deflated_sharpe(sr_, n_obs, n_trials, sharpe_var, skew, kurt)
+    except ValueError as exc:  # a degenerate return distribution: no DSR, no promotion
+        return sr, None, None, [f"DSR undefined: {exc}"]
+    return sr, res.dsr, res.sr0, []
+
+
+def family_dsrs(
+    trials: Sequence[TrialRow], initial_cash: float, *, also_tried: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Every trial's Sharpe and DSR against all of ``trials`` (what :func:`family_stats`
+    gives each, without the PBO), from one returns matrix: ``{trial_key: {...}}``."""
+    trials = list({t.trial_key: t for t in trials}.values())
+    if not trials:
+        return {}
+    m = returns_matrix(trials, initial_cash)
+    all_sr = [_sharpe(m[:, j]) for j in range(m.shape[1])]
+    known = [s for s in all_sr if s is not None]
+    var = float(np.var(known, ddof=1)) if len(known) >= 2 else 0.0
+    n_trials = len(trials) + also_tried
+    out = {}
+    for j, t in enumerate(trials):
+        sr, dsr, sr0, reasons = _deflated(m[:, j], n_trials, var)
+        out[t.trial_key] = {
+            "n_trials": n_trials,
+            "sharpe_daily": sr,
+            "dsr": dsr,
+            "sr0": sr0,
+            "reasons": reasons,
+        }
+    return out
 
 
 def _failures(stats: FamilyStats, cfg: FamilyConfig, *, need_pbo: bool) -> list[str]:
