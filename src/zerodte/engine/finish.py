@@ -127,6 +127,7 @@ def finish_run(
         "vetoes": dict(sorted(recorder.veto_counts.items())),
         "entries_sent": recorder.executed_entries(),
         "open_at_end": run.open_at_end,
+        "quote_sources": quote_source_counts(trades),
         **(extra_summary or {}),
     }
     summary = jsonable({**stats, **extra, "data_source": info.data_source})
@@ -229,3 +230,21 @@ class _RunRows:
         if token is not None:
             meta[TOKEN_KEY] = token
         self._runs().record_run(meta, self._summary, self._trades)
+
+
+def quote_source_counts(trades: pd.DataFrame) -> dict[str, int]:
+    """Fills priced from real quotes vs the option model (``entry_quote``, ``exit_quote``).
+
+    ``settled``: exits settled at expiry (no quote). Rows of a partial exit count as fills.
+    """
+    out = {"entry_real": 0, "entry_model": 0, "exit_real": 0, "exit_model": 0, "settled": 0}
+    if trades.empty:
+        return out
+    entry = trades["entry_quote"].fillna("").astype(str)
+    exits = trades["exit_quote"].fillna("").astype(str)
+    out["entry_real"] = int((entry == "real").sum())
+    out["entry_model"] = int((entry == "model").sum())
+    out["exit_real"] = int((exits == "real").sum())
+    out["exit_model"] = int((exits == "model").sum())
+    out["settled"] = int((exits == "").sum())
+    return out
