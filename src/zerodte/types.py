@@ -103,7 +103,8 @@ class OptionQuote:
     theta: float = float("nan")
     vega: float = float("nan")
     source: str = "model"
-    """``"model"`` (priced by the option model) or ``"real"`` (a real market quote)."""
+    """``"model"`` (the option model), ``"real"`` (a stored real market quote) or
+    ``"venue"`` (a live broker's quote)."""
 
     @property
     def mid(self) -> float:

@@ -233,18 +233,22 @@ class _RunRows:
 
 
 def quote_source_counts(trades: pd.DataFrame) -> dict[str, int]:
-    """Fills priced from real quotes vs the option model (``entry_quote``, ``exit_quote``).
+    """Fills priced from real quotes, the option model or a live venue (``entry_quote``,
+    ``exit_quote``).
 
     ``settled``: exits settled at expiry (no quote). Rows of a partial exit count as fills.
     """
-    out = {"entry_real": 0, "entry_model": 0, "exit_real": 0, "exit_model": 0, "settled": 0}
+    out = {f"{side}_{src}": 0 for side in ("entry", "exit") for src in QUOTE_SOURCES}
+    out["settled"] = 0
     if trades.empty:
         return out
-    entry = trades["entry_quote"].fillna("").astype(str)
-    exits = trades["exit_quote"].fillna("").astype(str)
-    out["entry_real"] = int((entry == "real").sum())
-    out["entry_model"] = int((entry == "model").sum())
-    out["exit_real"] = int((exits == "real").sum())
-    out["exit_model"] = int((exits == "model").sum())
-    out["settled"] = int((exits == "").sum())
+    for side in ("entry", "exit"):
+        got = trades[f"{side}_quote"].fillna("").astype(str)
+        for src in QUOTE_SOURCES:
+            out[f"{side}_{src}"] = int((got == src).sum())
+    out["settled"] = int((trades["exit_quote"].fillna("").astype(str) == "").sum())
     return out
+
+
+QUOTE_SOURCES = ("real", "model", "venue")
+"""``OptionQuote.source`` values: a stored real quote, the option model, a live venue's."""
