@@ -249,6 +249,8 @@ def _trade_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
             tag=f"zdte-{i}",
             position_tag=f"zdte-{i}",
             legs=1,
+            entry_quote="model",
+            exit_quote="model",
             session=entry.date(),
             entry_time=entry,
             exit_time=entry + pd.Timedelta(minutes=hold),

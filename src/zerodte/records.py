@@ -58,6 +58,9 @@ TRADE_COLUMNS: tuple[str, ...] = (
     "legs",  # legs of the position (1, or 2 for a straddle)
     "prediction_timeframe",  # minutes of the prediction horizon the entry acted on
     "exit_hmm_trend",  # hmm_trend when the exit was decided
+    "spread_cost",  # dollars: (entry spread / 2 + exit spread / 2) * 100 * qty (half spreads)
+    "entry_quote",  # "real" (a stored real quote), "model" (the option model's), "venue" (live)
+    "exit_quote",  # the same for the exit ("": settled at expiry, no quote)
 )
 
 EQUITY_COLUMNS: tuple[str, ...] = (

@@ -102,6 +102,9 @@ class OptionQuote:
     gamma: float = float("nan")
     theta: float = float("nan")
     vega: float = float("nan")
+    source: str = "model"
+    """``"model"`` (the option model), ``"real"`` (a stored real market quote) or
+    ``"venue"`` (a live broker's quote)."""
 
     @property
     def mid(self) -> float:
@@ -176,6 +179,11 @@ class Fill:
     time: pd.Timestamp
     slippage: float = 0.0
     group: str = ""
+    quote_spread: float = 0.0
+    """``ask - bid`` per share of the quote the fill traded against (0 without one: a
+    settlement, or a venue fill whose quote is not known; ``quote_source`` is then empty)."""
+    quote_source: str = ""
+    """``source`` of that quote (``"model"`` or ``"real"``; empty: none, settled)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,8 @@ def fill_to_dict(fill: Fill) -> dict[str, Any]:
         "time": time_to_str(fill.time),
         "slippage": fill.slippage,
         "group": fill.group,
+        "quote_spread": fill.quote_spread,
+        "quote_source": fill.quote_source,
     }
 
 
@@ -97,6 +99,8 @@ def fill_from_dict(data: dict[str, Any]) -> Fill:
         time=time,
         slippage=float(data.get("slippage", 0.0)),
         group=str(data.get("group", "")),
+        quote_spread=float(data.get("quote_spread", 0.0)),
+        quote_source=str(data.get("quote_source", "")),
     )
 
 

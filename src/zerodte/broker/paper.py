@@ -384,6 +384,8 @@ class PaperBroker:
             time=snapshot.time,
             slippage=slip,
             group=order.group,
+            quote_spread=quote.ask - quote.bid,
+            quote_source=quote.source,
         )
         self.book.book(fill, snapshot.session, quote)
         rec = self._records[pending.order_id]

@@ -198,7 +198,8 @@ def info(data_dir: DataDir = None, as_json: Json = False) -> None:
 
 def register(root: typer.Typer) -> None:
     """Attach ``zerodte data`` to the root app."""
-    from zerodte.cli import data_remote_cmds
+    from zerodte.cli import data_remote_cmds, option_data_cmds
 
     data_remote_cmds.attach(app)
+    option_data_cmds.attach(app)
     root.add_typer(app, name="data")

@@ -96,4 +96,7 @@ def chain(
 
 def register(root: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    from zerodte.cli.options_calibrate_cmds import calibrate_cmd
+
+    app.command("calibrate")(calibrate_cmd)
     root.add_typer(app, name="options")

@@ -114,7 +114,7 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
             "mean": {c: float(dsr.missed[c].mean()) for c in cols},
         }
         if compare:
-            ev = GhostTradeEvaluator(settings)
+            ev = GhostTradeEvaluator.for_market(settings, md)
             pos = md.frame.index.get_indexer(pd.DatetimeIndex(dsr.missed["timestamp"]))
             gap = compare_estimates(ev.rewards(md.frame, pos), ev.simplified(md.frame, pos))
             result["compare"] = gap.to_dict(orient="records")

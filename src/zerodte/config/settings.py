@@ -145,6 +145,40 @@ class OptionsSettings(Section):
     spread_close_minutes: float = Field(
         default=60.0, gt=0, le=SESSION_MINUTES, description="widening window"
     )
+    # far-OTM floor and ITM spreads (docs/options.md, "Real quotes"); defaults change nothing
+    bid_floor_ticks: int = Field(
+        default=0, ge=0, le=10, description="modelled bid at least this many ticks (0: none)"
+    )
+    itm_spread_share: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="share of intrinsic value that widens the spread like premium (1: all)",
+    )
+    # the traded option root and its real quotes (docs/real-data.md)
+    underlying: Literal["SPY", "SPX", "SPXW"] = Field(
+        default="SPY", description="option root traded; SPX/SPXW need SPX minute bars"
+    )
+    real_quotes: Literal["auto", "off"] = Field(
+        default="auto",
+        description="auto: price from stored real quotes where they cover the contract",
+    )
+    model_params: Path | None = Field(
+        default=None, description="per-underlying parameters from `options calibrate`"
+    )
+
+    @model_validator(mode="after")
+    def _check_root(self) -> OptionsSettings:
+        if self.underlying != "SPY" and (
+            abs(self.strike_step / 5.0 - round(self.strike_step / 5.0)) > 1e-9 or self.tick < 0.05
+        ):
+            raise ValueError(
+                f"options.underlying {self.underlying} lists 5-point strikes with a $0.05 tick "
+                f"below $3; got strike_step {self.strike_step}, tick {self.tick}. Set "
+                "options.strike_step = 5 and options.tick = options.min_spread = 0.05 (or load "
+                "the parameters of `zerodte options calibrate` with options.model_params)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_tod(self) -> OptionsSettings:

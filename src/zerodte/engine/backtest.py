@@ -18,7 +18,7 @@ from zerodte.broker.paper import PaperBroker
 from zerodte.config.manifest import settings_hash
 from zerodte.config.root import Settings
 from zerodte.engine.alignment import AlignmentTracker
-from zerodte.engine.build import build_engine, modelled_quote_books, validate_settings
+from zerodte.engine.build import build_engine, market_quote_books, validate_settings
 from zerodte.engine.clock import SimulatedClock
 from zerodte.engine.feed import HistoricalFeed, QuoteBookFactory
 from zerodte.engine.finish import FinishedRun, RunInfo, finish_run
@@ -28,6 +28,7 @@ from zerodte.engine.rundir import make_run_id
 from zerodte.engine.sources import BatchDecisions, StreamDecisions
 from zerodte.errors import ConfigError, ModelError
 from zerodte.features import FeatureStream, compute_features, get_feature_set
+from zerodte.options.params import apply_model_params
 from zerodte.policy.base import EntryController
 from zerodte.policy.controllers import build_controller
 from zerodte.regime import OUTPUT_COLUMNS as REGIME_COLUMNS
@@ -236,14 +237,14 @@ def run_backtest(
         Keys added to the summary (and so to the store's run row), e.g. the off-policy
         values a Q pipeline computed for the controller this run replays.
     """
-    settings = validate_settings(settings)
+    settings, option_model = apply_model_params(validate_settings(settings))
     if path not in ("vectorised", "streaming"):
         raise ConfigError(f"path must be 'vectorised' or 'streaming', got {path!r}")
     ctrl = controller if controller is not None else build_controller(settings)
     frame: pd.DataFrame = market_data.frame
     feed = HistoricalFeed(
         frame,
-        quote_books if quote_books is not None else modelled_quote_books(settings, frame),
+        quote_books if quote_books is not None else market_quote_books(settings, market_data),
         SimulatedClock(),
     )
     broker = PaperBroker.from_settings(settings)
@@ -307,7 +308,11 @@ def run_backtest(
         info,
         execution=broker.execution.describe(),
         decisions=decisions,
-        extra_summary={"alignment": alignment.summary(run.cycles), **(summary_extra or {})},
+        extra_summary={
+            "alignment": alignment.summary(run.cycles),
+            **({} if option_model is None else {"option_model": option_model}),
+            **(summary_extra or {}),
+        },
         extra_manifest={"predictor": None if predictor is None else predictor.manifest},
         run_dir=run_dir,
         write=write,

@@ -127,6 +127,7 @@ class ModelContractSelector:
             quotes=quotes,
             vix=observation.vix,
             minutes_to_close=observation.minutes_to_close,
+            underlying=opts.underlying,
         )
 
 
@@ -164,6 +165,35 @@ def modelled_quote_books(settings: Settings, frame: pd.DataFrame) -> QuoteBookFa
             spot_close=cols["spy_close"][i],
             vix_open=cols["vix_open"][i],
             vix_close=cols["vix_close"][i],
+        )
+
+    return book
+
+
+def market_quote_books(settings: Settings, market_data: object) -> QuoteBookFactory:
+    """Real quote books where ``market_data`` carries real quotes, else modelled ones.
+
+    Real quotes are used when the store holds quotes of ``options.underlying`` on these
+    sessions and ``options.real_quotes`` is ``"auto"`` (see
+    :mod:`zerodte.options.real_book`); the modelled book is their fallback.
+    """
+    frame: pd.DataFrame = market_data.frame  # type: ignore[attr-defined]
+    quotes = getattr(market_data, "option_quotes", None)
+    modelled = modelled_quote_books(settings, frame)
+    if quotes is None or quotes.empty or settings.options.real_quotes == "off":
+        return modelled
+    from zerodte.options.model import ModelledQuoteBook
+    from zerodte.options.real_book import RealQuoteBook, RealQuotes
+
+    real = RealQuotes(quotes, settings.options.underlying)
+    sessions = list(frame["session"])
+    seen: set[tuple[OptionContract, date]] = set()
+
+    def book(i: int) -> QuoteBook:
+        fallback = modelled(i)
+        assert isinstance(fallback, ModelledQuoteBook)
+        return RealQuoteBook(
+            real, fallback, fallback.time_open, fallback.time_close, sessions[i], seen
         )
 
     return book

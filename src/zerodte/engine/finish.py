@@ -127,6 +127,7 @@ def finish_run(
         "vetoes": dict(sorted(recorder.veto_counts.items())),
         "entries_sent": recorder.executed_entries(),
         "open_at_end": run.open_at_end,
+        "quote_sources": quote_source_counts(trades),
         **(extra_summary or {}),
     }
     summary = jsonable({**stats, **extra, "data_source": info.data_source})
@@ -229,3 +230,25 @@ class _RunRows:
         if token is not None:
             meta[TOKEN_KEY] = token
         self._runs().record_run(meta, self._summary, self._trades)
+
+
+def quote_source_counts(trades: pd.DataFrame) -> dict[str, int]:
+    """Fills priced from real quotes, the option model or a live venue (``entry_quote``,
+    ``exit_quote``).
+
+    ``settled``: exits settled at expiry (no quote). Rows of a partial exit count as fills.
+    """
+    out = {f"{side}_{src}": 0 for side in ("entry", "exit") for src in QUOTE_SOURCES}
+    out["settled"] = 0
+    if trades.empty:
+        return out
+    for side in ("entry", "exit"):
+        got = trades[f"{side}_quote"].fillna("").astype(str)
+        for src in QUOTE_SOURCES:
+            out[f"{side}_{src}"] = int((got == src).sum())
+    out["settled"] = int((trades["exit_quote"].fillna("").astype(str) == "").sum())
+    return out
+
+
+QUOTE_SOURCES = ("real", "model", "venue")
+"""``OptionQuote.source`` values: a stored real quote, the option model, a live venue's."""

@@ -431,6 +431,7 @@ class LiveFeed:
                 gamma=float(g.gamma[k]),
                 theta=float(g.theta[k]),
                 vega=float(g.vega[k]),
+                source="venue",  # the broker's quote: real in production, the fake's in replay
             )
         return out
 

@@ -13,13 +13,14 @@ broker reports the rest rejected, cancelled or expired.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from zerodte.broker.base import Broker, Rejection
 from zerodte.broker.tags import TagFactory, is_settlement
-from zerodte.engine.trades import OpenTrade, trade_row
+from zerodte.engine.trades import OpenTrade, half_spread, trade_row
 from zerodte.errors import OrderRejected
 from zerodte.types import Fill, OptionContract, Order, Side
 
@@ -122,17 +123,25 @@ class TradeBook:
             logger.warning("buy fill %s left no position at the broker", fill.tag)
             return
         trade = self.open.get(fill.contract)
+        half = half_spread(fill)
         if trade is None:
+            context = dict(pending.context)
+            context.update(entry_quote=fill.quote_source, entry_half_spread=half)
             self.open[fill.contract] = OpenTrade(
                 tag=fill.tag,
                 position=pos,
                 entry_fee=fill.fee,
-                context=dict(pending.context),
+                context=context,
                 session=session,
                 group=str(pending.context.get("position_tag") or fill.tag),
             )
         else:
             # A second entry (or the rest of a partial fill) averages in, as the broker does.
+            held = trade.position.qty
+            before = float(trade.context.get("entry_half_spread", math.nan))
+            trade.context["entry_half_spread"] = (before * held + half * fill.qty) / (
+                held + fill.qty
+            )
             trade.position = pos
             trade.entry_fee += fill.fee
 

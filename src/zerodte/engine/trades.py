@@ -89,6 +89,12 @@ def trade_row(
 
     Fees are the exit fee plus the entry fee pro rata to the contracts sold, so that
     ``pnl = (exit - entry) * 100 * qty - fees`` and the rows of one trade add up.
+
+    ``spread_cost`` is the HALF spread paid on each side, in dollars: ``((ask - bid) at
+    entry / 2 + (ask - bid) at exit / 2) * 100 * qty``, i.e. what the round trip cost
+    against the mid before slippage (a settlement at expiry pays no spread).
+    ``entry_quote`` and ``exit_quote`` say whether each side filled against a real market
+    quote (``"real"``) or the model's (``"model"``; ``""``: settled, no quote).
     """
     pos = trade.position
     share = fill.qty / pos.qty
@@ -122,7 +128,17 @@ def trade_row(
         "exit_hmm_trend": trade.exit_hmm_trend,
     }
     row.update(trade.context)
+    half_in = float(row.pop("entry_half_spread", math.nan))
+    paid = (half_in + half_spread(fill)) * CONTRACT_MULTIPLIER * fill.qty
+    row["spread_cost"] = None if math.isnan(paid) else paid
+    row.setdefault("entry_quote", "")
+    row["exit_quote"] = fill.quote_source
     return row
+
+
+def half_spread(fill: Fill) -> float:
+    """Half the quoted spread ``fill`` traded against, per share (0 without a quote)."""
+    return 0.5 * fill.quote_spread
 
 
 def position_groups(trades: Iterable[OpenTrade]) -> list[tuple[str, list[OpenTrade]]]:

@@ -27,7 +27,7 @@ summaries, manifests and ``--json`` outputs print.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -57,6 +57,9 @@ class MarketData:
     source: str
     sessions: list[date] = field(default_factory=list)
     synthetic: SyntheticConfig | None = None
+    option_quotes: pd.DataFrame | None = None
+    """Stored real option quotes of ``options.underlying`` on these sessions (None: none,
+    or ``options.real_quotes = "off"``); see :mod:`zerodte.market.option_store`."""
     data_source: dict[str, object] = field(default_factory=dict)
     """Where the data came from: ``{"kind": "synthetic", "seed", "edge", ...}`` or
     ``{"kind": "store", "path", "symbols": {sym: {sources, feeds, interval}}, "vix", ...}``,
@@ -209,7 +212,7 @@ def load_market(
 
     store = ParquetStore(settings.data.data_dir)
     if store.has_data():
-        bars = store.load(start=start, end=end)
+        bars = _underlying_as_grid(store.load(start=start, end=end), settings, store)
         if days is not None and "SPY" in bars and not bars["SPY"].empty:
             spy_days = sorted(set(bars["SPY"]["timestamp"].dt.date))
             if len(spy_days) > days:
@@ -238,7 +241,7 @@ def load_market(
         )
         if not data.sessions:
             raise DataError(f"no stored trading days in the requested range in {store.root}")
-        return data
+        return _with_option_quotes(data, settings)
     if Path(settings.data.data_dir) != DEFAULT_DATA_DIR:
         raise DataError(
             f"the data directory {settings.data.data_dir} holds no market data (no "
@@ -266,6 +269,58 @@ def load_market(
         described={**_synthetic(cfg), "stored_in": str(store.data_dir)},
     )
     return _restrict(data, end=end) if end is not None else data
+
+
+GRID_SYMBOL = {"SPY": "SPY", "SPX": "SPX", "SPXW": "SPX"}
+"""The minute series that drives the cycles for each option root (``options.underlying``)."""
+
+
+def _underlying_as_grid(
+    bars: dict[str, pd.DataFrame], settings: Settings, store: ParquetStore
+) -> dict[str, pd.DataFrame]:
+    """Bars with the option root's underlying in the cycle-grid (``SPY``) slot.
+
+    An index root (SPX/SPXW) runs on the stored SPX minutes; the frame keeps its column
+    names (``spy_*`` = the underlying) and ``data_source.underlying`` says which it is.
+    """
+    grid = GRID_SYMBOL[settings.options.underlying]
+    if grid == "SPY":
+        return bars
+    if grid not in bars or bars[grid].empty:
+        raise DataError(
+            f"options.underlying {settings.options.underlying} runs on {grid} minute bars and "
+            f"{store.data_dir} has none; import them with `zerodte data import FILE --symbol "
+            f"{grid} --data-dir {store.data_dir}`"
+        )
+    out = {s: f for s, f in bars.items() if s not in ("SPY", grid)}
+    out["SPY"] = bars[grid]
+    return out
+
+
+def _with_option_quotes(data: MarketData, settings: Settings) -> MarketData:
+    """``data`` with the stored real quotes of ``options.underlying`` on its sessions."""
+    from zerodte.market.option_store import OptionQuoteStore
+
+    root = settings.options.underlying
+    data.data_source["underlying"] = GRID_SYMBOL[root]
+    if settings.options.real_quotes == "off":
+        data.data_source["option_quotes"] = "off"
+        return data
+    store = OptionQuoteStore(settings.data.data_dir)
+    if not store.has_quotes():
+        return data
+    quotes = store.quotes((root,), start=data.sessions[0], end=data.sessions[-1])
+    if quotes.empty:
+        return data
+    files = [f for f in store.provenance() if f["kind"] == "quotes" and root in f["roots"]]
+    data = replace(data, option_quotes=quotes)
+    data.data_source["option_quotes"] = {
+        "root": root,
+        "rows": len(quotes),
+        "days": sorted({d.isoformat() for d in quotes["timestamp"].dt.date}),
+        "files": [{"source": f["source"], "sha256": f["sha256"]} for f in files],
+    }
+    return data
 
 
 def _synthetic(cfg: SyntheticConfig) -> dict[str, object]:

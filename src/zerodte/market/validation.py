@@ -55,7 +55,8 @@ REPAIRS: tuple[str, ...] = (
 missing minutes (volume 0) and is the only one that adds rows; ``drop-spikes`` drops
 isolated single-bar spikes (:func:`zerodte.market.plausibility.spike_mask`)."""
 
-NO_VOLUME_SYMBOLS = frozenset({"VIX"})
+NO_VOLUME_SYMBOLS = frozenset({"VIX", "SPX"})
+"""Indices: no traded volume (SPX is the underlying of SPX/SPXW options)."""
 
 
 def in_session(ts: pd.Series, calendar: TradingCalendar) -> np.ndarray:

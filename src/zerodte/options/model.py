@@ -99,7 +99,11 @@ class OptionModel:
         iv, z = self.surface.iv_z(spot, strike, mte, vix)
         g = bs_greeks(spot, strike, year_fraction(mte), iv, self.rate, self.div, is_call)
         mid = np.where(np.isnan(iv), np.nan, g.price)
-        bid, ask = self.bidask.quote(mid, z, mtc, vix)
+        intrinsic = None
+        if self.bidask.itm_spread_share != 1.0:
+            w = np.where(np.asarray(is_call, dtype=bool), 1.0, -1.0)
+            intrinsic = np.maximum(w * (np.asarray(spot, np.float64) - np.asarray(strike)), 0.0)
+        bid, ask = self.bidask.quote(mid, z, mtc, vix, intrinsic)
         return {
             "bid": bid,
             "ask": ask,
@@ -131,7 +135,8 @@ class OptionModel:
         px, delta, gamma, theta, vega = _bs_scalar(
             spot, strike, mte / MINUTES_PER_YEAR, iv, self.rate, self.div, is_call
         )
-        bid, ask = self.bidask.quote_scalar(px, z, mtc, vix)
+        intrinsic = max((spot - strike) if is_call else (strike - spot), 0.0)
+        bid, ask = self.bidask.quote_scalar(px, z, mtc, vix, intrinsic)
         return ScalarQuote(bid, ask, px, iv, delta, gamma, theta, vega)
 
     def quote(

@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, Self
 
 import numpy as np
 import pandas as pd
@@ -51,10 +51,15 @@ import pandas as pd
 from zerodte.broker.fills import ExecutionModel, build_execution_model
 from zerodte.config.root import Settings
 from zerodte.io import atomic_write
+from zerodte.options.params import apply_model_params
 from zerodte.qscorer.ghost_exits import GhostPath, first_exit_step
+from zerodte.qscorer.ghost_quotes import overlay_frame
 from zerodte.qscorer.ghost_retry import BarArrays, retry_zero_bid_exits
 from zerodte.records import MISSED_KEY_COLUMNS, ghost_column
 from zerodte.types import CONTRACT_MULTIPLIER, Action, OptionContract, OptionQuote, Right, Side
+
+if TYPE_CHECKING:
+    from zerodte.options.real_book import RealQuotes
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +300,10 @@ class GhostTradeEvaluator:
     apply_exit_rules
         Run the ``exits`` rules along each ghost path, so that a rule firing before
         ``t + h`` closes the ghost (default ``qscorer.apply_exit_rules``).
+    real_quotes
+        Real option quotes (:class:`~zerodte.options.real_book.RealQuotes`): where they
+        cover a contract at a minute they replace the modelled bid and ask, as the paper
+        broker's :class:`~zerodte.options.real_book.RealQuoteBook` does.
     """
 
     def __init__(
@@ -306,8 +315,10 @@ class GhostTradeEvaluator:
         execution: ExecutionModel | None = None,
         horizons: Sequence[int] | None = None,
         apply_exit_rules: bool | None = None,
+        real_quotes: RealQuotes | None = None,
     ) -> None:
         self.settings = settings
+        self.real_quotes = real_quotes if real_quotes is not None and len(real_quotes) else None
         self.horizons = tuple(int(h) for h in (horizons or settings.qscorer.horizons))
         if not self.horizons or min(self.horizons) < 1:
             raise ValueError(f"ghost horizons must be positive minutes, got {self.horizons}")
@@ -325,6 +336,35 @@ class GhostTradeEvaluator:
             if settings.options.expiry_days == 0
             else exits.eod_flatten_minutes
         )
+
+    @classmethod
+    def for_market(cls, settings: Settings, market_data: object, **kwargs: object) -> Self:
+        """The evaluator of ``market_data``: with its real option quotes when it has any."""
+        settings, _ = apply_model_params(settings)  # the very model the broker runs
+        quotes = getattr(market_data, "option_quotes", None)
+        real = None
+        if quotes is not None and not quotes.empty and settings.options.real_quotes == "auto":
+            from zerodte.options.real_book import RealQuotes
+
+            real = RealQuotes(quotes, settings.options.underlying)
+        return cls(settings, real_quotes=real, **kwargs)  # type: ignore[arg-type]
+
+    def _real(  # noqa: PLR0917 (private step of rewards)
+        self,
+        frame: pd.DataFrame,
+        pos: np.ndarray,
+        strike: np.ndarray,
+        right: Right,
+        at: str,
+        quote: Mapping[str, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The pricer's ``quote`` at bars ``pos``, real where real quotes cover it."""
+        bid = np.asarray(quote["bid"], np.float64)
+        ask = np.asarray(quote["ask"], np.float64)
+        if self.real_quotes is None:
+            return bid, ask
+        days = self.settings.options.expiry_days
+        return overlay_frame(self.real_quotes, frame, pos, strike, right, at, bid, ask, days)
 
     # -- full repricing ----------------------------------------------------------------
     def geometry(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> GhostGeometry:
@@ -382,8 +422,14 @@ class GhostTradeEvaluator:
                 vix_open[e_pos],
                 geo.minutes_to_close[e_pos],
             )
-            bid_in = np.asarray(q_in["bid"], np.float64)
-            ask_in = np.asarray(q_in["ask"], np.float64)
+            bid_in, ask_in = self._real(
+                frame,
+                e_pos,
+                strike_all[e_rows],
+                right,
+                "open",
+                q_in,
+            )
             usable_in = np.isfinite(ask_in) & np.isfinite(bid_in) & (ask_in > 0)
             entry_price = np.full(len(rows), np.nan)
             entry_price[e_rows] = np.where(
@@ -432,8 +478,14 @@ class GhostTradeEvaluator:
                 vix_open[pos],
                 geo.minutes_to_close[pos],
             )
-            bid = np.asarray(q["bid"], np.float64)
-            ask = np.asarray(q["ask"], np.float64)
+            bid, ask = self._real(
+                frame,
+                pos,
+                strike,
+                right,
+                "open",
+                q,
+            )
             ok = np.isfinite(bid) & np.isfinite(ask)
             price = np.where(ok, fill_prices(self.execution, Side.SELL, bid, ask), np.nan)
             return np.where(ok, bid, np.nan), price
@@ -489,7 +541,14 @@ class GhostTradeEvaluator:
                 vix_close[dv],
                 geo.minutes_to_close[dv] - 1.0,
             )
-            bid[valid] = np.asarray(quote["bid"], np.float64)
+            bid[valid] = self._real(
+                frame,
+                dv,
+                np.broadcast_to(strike[r, None], d.shape)[valid],
+                right,
+                "close",
+                quote,
+            )[0]
             d_c = np.where(valid, d, 0)
             path = GhostPath(
                 bid=bid,

@@ -173,7 +173,7 @@ def generate_dataset(
         code_version=code_version,
         probe_gates=True,
     )
-    ev = GhostTradeEvaluator(settings)
+    ev = GhostTradeEvaluator.for_market(settings, md)
     missed = ev.missed_records(md.frame, run.decisions)
     if run_dir is not None:
         write_missed(run_dir, missed)

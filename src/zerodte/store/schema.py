@@ -67,6 +67,8 @@ STRING_COLUMNS = frozenset(
         "entry_controller",
         "signal_strategy",
         "position_tag",
+        "entry_quote",
+        "exit_quote",
     }
 )
 TEXT_COLUMNS = frozenset({"signal_reasoning"})
