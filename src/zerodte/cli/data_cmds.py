@@ -172,11 +172,16 @@ def info(data_dir: DataDir = None, as_json: Json = False) -> None:
     """Symbols, first/last day, trading days, rows and the data hash of the store."""
     from zerodte.market.store import ParquetStore
 
+    from zerodte.market.sentiment.store import SentimentStore
+
     store = ParquetStore(_store_dir(data_dir))
     summary = store.info()
+    sentiment = SentimentStore(_store_dir(data_dir)).describe()
     if as_json:
-        print_json(summary.to_dict())
+        print_json({**summary.to_dict(), **({"sentiment": sentiment} if sentiment else {})})
         return
+    for name, s in sentiment.items():
+        print(f"sentiment {name}: {s['rows']} rows, {s['first']} .. {s['last']}, {s['sources']}")
     if summary.empty:
         print(f"no market data in {store.root}; run `zerodte data import` or `data generate`")
         return

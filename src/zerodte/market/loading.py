@@ -27,7 +27,7 @@ summaries, manifests and ``--json`` outputs print.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -238,7 +238,7 @@ def load_market(
         )
         if not data.sessions:
             raise DataError(f"no stored trading days in the requested range in {store.root}")
-        return data
+        return _with_sentiment(data, settings)
     if Path(settings.data.data_dir) != DEFAULT_DATA_DIR:
         raise DataError(
             f"the data directory {settings.data.data_dir} holds no market data (no "
@@ -266,6 +266,28 @@ def load_market(
         described={**_synthetic(cfg), "stored_in": str(store.data_dir)},
     )
     return _restrict(data, end=end) if end is not None else data
+
+
+def _with_sentiment(data: MarketData, settings: Settings) -> MarketData:
+    """``data`` with the stored sentiment columns joined as of what was known
+    (:mod:`zerodte.market.sentiment.join`); unchanged when none is stored."""
+    from zerodte.market.sentiment.join import sentiment_columns
+
+    d = settings.data
+    columns, described = sentiment_columns(
+        d.data_dir,
+        pd.DatetimeIndex(data.frame.index),
+        choice=d.sentiment_source,
+        window_minutes=d.news_window_minutes,
+    )
+    if not described:
+        return data
+    frame = data.frame
+    if columns:
+        head = frame.drop(columns=["session", "minute"])
+        extra = pd.DataFrame(columns, index=frame.index)
+        frame = pd.concat([head, extra, frame[["session", "minute"]]], axis=1)
+    return replace(data, frame=frame, data_source={**data.data_source, "sentiment": described})
 
 
 def _synthetic(cfg: SyntheticConfig) -> dict[str, object]:
