@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -139,7 +140,7 @@ def _unterminated(raw: RawTable, frame: pd.DataFrame, source: str) -> list[Probl
     return [
         Problem(
             source,
-            int(frame[ROW_COLUMN].iloc[-1]),
+            len(raw.frame),
             "volume",
             "last line has no line end (the file may be cut inside this row)",
             str(raw.frame.iloc[-1].tolist())[:120],
@@ -207,6 +208,8 @@ def import_file(
     calendar: TradingCalendar | None = None,
     time_format: str | None = None,
     interval: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
 ) -> ImportResult:
     """Read, normalise, repair (only as asked) and validate a bar file.
 
@@ -235,6 +238,9 @@ def import_file(
         from the stamps (dates without a time, or one bar a day, are daily). Daily rows are
         stamped at their session's open; ``label="end"`` shifts intraday bars back by one
         interval. A symbol without volume (VIX) needs no volume column.
+    start, end
+        Import only the rows of these New York days (inclusive); the rest of the file is
+        left out before any check (a note counts them).
     """
     path = Path(path)
     source = path.name
@@ -256,8 +262,18 @@ def import_file(
             "time, date and vol are understood)"
         )
     rows = frame[ROW_COLUMN].to_numpy()
-    parsed = parse_times(frame["timestamp"], rows, tz=tz, source=source, time_format=time_format)
+    parsed = parse_times(
+        frame["timestamp"],
+        rows,
+        tz=tz,
+        source=source,
+        time_format=time_format,
+        start=start,
+        end=end,
+    )
     frame["timestamp"] = parsed.values
+    if parsed.kept is not None:
+        frame = frame.loc[parsed.kept].reset_index(drop=True)
     cal = calendar or TradingCalendar()
     step = check_interval(interval, "--interval") if interval is not None else None
     if step is None:
