@@ -213,6 +213,8 @@ def test_load_market_adds_sentiment_columns_only_when_stored(
     feats = compute_features(data.frame, "default")
     assert {"sentiment", "sentiment_change_15m"} <= set(feats.columns)
     assert state_features(feats.columns)[-2:] == ("sentiment", "sentiment_change_15m")
+    assert data.data_source["bars_hash"] == plain.data_hash != data.data_hash
+    assert data.data_source["data_hash"] == data.data_hash
     # synthetic bars are unchanged by the join
     pd.testing.assert_frame_equal(data.frame[plain.frame.columns], plain.frame)
     off = load_market(_settings(tmp_path, sentiment_source="none"))

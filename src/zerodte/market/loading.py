@@ -26,11 +26,13 @@ summaries, manifests and ``--json`` outputs print.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from zerodte.config import Settings
@@ -282,12 +284,21 @@ def _with_sentiment(data: MarketData, settings: Settings) -> MarketData:
     )
     if not described:
         return data
-    frame = data.frame
+    frame, digest = data.frame, data.data_hash
+    source: dict[str, object] = {**data.data_source, "sentiment": described}
     if columns:
         head = frame.drop(columns=["session", "minute"])
         extra = pd.DataFrame(columns, index=frame.index)
         frame = pd.concat([head, extra, frame[["session", "minute"]]], axis=1)
-    return replace(data, frame=frame, data_source={**data.data_source, "sentiment": described})
+        # the joined columns are inputs too: a model or trial on them must not share the
+        # hash of the bars alone (which stays in bars_hash, as `data info` shows it)
+        h = hashlib.sha256(digest.encode())
+        for name in sorted(columns):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(columns[name], dtype="<f8").tobytes())
+        digest = h.hexdigest()
+        source.update({"bars_hash": data.data_hash, "data_hash": digest})
+    return replace(data, frame=frame, data_hash=digest, data_source=source)
 
 
 def _synthetic(cfg: SyntheticConfig) -> dict[str, object]:
