@@ -64,5 +64,7 @@ def test_fetch_fear_greed_and_news_into_the_store(
     asked = len(recorded)
     again = runner.invoke(app, args)  # the cache answers; nothing new is stored
     assert again.exit_code == 0 and "(0 new)" in again.output and len(recorded) == asked
+    fresh = runner.invoke(app, [*args, "--refresh"])  # asks the source again
+    assert fresh.exit_code == 0 and len(recorded) > asked
     news = SentimentStore(tmp_path).load("polygon-news", "SPY")
     assert news is not None and list(news.rows["id"]) == ["art4", "art5"]

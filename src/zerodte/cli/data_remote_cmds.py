@@ -54,16 +54,23 @@ def fetch(  # noqa: PLR0917 (typer options)
     ] = None,
     data_dir: DataDir = None,
     mix_feeds: Annotated[bool, typer.Option("--mix-feeds", help="Accept another feed.")] = False,
+    refresh: Annotated[
+        bool,
+        typer.Option("--refresh", help="Ask the source again for cached days (e.g. today's)."),
+    ] = False,
 ) -> None:
-    """Fetch minute bars from a vendor (or the router), or a sentiment series, into the store."""
+    """Fetch minute bars from a vendor (or the router), or a sentiment series, into the store.
+
+    Fetched days are cached (data.cache_dir) and not asked again; a day fetched while it was
+    still going on (today) is complete only with --refresh."""
     first = parse_day(start, "--start")
     last = parse_day(end, "--end") or first
     if source in SENTIMENT_SOURCES:
-        _fetch_sentiment(source, symbol, first, last, data_dir)
+        _fetch_sentiment(source, symbol, first, last, data_dir, refresh=refresh)
         return
     if first is None or last is None:
         raise typer.BadParameter("name the first day", param_hint="--start")
-    src = build_source(current_settings(), source)
+    src = build_source(current_settings(), source, refresh=refresh)
     bars = src.fetch(symbol, first, last)
     served = getattr(src, "served", {}).get(symbol.upper(), src.name)
     feed = str(getattr(src, "feed", "unknown"))
@@ -76,12 +83,18 @@ def fetch(  # noqa: PLR0917 (typer options)
 
 
 def _fetch_sentiment(
-    source: str, symbol: str, first: date | None, last: date | None, data_dir: Path | None
+    source: str,
+    symbol: str,
+    first: date | None,
+    last: date | None,
+    data_dir: Path | None,
+    *,
+    refresh: bool,
 ) -> None:
     from zerodte.market.sentiment.store import MARKET, SentimentStore
 
     settings = current_settings()
-    src = sentiment_source(settings, source)
+    src = sentiment_source(settings, source, refresh=refresh)
     series = "put-call" if source == "tradier-put-call" else source
     sym = MARKET if series == "fear-greed" else symbol.upper()
     if series == "put-call":

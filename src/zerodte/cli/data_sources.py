@@ -67,7 +67,7 @@ def adapter(settings: Settings, name: str) -> MarketDataSource:
     )
 
 
-def sentiment_source(settings: Settings, name: str) -> MarketDataSource:
+def sentiment_source(settings: Settings, name: str, *, refresh: bool = False) -> MarketDataSource:
     """The sentiment adapter ``name`` with retries, and the cache for the history sources
     (a put/call snapshot is of now and is never cached)."""
     import httpx
@@ -111,6 +111,7 @@ def sentiment_source(settings: Settings, name: str) -> MarketDataSource:
     return CachedSource(
         RetryingSource(inner, attempts=d.vendor_retries + 1),
         d.cache_dir,
+        mode="refresh" if refresh else "use",
         key="known_at",
         normalize=lambda f: normalize(series, f, f"{name} cache"),
         empty=lambda: empty(series),
@@ -118,7 +119,7 @@ def sentiment_source(settings: Settings, name: str) -> MarketDataSource:
     )
 
 
-def build_source(settings: Settings, name: str) -> MarketDataSource:
+def build_source(settings: Settings, name: str, *, refresh: bool = False) -> MarketDataSource:
     """``name`` wrapped with retries and the cache; ``router``: every configured source in
     the default priority order (those without a key are left out)."""
     from zerodte.market.router import DEFAULT_ORDER, SourceRouter
@@ -126,7 +127,7 @@ def build_source(settings: Settings, name: str) -> MarketDataSource:
 
     def wrapped(n: str) -> MarketDataSource:
         retrying = RetryingSource(adapter(settings, n), attempts=settings.data.vendor_retries + 1)
-        return CachedSource(retrying, settings.data.cache_dir)
+        return CachedSource(retrying, settings.data.cache_dir, mode="refresh" if refresh else "use")
 
     if name != "router":
         return wrapped(name)
