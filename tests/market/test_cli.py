@@ -94,3 +94,19 @@ def test_verify_fails_on_empty_or_bad_store(tmp_path: Path) -> None:
     frame.to_parquet(path)
     res = runner.invoke(app, ["data", "verify", "--data-dir", str(tmp_path)])
     assert res.exit_code == 1 and "high below low" in res.output
+
+
+def test_import_start_end_flags(tmp_path: Path) -> None:
+    ts = pd.date_range("2024-03-04 09:30", periods=390, freq="1min", tz="America/New_York")
+    two = ts.append(ts + pd.Timedelta(days=1))
+    px = np.full(len(two), 100.0)
+    frame = pd.DataFrame(
+        {"timestamp": two, "open": px, "high": px, "low": px, "close": px, "volume": 5.0}
+    )
+    path = tmp_path / "spy.csv"
+    frame.to_csv(path, index=False)
+    args = ["data", "import", str(path), "--symbol", "SPY", "--data-dir", str(tmp_path / "d")]
+    res = runner.invoke(app, [*args, "--start", "2024-03-05", "--end", "2024-03-05"])
+    assert res.exit_code == 0, res.output
+    assert "imported 390 SPY bars" in res.output and "outside --start/--end" in res.output
+    assert ParquetStore(tmp_path / "d").sessions() == [pd.Timestamp("2024-03-05").date()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +78,32 @@ def test_non_numeric_cells_are_reported(tmp_path: Path) -> None:
     raw.to_csv(path, index=False)
     with pytest.raises(DataError, match=r"x.csv:3 \[close\] not a number"):
         import_file(path, symbol="SPY")
+
+
+MAP = "Time=timestamp,Vol=volume"
+
+
+def test_start_end_restrict_the_import_before_any_check(tmp_path: Path) -> None:
+    days = ["2024-03-04", "2024-03-05", "2024-03-06"]
+    frame = pd.concat([_raw(d) for d in days], ignore_index=True)
+    frame["Time"] = frame["Time"].astype(str)
+    frame["Close"] = frame["Close"].astype(object)
+    frame.loc[0, "Time"] = "1990-01-02 09:30:00"  # before the calendar, outside the window
+    frame.loc[len(frame) - 1, "Close"] = "junk"  # a bad cell outside the window
+    path = tmp_path / "spy.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match="outside the trading calendar"):
+        import_file(path, symbol="SPY", tz="America/New_York", mapping=MAP)
+    res = import_file(
+        path,
+        symbol="SPY",
+        tz="America/New_York",
+        mapping=MAP,
+        start=date(2024, 3, 5),
+        end=date(2024, 3, 5),
+    )
+    spy = res.bars["SPY"]
+    assert len(spy) == 390 and set(spy["timestamp"].dt.date) == {date(2024, 3, 5)}
+    assert any("left out 780 row(s) outside --start/--end" in n for n in res.report.notes)
+    with pytest.raises(DataError, match=r"no row between 2025-01-02 and .*file holds 1990-01-02"):
+        import_file(path, symbol="SPY", tz="America/New_York", mapping=MAP, start=date(2025, 1, 2))

@@ -113,6 +113,12 @@ def import_cmd(  # noqa: PLR0917 (typer options)
         bool,
         typer.Option("--mix-feeds", help="Accept another feed's volume scale in one symbol."),
     ] = False,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Import only rows from this day (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Import only rows up to this day (YYYY-MM-DD).")
+    ] = None,
 ) -> None:
     """Import a bar file into the store; refuse bad data with a full report.
 
@@ -135,6 +141,8 @@ def import_cmd(  # noqa: PLR0917 (typer options)
             repairs=repair,
             time_format=time_format,
             interval=interval,
+            start=parse_day(start, "--start"),
+            end=parse_day(end, "--end"),
         )
     store = ParquetStore(_store_dir(data_dir))
     filled = "fill-missing" in result.repairs
@@ -170,13 +178,17 @@ def verify(data_dir: DataDir = None) -> None:
 @app.command("info")
 def info(data_dir: DataDir = None, as_json: Json = False) -> None:
     """Symbols, first/last day, trading days, rows and the data hash of the store."""
+    from zerodte.market.sentiment.store import SentimentStore
     from zerodte.market.store import ParquetStore
 
     store = ParquetStore(_store_dir(data_dir))
     summary = store.info()
+    sentiment = SentimentStore(_store_dir(data_dir)).describe()
     if as_json:
-        print_json(summary.to_dict())
+        print_json({**summary.to_dict(), **({"sentiment": sentiment} if sentiment else {})})
         return
+    for name, s in sentiment.items():
+        print(f"sentiment {name}: {s['rows']} rows, {s['first']} .. {s['last']}, {s['sources']}")
     if summary.empty:
         print(f"no market data in {store.root}; run `zerodte data import` or `data generate`")
         return

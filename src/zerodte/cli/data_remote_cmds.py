@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from zerodte.cli.context import current_settings
-from zerodte.cli.data_sources import SOURCES, build_source
+from zerodte.cli.data_sources import SENTIMENT_SOURCES, SOURCES, build_source, sentiment_source
 from zerodte.cli.market_opts import Config, Preset, parse_day
 
 DataDir = Annotated[
@@ -38,17 +39,38 @@ def _today():  # type: ignore[no-untyped-def]
 
 
 def fetch(  # noqa: PLR0917 (typer options)
-    source: Annotated[str, typer.Option("--source", help=f"One of {', '.join(SOURCES)}.")],
-    symbol: Annotated[str, typer.Option("--symbol", help="Symbol to fetch (SPY, QQQ, VIX).")],
-    start: Annotated[str, typer.Option("--start", help="First day (YYYY-MM-DD).")],
-    end: Annotated[str, typer.Option("--end", help="Last day (YYYY-MM-DD).")],
+    source: Annotated[
+        str, typer.Option("--source", help=f"One of {', '.join((*SOURCES, *SENTIMENT_SOURCES))}.")
+    ],
+    symbol: Annotated[
+        str, typer.Option("--symbol", help="Symbol (SPY, QQQ, VIX; fear-greed is market-wide).")
+    ] = "SPY",
+    start: Annotated[
+        str | None,
+        typer.Option("--start", help="First day (YYYY-MM-DD; tradier-put-call: today)."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Last day (YYYY-MM-DD; default --start).")
+    ] = None,
     data_dir: DataDir = None,
     mix_feeds: Annotated[bool, typer.Option("--mix-feeds", help="Accept another feed.")] = False,
+    refresh: Annotated[
+        bool,
+        typer.Option("--refresh", help="Ask the source again for cached days (e.g. today's)."),
+    ] = False,
 ) -> None:
-    """Fetch minute bars from a vendor (or the router) into the store."""
-    src = build_source(current_settings(), source)
-    first, last = parse_day(start, "--start"), parse_day(end, "--end")
-    assert first is not None and last is not None  # required options
+    """Fetch minute bars from a vendor (or the router), or a sentiment series, into the store.
+
+    Fetched days are cached (data.cache_dir) and not asked again; a day fetched while it was
+    still going on (today) is complete only with --refresh."""
+    first = parse_day(start, "--start")
+    last = parse_day(end, "--end") or first
+    if source in SENTIMENT_SOURCES:
+        _fetch_sentiment(source, symbol, first, last, data_dir, refresh=refresh)
+        return
+    if first is None or last is None:
+        raise typer.BadParameter("name the first day", param_hint="--start")
+    src = build_source(current_settings(), source, refresh=refresh)
     bars = src.fetch(symbol, first, last)
     served = getattr(src, "served", {}).get(symbol.upper(), src.name)
     feed = str(getattr(src, "feed", "unknown"))
@@ -58,6 +80,38 @@ def fetch(  # noqa: PLR0917 (typer options)
     store = _store(data_dir)
     rows = store.write(symbol, bars, f"{served}:fetch", feed=feed, mix_feeds=mix_feeds)
     print(f"fetched {rows} {symbol.upper()} bars from {served} (feed {feed}) -> {store.root}")
+
+
+def _fetch_sentiment(
+    source: str,
+    symbol: str,
+    first: date | None,
+    last: date | None,
+    data_dir: Path | None,
+    *,
+    refresh: bool,
+) -> None:
+    from zerodte.market.sentiment.store import MARKET, SentimentStore
+
+    settings = current_settings()
+    src = sentiment_source(settings, source, refresh=refresh)
+    series = "put-call" if source == "tradier-put-call" else source
+    sym = MARKET if series == "fear-greed" else symbol.upper()
+    if series == "put-call":
+        today = _today()
+        first, last = first or today, last or first or today
+    elif first is None or last is None:
+        raise typer.BadParameter("name the first day", param_hint="--start")
+    rows = src.fetch(sym, first, last)
+    if series == "put-call":  # a snapshot of now covers the day it was taken
+        day = rows["known_at"].iloc[0].tz_convert("America/New_York").date()
+        first = last = day
+    store = SentimentStore(settings.data.data_dir if data_dir is None else data_dir)
+    added = store.write(series, sym, rows, first=first, last=last)
+    print(
+        f"fetched {len(rows)} {series} row(s) for {sym} {first} .. {last} from {source} "
+        f"({added} new) -> {store.root}"
+    )
 
 
 def backfill(

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from zerodte.market.sources import MarketDataSource
 
 SOURCES = ("manager", "tradier", "polygon", "fmp", "yahoo", "router")
+SENTIMENT_SOURCES = ("fear-greed", "polygon-news", "tradier-put-call")
+"""Sources of the sentiment series (``zerodte.market.sentiment``), not of bars."""
 
 
 def _secret(value: object) -> str:
@@ -60,10 +62,64 @@ def adapter(settings: Settings, name: str) -> MarketDataSource:
         if not d.manager_url:
             raise ConfigError("the manager source needs ZERODTE_DATA__MANAGER_URL")
         return ManagerSource(httpx.Client(timeout=30.0), d.manager_url, _secret(d.manager_api_key))
-    raise ConfigError(f"unknown data source {name!r}; choose from {', '.join(SOURCES)}")
+    raise ConfigError(
+        f"unknown data source {name!r}; choose from {', '.join((*SOURCES, *SENTIMENT_SOURCES))}"
+    )
 
 
-def build_source(settings: Settings, name: str) -> MarketDataSource:
+def sentiment_source(settings: Settings, name: str, *, refresh: bool = False) -> MarketDataSource:
+    """The sentiment adapter ``name`` with retries, and the cache for the history sources
+    (a put/call snapshot is of now and is never cached)."""
+    import httpx
+
+    from zerodte.market.sentiment.series import empty, normalize
+    from zerodte.market.sources import CachedSource, RetryingSource
+
+    d = settings.data
+    inner: MarketDataSource
+    if name == "fear-greed":
+        from zerodte.market.sentiment.fear_greed import FearGreedSource
+
+        inner = FearGreedSource(httpx.Client(timeout=30.0))
+    elif name == "polygon-news":
+        from zerodte.market.sentiment.news import PolygonNewsSource
+        from zerodte.market.vendors.polygon import KEY_ENV
+
+        if d.polygon_api_key is None:
+            raise ConfigError(f"the polygon-news source needs {KEY_ENV}")
+        inner = PolygonNewsSource(httpx.Client(timeout=30.0), _secret(d.polygon_api_key))
+    elif name == "tradier-put-call":
+        from zerodte.broker.tradier.client import http_client
+        from zerodte.broker.tradier.market_data import TradierMarketData
+        from zerodte.broker.tradier.put_call_source import TradierPutCallSource
+        from zerodte.broker.tradier.session import TradierSession
+        from zerodte.engine.clock import WallClock
+
+        b = settings.broker
+        if b.tradier_token is None:
+            raise ConfigError("the tradier-put-call source needs ZERODTE_BROKER__TRADIER_TOKEN")
+        http = http_client(b.tradier_base_url, _secret(b.tradier_token), timeout=15.0)
+        market = TradierMarketData(TradierSession(http))
+        return RetryingSource(
+            TradierPutCallSource(market, WallClock().now), attempts=d.vendor_retries + 1
+        )
+    else:
+        raise ConfigError(
+            f"unknown sentiment source {name!r}; choose from {', '.join(SENTIMENT_SOURCES)}"
+        )
+    series = str(inner.series)
+    return CachedSource(
+        RetryingSource(inner, attempts=d.vendor_retries + 1),
+        d.cache_dir,
+        mode="refresh" if refresh else "use",
+        key="known_at",
+        normalize=lambda f: normalize(series, f, f"{name} cache"),
+        empty=lambda: empty(series),
+        every_day=True,
+    )
+
+
+def build_source(settings: Settings, name: str, *, refresh: bool = False) -> MarketDataSource:
     """``name`` wrapped with retries and the cache; ``router``: every configured source in
     the default priority order (those without a key are left out)."""
     from zerodte.market.router import DEFAULT_ORDER, SourceRouter
@@ -71,7 +127,7 @@ def build_source(settings: Settings, name: str) -> MarketDataSource:
 
     def wrapped(n: str) -> MarketDataSource:
         retrying = RetryingSource(adapter(settings, n), attempts=settings.data.vendor_retries + 1)
-        return CachedSource(retrying, settings.data.cache_dir)
+        return CachedSource(retrying, settings.data.cache_dir, mode="refresh" if refresh else "use")
 
     if name != "router":
         return wrapped(name)

@@ -82,6 +82,15 @@ class DataSettings(Section):
         description="drop SPY days that lack VIX/QQQ bars instead of refusing the data "
         "(the days are listed in data_source.skipped_days)",
     )
+    sentiment_source: Literal["auto", "polygon-news", "fear-greed", "none"] = Field(
+        default="auto",
+        description="which stored series the `sentiment` column carries: polygon-news (mean "
+        "article score over news_window_minutes), fear-greed ((index - 50) / 50), auto "
+        "(news when stored, else Fear & Greed) or none",
+    )
+    news_window_minutes: int = Field(
+        default=1440, ge=1, description="trailing window of the news sentiment, minutes"
+    )
     polygon_api_key: SecretStr | None = None
     fmp_api_key: SecretStr | None = None
     manager_url: str | None = Field(

@@ -106,3 +106,28 @@ class TradingCalendar:
         offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         utc = pd.DatetimeIndex(starts + offsets * 60_000_000_000, tz="UTC", name="timestamp")
         return utc.tz_convert(TIMEZONE)
+
+
+def local_days(ts: pd.Series) -> np.ndarray:
+    """The New York trading date of each tz-aware stamp as ``datetime64[D]`` (NaT stays NaT).
+
+    Vectorised: ``Series.dt.date`` builds one Python ``date`` per row, which dominated an
+    import of a year of minutes.
+    """
+    local = pd.DatetimeIndex(ts).tz_convert(TIMEZONE).tz_localize(None)
+    return local.to_numpy(dtype="datetime64[D]")
+
+
+def distinct_days(ts: pd.Series) -> list[date]:
+    """The sorted distinct New York dates of ``ts`` (NaT left out) as ``datetime.date``."""
+    days = local_days(ts)
+    days = np.unique(days[~np.isnat(days)])
+    return [d.item() for d in days]
+
+
+def sorted_member(values: np.ndarray, universe: np.ndarray) -> np.ndarray:
+    """``np.isin(values, universe)`` for a sorted ``universe`` (binary search, no hashing)."""
+    if len(universe) == 0:
+        return np.zeros(len(values), dtype=bool)
+    pos = np.searchsorted(universe, values)
+    return universe[np.minimum(pos, len(universe) - 1)] == values

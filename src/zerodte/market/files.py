@@ -19,14 +19,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from zerodte.errors import DataError
-from zerodte.market.calendar import TradingCalendar
+from zerodte.market.calendar import TradingCalendar, distinct_days, local_days, sorted_member
 from zerodte.market.intervals import INTERVAL_MINUTES, check_interval, infer_interval
 from zerodte.market.reading import RawTable, read_table
 from zerodte.market.schema import BAR_COLUMNS, PRICE_COLUMNS
@@ -110,13 +113,30 @@ def _rename(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> pd.
     return frame.rename(columns=renames)
 
 
+def _as_float(raw: pd.Series) -> pd.Series:
+    """``raw`` as float64, NaN where a cell is missing or not a number.
+
+    Text columns are cast by Arrow (every cell a plain decimal number: ten times faster than
+    ``pd.to_numeric``); a column with any other cell goes through ``pd.to_numeric`` so that
+    the not-a-number cells are found exactly as before.
+    """
+    if isinstance(raw.dtype, pd.StringDtype) or raw.dtype == object:
+        try:
+            cast = pc.cast(pa.array(raw, from_pandas=True, type=pa.string()), pa.float64())
+        except (pa.ArrowException, TypeError, ValueError):
+            pass  # a cell that is not a plain number: pd.to_numeric reports which
+        else:
+            return pd.Series(cast.to_numpy(zero_copy_only=False), index=raw.index, dtype="float64")
+    return pd.to_numeric(raw, errors="coerce").astype("float64")
+
+
 def _numeric(frame: pd.DataFrame, source: str, report: ValidationReport) -> pd.DataFrame:
     """Convert price/volume columns to float; non-numeric cells are reported, not hidden."""
     for col in (*PRICE_COLUMNS, "volume"):
         if col not in frame.columns:
             continue
         raw = frame[col]
-        num = pd.to_numeric(raw, errors="coerce").astype("float64")
+        num = _as_float(raw)
         bad = np.flatnonzero(num.isna().to_numpy() & raw.notna().to_numpy())
         for pos in bad:
             report.problems.append(
@@ -139,7 +159,7 @@ def _unterminated(raw: RawTable, frame: pd.DataFrame, source: str) -> list[Probl
     return [
         Problem(
             source,
-            int(frame[ROW_COLUMN].iloc[-1]),
+            len(raw.frame),
             "volume",
             "last line has no line end (the file may be cut inside this row)",
             str(raw.frame.iloc[-1].tolist())[:120],
@@ -182,10 +202,9 @@ def _drop_extended(
     valid = ts.notna().to_numpy()
     if not valid.any():
         return part, 0
-    days = ts.dt.date
-    known = sorted(set(days[valid]))
-    sessions = set(cal.sessions(known[0], known[-1]))
-    on_session_day = days.isin(sessions).to_numpy()
+    known = distinct_days(ts)
+    sessions = np.array(cal.sessions(known[0], known[-1]), dtype="datetime64[D]")
+    on_session_day = sorted_member(local_days(ts), sessions)
     on_minute = (ts.dt.second == 0).to_numpy() & (ts.dt.microsecond == 0).to_numpy()
     drop = valid & ~in_session(ts, cal) & on_minute & on_session_day
     if not drop.any():
@@ -207,6 +226,8 @@ def import_file(
     calendar: TradingCalendar | None = None,
     time_format: str | None = None,
     interval: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
 ) -> ImportResult:
     """Read, normalise, repair (only as asked) and validate a bar file.
 
@@ -235,6 +256,9 @@ def import_file(
         from the stamps (dates without a time, or one bar a day, are daily). Daily rows are
         stamped at their session's open; ``label="end"`` shifts intraday bars back by one
         interval. A symbol without volume (VIX) needs no volume column.
+    start, end
+        Import only the rows of these New York days (inclusive); the rest of the file is
+        left out before any check (a note counts them).
     """
     path = Path(path)
     source = path.name
@@ -256,8 +280,18 @@ def import_file(
             "time, date and vol are understood)"
         )
     rows = frame[ROW_COLUMN].to_numpy()
-    parsed = parse_times(frame["timestamp"], rows, tz=tz, source=source, time_format=time_format)
+    parsed = parse_times(
+        frame["timestamp"],
+        rows,
+        tz=tz,
+        source=source,
+        time_format=time_format,
+        start=start,
+        end=end,
+    )
     frame["timestamp"] = parsed.values
+    if parsed.kept is not None:
+        frame = frame.loc[parsed.kept].reset_index(drop=True)
     cal = calendar or TradingCalendar()
     step = check_interval(interval, "--interval") if interval is not None else None
     if step is None:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from zerodte.errors import DataError
-from zerodte.market.calendar import TradingCalendar
+from zerodte.market.calendar import TradingCalendar, local_days
 
 Interval = Literal["1min", "5min", "1day"]
 INTERVALS: tuple[Interval, ...] = ("1min", "5min", "1day")
@@ -52,7 +52,7 @@ def infer_interval(timestamps: pd.Series) -> Interval:
     if ts.empty:
         return "1min"
     ns = ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    days = ts.dt.date.to_numpy()
+    days = local_days(ts)
     same_day = days[1:] == days[:-1]
     if not same_day.any():
         return "1day"

@@ -26,11 +26,13 @@ summaries, manifests and ``--json`` outputs print.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from zerodte.config import Settings
@@ -241,7 +243,7 @@ def load_market(
         )
         if not data.sessions:
             raise DataError(f"no stored trading days in the requested range in {store.root}")
-        return _with_option_quotes(data, settings)
+        return _with_sentiment(_with_option_quotes(data, settings), settings)
     if Path(settings.data.data_dir) != DEFAULT_DATA_DIR:
         raise DataError(
             f"the data directory {settings.data.data_dir} holds no market data (no "
@@ -321,6 +323,37 @@ def _with_option_quotes(data: MarketData, settings: Settings) -> MarketData:
         "files": [{"source": f["source"], "sha256": f["sha256"]} for f in files],
     }
     return data
+
+
+def _with_sentiment(data: MarketData, settings: Settings) -> MarketData:
+    """``data`` with the stored sentiment columns joined as of what was known
+    (:mod:`zerodte.market.sentiment.join`); unchanged when none is stored."""
+    from zerodte.market.sentiment.join import sentiment_columns
+
+    d = settings.data
+    columns, described = sentiment_columns(
+        d.data_dir,
+        pd.DatetimeIndex(data.frame.index),
+        choice=d.sentiment_source,
+        window_minutes=d.news_window_minutes,
+    )
+    if not described:
+        return data
+    frame, digest = data.frame, data.data_hash
+    source: dict[str, object] = {**data.data_source, "sentiment": described}
+    if columns:
+        head = frame.drop(columns=["session", "minute"])
+        extra = pd.DataFrame(columns, index=frame.index)
+        frame = pd.concat([head, extra, frame[["session", "minute"]]], axis=1)
+        # the joined columns are inputs too: a model or trial on them must not share the
+        # hash of the bars alone (which stays in bars_hash, as `data info` shows it)
+        h = hashlib.sha256(digest.encode())
+        for name in sorted(columns):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(columns[name], dtype="<f8").tobytes())
+        digest = h.hexdigest()
+        source.update({"bars_hash": data.data_hash, "data_hash": digest})
+    return replace(data, frame=frame, data_hash=digest, data_source=source)
 
 
 def _synthetic(cfg: SyntheticConfig) -> dict[str, object]:

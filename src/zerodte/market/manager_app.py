@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hmac
 import html
+import json
 import logging
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from zerodte.errors import DataError
 from zerodte.market.manager import bars_payload
@@ -60,11 +62,12 @@ def create_app(store: ParquetStore, api_key: str) -> FastAPI:
         start: date,
         end: date,
         x_api_key: Annotated[str | None, Header()] = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         check(x_api_key)
         if end < start:
             raise HTTPException(status_code=422, detail=f"end {end} is before start {start}")
-        return cache.payload(symbol, start, end)
+        # encoded once per generation and range: FastAPI's encoder would walk every float
+        return Response(content=cache.encoded(symbol, start, end), media_type="application/json")
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
@@ -90,18 +93,28 @@ class _Published:
     """The store's bars and provenance, read once per published generation.
 
     A request then slices one symbol's sorted timestamps (binary search) instead of reading
-    Parquet; a collection round publishes a new generation and the next request reloads.
+    Parquet, and the JSON of a range is encoded once (the last ``CACHED`` ranges are kept);
+    a collection round publishes a new generation (``CURRENT`` changes) and the next request
+    reloads.
     """
+
+    CACHED = 256
 
     def __init__(self, store: ParquetStore) -> None:
         self._store = store
         self._key: object = None
         self._bars: dict[str, Any] = {}
         self._meta: dict[str, dict[str, Any]] = {}
+        self._encoded: OrderedDict[tuple[str, date, date], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
+    def _generation(self) -> object:
+        name = self._store.generation()
+        # the legacy flat layout has no CURRENT pointer: its file list identifies it
+        return name if name is not None else tuple(str(p) for p in self._store.files())
+
     def _refresh(self) -> None:
-        key = tuple(str(p) for p in self._store.files())
+        key = self._generation()
         if key == self._key:
             return
         bars = self._store.load()
@@ -118,7 +131,27 @@ class _Published:
             }
             for s in bars
         }
+        self._encoded.clear()
         self._key = key
+
+    def encoded(self, symbol: str, start: date, end: date) -> bytes:
+        """The JSON of :meth:`payload` (``NaN`` refused: the store holds none)."""
+        key = (symbol.upper(), start, end)
+        with self._lock:
+            self._refresh()
+            generation = self._key
+            hit = self._encoded.get(key)
+            if hit is not None:
+                self._encoded.move_to_end(key)
+                return hit
+        body = json.dumps(self.payload(symbol, start, end), allow_nan=False).encode()
+        with self._lock:
+            if self._key != generation:  # published meanwhile: do not keep an old answer
+                return body
+            self._encoded[key] = body
+            while len(self._encoded) > self.CACHED:
+                self._encoded.popitem(last=False)
+        return body
 
     def payload(self, symbol: str, start: date, end: date) -> dict[str, Any]:
         sym = symbol.upper()

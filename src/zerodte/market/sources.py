@@ -29,7 +29,7 @@ from tenacity.wait import wait_base
 from zerodte.errors import DataError
 from zerodte.io import atomic_write
 from zerodte.market.calendar import TradingCalendar
-from zerodte.market.schema import BAR_COLUMNS, TIMEZONE, empty_bars, to_canonical
+from zerodte.market.schema import TIMEZONE, empty_bars, to_canonical
 from zerodte.market.synthetic import SyntheticConfig, simulate_market
 
 logger = logging.getLogger(__name__)
@@ -164,11 +164,16 @@ class RetryingSource:
 
 
 class CachedSource:
-    """Cache ``inner`` per source, symbol and trading day as Parquet under ``cache_dir``.
+    """Cache ``inner`` per source, symbol and day as Parquet under ``cache_dir``.
 
     Layout ``cache_dir/<source>/<symbol>/<YYYY-MM-DD>.parquet``. Only days missing from the
-    cache are fetched (one call spanning them); a day the source returned no bars for is
+    cache are fetched (one call spanning them); a day the source returned no rows for is
     cached as an empty file so it is not asked again. ``mode="refresh"`` ignores the cache.
+
+    Bars by default (trading days, rows by ``timestamp``, :func:`to_canonical`); a series
+    of another shape (the sentiment series) passes its ``normalize(frame)``, its ``empty()``
+    frame, the time column its day is taken from (``key``, New York date) and
+    ``every_day=True`` when it has rows on days without a session (news at weekends).
     """
 
     def __init__(
@@ -177,6 +182,11 @@ class CachedSource:
         cache_dir: Path | str,
         calendar: TradingCalendar | None = None,
         mode: Literal["use", "refresh"] = "use",
+        *,
+        key: str = "timestamp",
+        normalize: Callable[[pd.DataFrame], pd.DataFrame] = to_canonical,
+        empty: Callable[[], pd.DataFrame] = empty_bars,
+        every_day: bool = False,
     ) -> None:
         self.inner = inner
         self.name = inner.name
@@ -184,29 +194,37 @@ class CachedSource:
         self.cache_dir = Path(cache_dir)
         self._cal = calendar or TradingCalendar()
         self.mode = mode
+        self._key = key
+        self._normalize = normalize
+        self._empty = empty
+        self._every_day = every_day
 
     def _path(self, symbol: str, day: date) -> Path:
         safe = self.inner.name.replace("/", "_").replace(":", "_")
         return self.cache_dir / safe / symbol.upper() / f"{day.isoformat()}.parquet"
 
+    def _days(self, start: date, end: date) -> list[date]:
+        if not self._every_day:
+            return self._cal.sessions(start, end)
+        return [d.date() for d in pd.date_range(start, end, freq="D")]
+
     def fetch(self, symbol: str, start: date, end: date) -> pd.DataFrame:
-        """Bars from the cache, fetching and caching the missing days."""
-        days = self._cal.sessions(start, end)
+        """Rows from the cache, fetching and caching the missing days."""
+        days = self._days(start, end)
         missing = [d for d in days if self.mode == "refresh" or not self._path(symbol, d).exists()]
         if missing:
-            fetched = to_canonical(self.inner.fetch(symbol, missing[0], missing[-1]))
-            by_day = fetched.groupby(fetched["timestamp"].dt.date)
-            groups = {d: g for d, g in by_day}
+            fetched = self._normalize(self.inner.fetch(symbol, missing[0], missing[-1]))
+            stamps = pd.to_datetime(fetched[self._key]).dt.tz_convert(TIMEZONE)
+            groups = {d: g for d, g in fetched.groupby(stamps.dt.date)}
             for day in missing:
-                part = groups.get(day, empty_bars())
-                part = part.loc[:, list(BAR_COLUMNS)].reset_index(drop=True)
+                part = groups.get(day, self._empty()).reset_index(drop=True)
                 atomic_write(self._path(symbol, day), _parquet_writer(part))
             logger.info("cached %d day(s) of %s from %s", len(missing), symbol, self.name)
         parts = [pd.read_parquet(self._path(symbol, d)) for d in days]
         parts = [p for p in parts if len(p)]
         if not parts:
-            return empty_bars()
-        return to_canonical(pd.concat(parts, ignore_index=True))
+            return self._empty()
+        return self._normalize(pd.concat(parts, ignore_index=True))
 
 
 def _parquet_writer(frame: pd.DataFrame) -> Callable[[Path], None]:

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zerodte.errors import DataError
-from zerodte.market.calendar import TradingCalendar
+from zerodte.market.calendar import TradingCalendar, local_days
 from zerodte.market.generations import Generations, Staging
 from zerodte.market.intervals import check_interval, infer_interval
 from zerodte.market.schema import BAR_COLUMNS, PRICE_COLUMNS, TIMEZONE, empty_bars, to_canonical
@@ -141,7 +141,7 @@ def _meta_of(path: Path, key: bytes, default: str) -> str:
 
 
 def _median_daily_volume(frame: pd.DataFrame) -> float:
-    daily = frame.groupby(frame["timestamp"].dt.date)["volume"].sum()
+    daily = frame.groupby(local_days(frame["timestamp"]))["volume"].sum()
     return float(daily.median()) if len(daily) else float("nan")
 
 
@@ -324,6 +324,11 @@ class ParquetStore:
             return None
         path = base / _relative(check_symbol(symbol), year)
         return path if path.is_file() else None
+
+    def generation(self) -> str | None:
+        """The published generation's name (``CURRENT``; one small read), or ``None`` for an
+        empty store or the legacy flat layout. It changes with every commit."""
+        return self._generations.current_name()
 
     def files(self) -> list[Path]:
         """Every published Parquet file (of the current generation), sorted."""

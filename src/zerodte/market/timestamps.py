@@ -26,6 +26,7 @@ import logging
 import warnings
 import zoneinfo
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 import numpy as np
@@ -56,6 +57,9 @@ class ParsedTimes:
     values: pd.Series
     missing: np.ndarray
     notes: list[str] = field(default_factory=list)
+    kept: np.ndarray | None = None
+    """Rows inside the ``start``/``end`` window (and rows without a time, to be reported);
+    ``None`` when no window was given."""
 
 
 def check_timezone(tz: str) -> str:
@@ -133,6 +137,8 @@ def parse_times(
     tz: str | None,
     source: str,
     time_format: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
 ) -> ParsedTimes:
     """Parse a time column by the module's rules into New York timestamps.
 
@@ -146,6 +152,10 @@ def parse_times(
         Time zone of naive values (an IANA name).
     time_format
         Explicit ``strftime`` format of text values.
+    start, end
+        Keep only rows of these New York days (inclusive; ``data import --start/--end``).
+        Rows outside are left out before the calendar check, so a file that starts before
+        the calendar (a Cboe history from 1990) imports its window.
 
     Raises
     ------
@@ -186,14 +196,50 @@ def parse_times(
                 "--time-format"
             )
     ts = _to_new_york(ts, tz, raw, source)
-    out_of_range = ~missing & ((ts < _LO) | (ts >= _HI)).fillna(False).to_numpy()
+    kept = _window(ts, missing, start=start, end=end, source=source, notes=notes)
+    considered = ~missing if kept is None else ~missing & kept
+    out_of_range = considered & ((ts < _LO) | (ts >= _HI)).fillna(False).to_numpy()
     if out_of_range.any():
         raise DataError(
             f"{source}: {int(out_of_range.sum())} timestamp(s) outside the trading calendar "
             f"{CALENDAR_FIRST} .. {CALENDAR_LAST} ({_first_rows(out_of_range, rows, raw)}); check "
             "the time column (epoch units, year) or drop those rows"
         )
-    return ParsedTimes(ts.reset_index(drop=True), missing, notes)
+    return ParsedTimes(ts.reset_index(drop=True), missing, notes, kept)
+
+
+def _window(
+    ts: pd.Series,
+    missing: np.ndarray,
+    *,
+    start: date | None,
+    end: date | None,
+    source: str,
+    notes: list[str],
+) -> np.ndarray | None:
+    """Rows inside ``[start, end]`` (New York days), or rows without a time; ``None`` when
+    no window is asked for."""
+    if start is None and end is None:
+        return None
+    if start is not None and end is not None and end < start:
+        raise DataError(f"--end {end} is before --start {start}")
+    inside = ~missing
+    if start is not None:
+        inside &= (ts >= pd.Timestamp(start, tz=TIMEZONE)).fillna(False).to_numpy()
+    if end is not None:
+        hi = pd.Timestamp(end, tz=TIMEZONE) + pd.Timedelta(days=1)
+        inside &= (ts < hi).fillna(False).to_numpy()
+    if not inside.any():
+        valid = ts[~missing]
+        raise DataError(
+            f"{source}: no row between {start or 'the start'} and {end or 'the end'}; the "
+            f"file holds {valid.min().date()} .. {valid.max().date()}. Choose --start/--end "
+            "inside that range"
+        )
+    left = int((~inside & ~missing).sum())
+    if left:
+        notes.append(f"{source}: left out {left} row(s) outside --start/--end")
+    return inside | missing
 
 
 def _to_new_york(ts: pd.Series, tz: str | None, raw: pd.Series, source: str) -> pd.Series:

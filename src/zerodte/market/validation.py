@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from zerodte.errors import DataError
-from zerodte.market.calendar import TradingCalendar
+from zerodte.market.calendar import TradingCalendar, distinct_days, local_days, sorted_member
 from zerodte.market.plausibility import (
     MAX_BAR_JUMP,
     MAX_PRICE,
@@ -64,10 +64,10 @@ def in_session(ts: pd.Series, calendar: TradingCalendar) -> np.ndarray:
     valid = ts.dropna()
     if len(valid) == 0:
         return np.zeros(len(ts), dtype=bool)
-    days = sorted(set(valid.dt.tz_convert(TIMEZONE).dt.date))
+    days = distinct_days(valid)
     expected = calendar.minutes(calendar.sessions(days[0], days[-1]))
     ns = ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    return np.isin(ns, expected.asi8)
+    return sorted_member(ns, expected.asi8)
 
 
 def validate_bars(
@@ -319,14 +319,14 @@ def validate_bars(
             )
         )
 
-    days = sorted(set(ts.dt.date))
+    days = distinct_days(ts)
     session_days = cal.sessions(days[0], days[-1])
     expected = expected_stamps(cal, session_days, step)
-    inside = np.isin(ns, expected.asi8)  # int64 nanoseconds: fast and tz-safe
+    inside = sorted_member(ns, expected.asi8)  # int64 nanoseconds: fast and tz-safe
     outside = np.flatnonzero(~inside)
-    bar_days = ts.dt.date.to_numpy()
-    day64 = ts.dt.tz_localize(None).to_numpy().astype("datetime64[D]")  # isin on ints, fast
-    not_session = ~np.isin(day64, np.array(session_days, dtype="datetime64[D]"))
+    day64 = local_days(ts)  # datetime64[D]: no Python date per row
+    bar_days = day64
+    not_session = ~sorted_member(day64, np.array(session_days, dtype="datetime64[D]"))
     for pos, row in zip(outside, rows_of(frame, outside), strict=True):
         if not_session[pos]:
             add(
@@ -370,8 +370,8 @@ def validate_bars(
         expected_days = (
             pd.DatetimeIndex(expected).tz_localize(None).to_numpy().astype("datetime64[D]")
         )
-        wanted = expected[np.isin(expected_days, have)]
-        missing = wanted[~np.isin(wanted.asi8, ns)]
+        wanted = expected[sorted_member(expected_days, have)]
+        missing = wanted[~sorted_member(wanted.asi8, np.sort(ns))]
         gap = 60_000_000_000 * (5 if step == "5min" else 1)
         unit = "min" if step == "1min" else "bars"
         runs = list(_runs(missing, gap)) if step != "1day" else []
@@ -413,8 +413,8 @@ def _missing_days(
     ts: pd.Series, cal: TradingCalendar, source: str, step: str, report: ValidationReport
 ) -> None:
     """Whole trading days (by the exchange calendar) absent between the first and last day."""
-    have = set(ts.dt.date)
-    days = sorted(have)
+    days = distinct_days(ts)
+    have = set(days)
     sessions = cal.sessions(days[0], days[-1])
     holes: list[date] = []
     run: list[date] = []
@@ -542,7 +542,7 @@ def _fill_missing(
 
     The previous close is the last one known at the minute (an opening gap takes the prior
     session's close); nothing is copied backwards from a later bar."""
-    days = sorted(set(frame["timestamp"].dt.date))
+    days = distinct_days(frame["timestamp"])
     expected = cal.minutes([d for d in days if cal.is_session(d)])
     indexed = frame.set_index("timestamp")
     if indexed.index.has_duplicates:

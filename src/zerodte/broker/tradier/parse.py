@@ -137,6 +137,7 @@ class Quote:
     option_type: str = ""
     expiration: date | None = None
     greeks: Mapping[str, Any] | None = None
+    open_interest: float = math.nan
 
     @property
     def quote_time(self) -> pd.Timestamp | None:
@@ -169,6 +170,7 @@ def parse_quote(row: Mapping[str, Any]) -> Quote:
         option_type=text(row.get("option_type")),
         expiration=date.fromisoformat(expiry) if expiry else None,
         greeks=greeks if isinstance(greeks, Mapping) else None,
+        open_interest=num(row.get("open_interest")),
     )
 
 

@@ -14,8 +14,10 @@ columns ``ticker, volume, open, close, high, low, window_start, transactions``, 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -52,25 +54,14 @@ class PolygonSource:
     def fetch(self, symbol: str, start: date, end: date) -> pd.DataFrame:
         """Regular-session minute bars of ``symbol`` for ``[start, end]``."""
         ticker = TICKERS.get(symbol.upper(), symbol.upper())
-        url: str | None = f"{BASE_URL}/v2/aggs/ticker/{ticker}/range/1/minute/{start}/{end}"
-        params: dict[str, str] = {"adjusted": "true", "sort": "asc", "limit": "50000"}
-        rows: list[dict[str, object]] = []
-        for _ in range(MAX_PAGES):
-            if url is None:
-                break
-            body = get_json(
-                self._http, url, {**params, "apiKey": self._key}, vendor="polygon", key_env=KEY_ENV
-            )
-            if not isinstance(body, dict) or body.get("status") not in ("OK", "DELAYED"):
-                raise DataError(f"polygon {ticker}: unexpected answer {str(body)[:200]!r}")
-            rows.extend(r for r in body.get("results") or [] if isinstance(r, dict))
-            url = body.get("next_url")
-            if url:  # the cursor URL carries its own query; httpx would replace it
-                parsed = httpx.URL(url)
-                params = dict(parsed.params)
-                url = str(parsed.copy_with(query=None))
-        else:
-            raise DataError(f"polygon {ticker}: more than {MAX_PAGES} pages; ask for fewer days")
+        url = f"{BASE_URL}/v2/aggs/ticker/{ticker}/range/1/minute/{start}/{end}"
+        params = {"adjusted": "true", "sort": "asc", "limit": "50000"}
+        rows = [
+            r
+            for body in pages(self._http, url, params, self._key, what=f"polygon {ticker}")
+            for r in body.get("results") or []
+            if isinstance(r, dict)
+        ]
         if not rows:
             return empty_bars()
         stamps = np.array([number(r.get("t")) for r in rows], dtype=np.float64)
@@ -81,6 +72,33 @@ class PolygonSource:
         ts = pd.Series(pd.to_datetime(stamps.astype(np.int64), unit="ms", utc=True))
         cols = {c: [r.get(k) for r in rows] for c, k in _COLUMNS.items()}
         return bars_frame(ts, cols, vendor="polygon", symbol=symbol, calendar=self._cal)
+
+
+def pages(
+    http: httpx.Client, url: str, params: dict[str, str], api_key: str, *, what: str
+) -> Iterator[dict[str, Any]]:
+    """Each page of a Polygon answer, following ``next_url`` (at most ``MAX_PAGES``).
+
+    The cursor URL carries its own query (httpx would replace it), so its parameters are
+    taken over and the key is added again. A page whose ``status`` is not ``OK`` or
+    ``DELAYED`` is an error naming ``what``.
+    """
+    next_url: str | None = url
+    for _ in range(MAX_PAGES):
+        if next_url is None:
+            return
+        body = get_json(
+            http, next_url, {**params, "apiKey": api_key}, vendor="polygon", key_env=KEY_ENV
+        )
+        if not isinstance(body, dict) or body.get("status") not in ("OK", "DELAYED"):
+            raise DataError(f"{what}: unexpected answer {str(body)[:200]!r}")
+        yield body
+        next_url = body.get("next_url")
+        if next_url:
+            parsed = httpx.URL(next_url)
+            params = dict(parsed.params)
+            next_url = str(parsed.copy_with(query=None))
+    raise DataError(f"{what}: more than {MAX_PAGES} pages; ask for fewer days")
 
 
 _COLUMNS = {"open": "o", "high": "h", "low": "l", "close": "c", "volume": "v"}
