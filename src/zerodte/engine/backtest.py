@@ -140,11 +140,50 @@ def regime_context(settings: Settings, frame: pd.DataFrame) -> PredictorContext:
 
 def market_context(settings: Settings, frame: pd.DataFrame) -> PredictorContext | None:
     """The predictor bundle's context (:func:`predictor_context`), else the regime alone when
-    ``models.regime_context``, else ``None``."""
+    ``models.regime_context``, else ``None``; with ``models.horizon_bundles`` their
+    ``direction_prob_{up,down}_{h}m`` joined (:func:`horizon_context`)."""
     predictor = predictor_context(settings, frame)
     if predictor is None and settings.models.regime_context:
-        return regime_context(settings, frame)
-    return predictor
+        predictor = regime_context(settings, frame)
+    return horizon_context(settings, frame, predictor)
+
+
+def horizon_context(
+    settings: Settings, frame: pd.DataFrame, base: PredictorContext | None
+) -> PredictorContext | None:
+    """``base`` plus the predictions of ``models.horizon_bundles`` (``base`` when unset).
+
+    Raises
+    ------
+    ConfigError
+        A horizon bundle is missing, corrupt, of another feature schema, or repeats a
+        horizon.
+    """
+    paths = settings.models.horizon_bundles
+    if not paths:
+        return base
+    from zerodte.models.horizons import (
+        horizon_manifest,
+        horizon_predictions,
+        load_horizon_bundles,
+    )
+
+    try:
+        bundles = load_horizon_bundles(paths)
+        values = horizon_predictions(bundles, frame)
+    except (ModelError, KeyError) as exc:
+        raise ConfigError(f"models.horizon_bundles: {exc}") from exc
+    manifest = [
+        {**m, "model_sha256": bundle_sha256(Path(m["path"]))} for m in horizon_manifest(bundles)
+    ]
+    if base is None:
+        return PredictorContext(values, {"horizon_bundles": manifest})
+    clash = [c for c in values.columns if c in base.values.columns]
+    if clash:
+        raise ConfigError(f"models.horizon_bundles: columns {clash} are already in the context")
+    return PredictorContext(
+        pd.concat([base.values, values], axis=1), {**base.manifest, "horizon_bundles": manifest}
+    )
 
 
 def observation_context(settings: Settings, frame: pd.DataFrame) -> pd.DataFrame | None:
