@@ -7,7 +7,7 @@ clock), broker (paper) and decision source; the loop is :class:`~zerodte.engine.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +28,7 @@ from zerodte.engine.rundir import make_run_id
 from zerodte.engine.sources import BatchDecisions, StreamDecisions
 from zerodte.errors import ConfigError, ModelError
 from zerodte.features import FeatureStream, compute_features, get_feature_set
-from zerodte.policy.base import EntryController
+from zerodte.policy.base import EntryController, Gate
 from zerodte.policy.controllers import build_controller
 from zerodte.regime import OUTPUT_COLUMNS as REGIME_COLUMNS
 from zerodte.regime import RegimeConfig, walk_forward_regime
@@ -234,6 +234,7 @@ def run_backtest(
     n_boot: int = 2000,
     progress: Callable[[int, int], None] | None = None,
     probe_gates: bool = False,
+    gates: Sequence[Gate] | None = None,
 ) -> BacktestResult:
     """Run one backtest over ``market_data`` and (optionally) write its run directory.
 
@@ -270,6 +271,9 @@ def run_backtest(
     probe_gates
         Record every cycle's gate state in the DecisionRecords (``gate_call``,
         ``gate_put``), not only on attempted entries: what off-policy evaluation needs.
+    gates
+        The gates (default :func:`~zerodte.policy.gates.build_gates` of ``settings``): a
+        caller that keeps a learning gate (the threshold learner) reads it afterwards.
     """
     settings = validate_settings(settings)
     if path not in ("vectorised", "streaming"):
@@ -316,6 +320,7 @@ def run_backtest(
         context=context,
         alignment=alignment,
         probe_gates=probe_gates,
+        gates=gates,
     )
     total = len(frame)
     tick = None if progress is None else (lambda i: progress(i, total))

@@ -42,7 +42,6 @@ import pandas as pd
 
 from zerodte.config.decision_settings import BanditSettings
 from zerodte.errors import ConfigError
-from zerodte.io import atomic_write_text
 from zerodte.policy.base import decision_frame
 from zerodte.policy.controllers.inputs import (
     bar_keys,
@@ -50,7 +49,7 @@ from zerodte.policy.controllers.inputs import (
     observation_key,
     observation_values,
 )
-from zerodte.policy.controllers.linear import LinearArms
+from zerodte.policy.controllers.linear import LinearArms, write_learned_state
 from zerodte.policy.controllers.random import splitmix_uniform
 from zerodte.types import Action, Decision, Observation
 
@@ -232,14 +231,13 @@ class BanditController:
     def save_state(self, path: Path, provenance: Mapping[str, Any] | None = None) -> Path:
         """Write the learned state with the config that made it (atomic); ``provenance``
         (data hash, data source, code version, window) is stored beside it."""
-        payload = {
-            "controller": self.name,
-            "config": self.config.model_dump(mode="json"),
-            "provenance": dict(provenance or {}),
-            "state": self.arms_.state(),
-        }
-        atomic_write_text(Path(path), json.dumps(payload))
-        return Path(path)
+        return write_learned_state(
+            path,
+            self.arms_,
+            self.config.model_dump(mode="json"),
+            provenance,
+            controller=self.name,
+        )
 
     def load_state(self, path: Path) -> None:
         """Restore state saved by :meth:`save_state` for the same profile."""
