@@ -141,6 +141,12 @@ def main() -> None:
     parser.add_argument(
         "--q-days", type=int, default=60, help="sessions before the window the Q-scorer learns"
     )
+    parser.add_argument(
+        "--ppo-dir",
+        type=Path,
+        default=None,
+        help="reuse the PPO model in this directory (trained there first when absent)",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     edges = [float(e) for e in args.edges.split(",")]
@@ -148,12 +154,16 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp_:
         tmp = Path(tmp_)
-        ppo_dir = tmp / "ppo"
+        ppo_dir = args.ppo_dir or tmp / "ppo"
         base = _settings(tmp, ppo_dir)
         from zerodte.config import with_overrides
 
-        train = with_overrides(base, {"entry.ppo.timesteps": args.ppo_timesteps})
-        meta = train_ppo(train, load_market(train, days=60, seed=1, edge=1.0), ppo_dir)
+        meta_file = ppo_dir / "ppo_metadata.json"
+        if meta_file.exists():
+            meta = json.loads(meta_file.read_text())
+        else:
+            train = with_overrides(base, {"entry.ppo.timesteps": args.ppo_timesteps})
+            meta = train_ppo(train, load_market(train, days=60, seed=1, edge=1.0), ppo_dir)
         print(
             f"ppo trained: {meta['timesteps']} steps at {meta['steps_per_second']:.0f}/s",
             flush=True,
@@ -163,6 +173,23 @@ def main() -> None:
             f"{base.costs.slippage_pct_of_spread:g} % of the spread, modelled quotes"
         )
         q_models: dict[str, Any] = {}
+        out = HERE / "results" / f"{args.name}.json"
+
+        def save() -> None:
+            """Written after every window, so an interrupted run keeps what it measured."""
+            payload = {
+                "controllers": CONTROLLERS,
+                "n_compared": len(CONTROLLERS),
+                "configurations_tried": 1,
+                "n_boot": N_BOOT,
+                "interval": "per-trade P&L: session-block bootstrap; vs momentum: paired sessions",
+                "ppo": {k: v for k, v in meta.items() if k != "config"},
+                "q_scorer": {"q_days": args.q_days, "models": q_models},
+                "wall_s": time.perf_counter() - started,
+                "rows": rows,
+            }
+            out.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
         for seed in seeds:
             for edge in edges:
                 md_q, md = _windows(base, seed, edge, args.days, args.q_days)
@@ -175,6 +202,7 @@ def main() -> None:
                     f"{md.sessions[0]}..{md.sessions[-1]}"
                 )
                 rows += _rows(cmp, label, friction)
+                save()
                 print(f"{label}: done at {time.perf_counter() - started:.0f} s", flush=True)
         real_dir = tmp / "real"
         if args.real and _import_real(real_dir):
@@ -184,21 +212,10 @@ def main() -> None:
             names = [c for c in CONTROLLERS if c != "q_scorer"]
             cmp = compare_controllers(rs, md, names, n_boot=N_BOOT)
             rows += _rows(cmp, f"real {md.sessions[0]}..{md.sessions[-1]} ({md.source})", friction)
-    payload = {
-        "controllers": CONTROLLERS,
-        "n_compared": len(CONTROLLERS),
-        "configurations_tried": 1,
-        "n_boot": N_BOOT,
-        "interval": "per-trade P&L: session-block bootstrap; vs momentum: paired sessions",
-        "ppo": {k: v for k, v in meta.items() if k != "config"},
-        "q_scorer": {"q_days": args.q_days, "models": q_models},
-        "wall_s": time.perf_counter() - started,
-        "rows": rows,
-    }
-    out = HERE / "results" / f"{args.name}.json"
-    out.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+            save()
+    save()
     print(markdown(rows))
-    print(f"written {out} in {payload['wall_s']:.0f} s")
+    print(f"written {out} in {time.perf_counter() - started:.0f} s")
 
 
 def _ci(ci: Any) -> str:
