@@ -46,6 +46,7 @@ from zerodte.policy.base import decision_frame
 from zerodte.policy.controllers.inputs import (
     bar_keys,
     frame_values,
+    nan_to_zero,
     observation_key,
     observation_values,
 )
@@ -71,11 +72,11 @@ def context_matrix(v: Mapping[str, np.ndarray], profile: str) -> np.ndarray:
     ]
     if profile == "full":
         cols += [
-            np.nan_to_num(v["direction_prob_up"] - v["direction_prob_down"]),
-            np.nan_to_num(v["predicted_return"]),
-            np.nan_to_num(v["momentum_5m"]),
-            np.nan_to_num((v["vix"] - 15.0) / 10.0),
-            np.nan_to_num(v["volume_spike"] - 1.0),
+            nan_to_zero(v["direction_prob_up"] - v["direction_prob_down"]),
+            nan_to_zero(v["predicted_return"]),
+            nan_to_zero(v["momentum_5m"]),
+            nan_to_zero((v["vix"] - 15.0) / 10.0),
+            nan_to_zero(v["volume_spike"] - 1.0),
         ]
     return np.column_stack(cols)
 
