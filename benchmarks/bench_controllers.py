@@ -60,6 +60,7 @@ def p99_ms(ctrl: object, n: int = 2000) -> tuple[float, float, float]:
 
 def main() -> None:
     results = []
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         from zerodte.rl.train import train_ppo
 
@@ -103,7 +104,8 @@ def main() -> None:
         write(
             "controllers",
             results,
-            notes=f"2 cores shared with other jobs; load average {load:.1f} at the end",
+            notes=f"2 cores shared with other jobs; load average (1 min) {load_start[0]:.1f} "
+            f"at the start and {load:.1f} at the end",
         )
     )
 

@@ -6,8 +6,11 @@ Every controller runs through ``zerodte.rl.compare.compare_controllers`` (the sa
 exits and friction for all; paired session-bootstrap intervals against ``momentum``) with
 the walk-forward HMM regime joined and no predictor bundle. PPO is trained once on
 synthetic seed 1 (a tuning seed; edge 1, 60 sessions) and evaluated on the other windows.
-Nothing else is trained or tuned: every controller runs with its default settings, so the
-number of configurations tried is one per controller.
+The Q-scorer (``q_scorer``) is trained by the existing Q pipeline (exploratory logging run,
+ghost labels, the structured Q regression; default ``qscorer`` settings) on the ``--q-days``
+sessions of the same synthetic market (seed, edge) just before the compared window, which
+is the ``--days`` sessions after them. Nothing else is trained or tuned: every controller
+runs with its default settings, so the number of configurations tried is one per controller.
 
 The real window is the one week of SPY/QQQ/VIX minutes under ``../shared/data/real``
 (imported with ``zerodte data import``, bar-end labels, minute gaps forward-filled); it is
@@ -29,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 REAL = ROOT / ".." / "shared" / "data" / "real"
 REAL_FILE = "spy_qqq_vix_1min_2019-02-11_to_15.parquet"
-CONTROLLERS = ["momentum", "random", "bandit", "consensus", "contrarian", "ppo"]
+CONTROLLERS = ["momentum", "random", "bandit", "consensus", "contrarian", "ppo", "q_scorer"]
 N_BOOT = 1000
 
 
@@ -50,9 +53,46 @@ def _settings(tmp: Path, ppo_dir: Path | None, data_dir: Path | None = None) -> 
 
 def _rows(cmp: Any, label: str, friction: str) -> list[dict[str, Any]]:
     out = []
-    for row in cmp.to_dict()["table"]:
-        out.append({"window": label, "friction": friction, **row})
+    result = cmp.to_dict()
+    for row in result["table"]:
+        out.append(
+            {
+                "window": label,
+                "friction": friction,
+                "n_compared": result["n_compared"],
+                "logging_controller": result["logging_controller"],
+                **row,
+            }
+        )
     return out
+
+
+def _train_q(settings: Any, md_q: Any, target: Path) -> dict[str, Any]:
+    """The Q-scorer of the existing pipeline (``zerodte.qscorer.pipeline``: the exploratory
+    logging run, ghost labels, the structured Q regression) on ``md_q``, saved in ``target``."""
+    from zerodte.qscorer.artifacts import save_model
+    from zerodte.qscorer.pipeline import generate_dataset, training_metadata
+    from zerodte.qscorer.train import train_q_scorer
+
+    ds = generate_dataset(settings, md_q, None).dataset
+    res = train_q_scorer(ds, settings.qscorer, settings.qscorer.horizon_minutes)
+    save_model(target, res.model, training_metadata(settings, res, ds, "benchmark"))
+    return {
+        "window": [str(md_q.sessions[0]), str(md_q.sessions[-1])],
+        "rows": len(ds.frame),
+        "model_dir": str(target),
+    }
+
+
+def _windows(base: Any, seed: int, edge: float, days: int, q_days: int) -> tuple[Any, Any]:
+    """``q_days`` sessions to train the Q-scorer on, then the ``days`` compared sessions, of
+    one synthetic market (seed, edge)."""
+    from zerodte.market.loading import load_market
+    from zerodte.qscorer.compare import slice_market
+
+    full = load_market(base, days=q_days + days, seed=seed, edge=edge)
+    sessions = list(full.sessions)
+    return slice_market(full, sessions[:q_days]), slice_market(full, sessions[q_days:])
 
 
 def _import_real(target: Path) -> bool:
@@ -86,6 +126,7 @@ def _import_real(target: Path) -> bool:
 
 
 def main() -> None:
+    import zerodte.qscorer.controller  # noqa: F401 (registers the q_scorer controller)
     from zerodte.market.loading import load_market
     from zerodte.rl.compare import compare_controllers
     from zerodte.rl.train import train_ppo
@@ -97,6 +138,15 @@ def main() -> None:
     parser.add_argument("--ppo-timesteps", type=int, default=20_000)
     parser.add_argument("--real", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--name", default="controller_compare", help="results file stem")
+    parser.add_argument(
+        "--q-days", type=int, default=60, help="sessions before the window the Q-scorer learns"
+    )
+    parser.add_argument(
+        "--ppo-dir",
+        type=Path,
+        default=None,
+        help="reuse the PPO model in this directory (trained there first when absent)",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     edges = [float(e) for e in args.edges.split(",")]
@@ -104,12 +154,16 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp_:
         tmp = Path(tmp_)
-        ppo_dir = tmp / "ppo"
+        ppo_dir = args.ppo_dir or tmp / "ppo"
         base = _settings(tmp, ppo_dir)
         from zerodte.config import with_overrides
 
-        train = with_overrides(base, {"entry.ppo.timesteps": args.ppo_timesteps})
-        meta = train_ppo(train, load_market(train, days=60, seed=1, edge=1.0), ppo_dir)
+        meta_file = ppo_dir / "ppo_metadata.json"
+        if meta_file.exists():
+            meta = json.loads(meta_file.read_text())
+        else:
+            train = with_overrides(base, {"entry.ppo.timesteps": args.ppo_timesteps})
+            meta = train_ppo(train, load_market(train, days=60, seed=1, edge=1.0), ppo_dir)
         print(
             f"ppo trained: {meta['timesteps']} steps at {meta['steps_per_second']:.0f}/s",
             flush=True,
@@ -118,33 +172,50 @@ def main() -> None:
             f"${base.costs.fee_per_contract}/contract fee, slippage "
             f"{base.costs.slippage_pct_of_spread:g} % of the spread, modelled quotes"
         )
+        q_models: dict[str, Any] = {}
+        out = HERE / "results" / f"{args.name}.json"
+
+        def save() -> None:
+            """Written after every window, so an interrupted run keeps what it measured."""
+            payload = {
+                "controllers": CONTROLLERS,
+                "n_compared": len(CONTROLLERS),
+                "configurations_tried": 1,
+                "n_boot": N_BOOT,
+                "interval": "per-trade P&L: session-block bootstrap; vs momentum: paired sessions",
+                "ppo": {k: v for k, v in meta.items() if k != "config"},
+                "q_scorer": {"q_days": args.q_days, "models": q_models},
+                "wall_s": time.perf_counter() - started,
+                "rows": rows,
+            }
+            out.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
         for seed in seeds:
             for edge in edges:
-                md = load_market(base, days=args.days, seed=seed, edge=edge)
-                cmp = compare_controllers(base, md, CONTROLLERS, n_boot=N_BOOT)
-                label = f"synthetic seed {seed}, edge {edge:g}, {len(md.sessions)} sessions"
+                md_q, md = _windows(base, seed, edge, args.days, args.q_days)
+                q_dir = tmp / "q" / f"seed{seed}_edge{edge:g}"
+                q_models[f"seed {seed}, edge {edge:g}"] = _train_q(base, md_q, q_dir)
+                qs = with_overrides(base, {"qscorer.model_dir": q_dir})
+                cmp = compare_controllers(qs, md, CONTROLLERS, n_boot=N_BOOT)
+                label = (
+                    f"synthetic seed {seed}, edge {edge:g}, {len(md.sessions)} sessions "
+                    f"{md.sessions[0]}..{md.sessions[-1]}"
+                )
                 rows += _rows(cmp, label, friction)
+                save()
                 print(f"{label}: done at {time.perf_counter() - started:.0f} s", flush=True)
         real_dir = tmp / "real"
         if args.real and _import_real(real_dir):
             rs = _settings(tmp, ppo_dir, real_dir)
             md = load_market(rs, days=None)
-            cmp = compare_controllers(rs, md, CONTROLLERS, n_boot=N_BOOT)
+            # the real week is too short to hold its own Q-training window: no q_scorer row
+            names = [c for c in CONTROLLERS if c != "q_scorer"]
+            cmp = compare_controllers(rs, md, names, n_boot=N_BOOT)
             rows += _rows(cmp, f"real {md.sessions[0]}..{md.sessions[-1]} ({md.source})", friction)
-    payload = {
-        "controllers": CONTROLLERS,
-        "n_compared": len(CONTROLLERS),
-        "configurations_tried": 1,
-        "n_boot": N_BOOT,
-        "interval": "per-trade P&L: session-block bootstrap; vs momentum: paired sessions",
-        "ppo": {k: v for k, v in meta.items() if k != "config"},
-        "wall_s": time.perf_counter() - started,
-        "rows": rows,
-    }
-    out = HERE / "results" / f"{args.name}.json"
-    out.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+            save()
+    save()
     print(markdown(rows))
-    print(f"written {out} in {payload['wall_s']:.0f} s")
+    print(f"written {out} in {time.perf_counter() - started:.0f} s")
 
 
 def _ci(ci: Any) -> str:
@@ -160,21 +231,22 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             window = r["window"]
             lines += [
                 "",
-                f"**{window}**",
+                f"**{window}** ({r.get('n_compared', '?')} controllers compared; OPE logging "
+                f"run: {r.get('logging_controller')})",
                 "",
                 "| controller | trades | fees | $/trade | CI95 | vs momentum | paired CI95 "
-                "| OPE SNIPS | wall s |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+                "| OPE IPS | OPE SNIPS | SNIPS CI95 | wall s |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             ]
         pt = r["per_trade_pnl"]
         diff = r["diff_vs_reference"]
-        ope = r["ope_snips"]
+        ope, ips = r["ope_snips"], r["ope_ips"]
         lines.append(
             f"| {r['controller']} | {r['trades']} | {r['fees_paid']:.2f} | "
             f"{'' if pt is None else f'{pt:+.2f}'} | {_ci(r['per_trade_pnl_ci95'])} | "
             f"{'' if diff is None else f'{diff:+.2f}'} | {_ci(r['diff_vs_reference_ci95'])} | "
-            f"{'' if ope is None else f'{ope:+.2f}'} | "
-            f"{r.get('wall_s', float('nan')):.0f} |"
+            f"{'' if ips is None else f'{ips:+.3f}'} | {'' if ope is None else f'{ope:+.3f}'} | "
+            f"{_ci(r.get('ope_snips_ci95'))} | {r.get('wall_s', float('nan')):.0f} |"
         )
     return "\n".join(lines)
 

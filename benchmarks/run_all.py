@@ -46,6 +46,8 @@ def write_markdown() -> Path:
     ]
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
+        if "results" not in data:
+            continue  # study tables (controller comparisons): rendered in docs/controllers.md
         machine = data.get("machine", {})
         lines += [f"## {path.stem}", ""]
         if machine:

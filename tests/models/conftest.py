@@ -29,6 +29,19 @@ def make_case(days: int, edge: float, seed: int = 7, feature_set: str = "default
     )
 
 
+TREE_COLUMNS = ("ret_15m", "ret_30m", "volume_spike", "rv_15m", "vix_level", "minute_of_session")
+"""A few default features the small tree bundles of the backtest tests are trained on."""
+
+
+@dataclass
+class MarketData:
+    """The part of :class:`zerodte.market.loading.MarketData` a backtest reads."""
+
+    frame: pd.DataFrame
+    data_hash: str
+    source: str = "test"
+
+
 @pytest.fixture(scope="session")
 def small_case() -> MarketCase:
     """Ten sessions at edge 1."""

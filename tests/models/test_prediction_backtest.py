@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,17 +22,11 @@ from zerodte.models.trees import TreeConfig
 from zerodte.models.walkforward_fit import CONTEXT_COLUMNS
 from zerodte.regime import OUTPUT_COLUMNS as REGIME_COLUMNS
 
-from .conftest import make_case
+from .conftest import TREE_COLUMNS, make_case
+from .conftest import MarketData as Data
 
 DAYS = 12
-COLS = ("ret_15m", "ret_30m", "volume_spike", "rv_15m", "vix_level", "minute_of_session")
-
-
-@dataclass
-class Data:
-    frame: pd.DataFrame
-    data_hash: str
-    source: str = "test"
+COLS = TREE_COLUMNS
 
 
 @pytest.fixture(scope="module")

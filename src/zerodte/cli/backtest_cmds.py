@@ -23,8 +23,10 @@ from zerodte.cli.market_opts import (
     Seed,
     SkipMissingDays,
     Start,
+    ThresholdModel,
     VixProxy,
     load_market_options,
+    with_threshold_model,
 )
 from zerodte.cli.output import print_json
 from zerodte.config import with_overrides
@@ -74,6 +76,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
         Path | None,
         typer.Option("--predictor", help="Trained bundle (else models.predictor_bundle)."),
     ] = None,
+    threshold_model: ThresholdModel = None,
 ) -> None:
     """Backtest an entry controller on the market data and write its run directory."""
     from zerodte.engine.backtest import run_backtest
@@ -86,6 +89,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
         settings = with_overrides(settings, {"entry.controller": controller}, "--controller")
     if predictor is not None:
         settings = with_overrides(settings, {"models.predictor_bundle": predictor}, "--predictor")
+    settings = with_threshold_model(settings, threshold_model)
     ctrl = build_controller(settings)
     data = load_market_options(settings, days, start, end, seed, edge)
     with Progress(

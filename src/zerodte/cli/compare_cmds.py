@@ -20,7 +20,9 @@ from zerodte.cli.market_opts import (
     Preset,
     Seed,
     Start,
+    ThresholdModel,
     load_market_options,
+    with_threshold_model,
 )
 
 
@@ -57,6 +59,7 @@ def compare(  # noqa: PLR0917 (typer maps parameters to options)
     ] = True,
     out: Annotated[Path | None, typer.Option("--out", help="Directory of the equity plot.")] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicas.")] = 2000,
+    threshold_model: ThresholdModel = None,
     json_out: Json = False,
 ) -> None:
     """Every controller on the same window with the same exits and friction."""
@@ -68,6 +71,7 @@ def compare(  # noqa: PLR0917 (typer maps parameters to options)
     settings = with_overrides(current_settings(), {"models.regime_context": regime}, "--regime")
     if predictor is not None:
         settings = with_overrides(settings, {"models.predictor_bundle": predictor}, "--predictor")
+    settings = with_threshold_model(settings, threshold_model)
     data = load_market_options(settings, days, start, end, seed, edge)
     result = compare_controllers(
         settings,
@@ -148,37 +152,84 @@ def train_ppo_cmd(  # noqa: PLR0917
     print(f"model directory: {target}")
 
 
-def train_bandit_cmd(  # noqa: PLR0917
-    days: Days = None,
-    start: Start = None,
-    end: End = None,
-    seed: Seed = None,
-    edge: Edge = None,
-    config: Config = None,
-    preset: Preset = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="State file (else entry.bandit.state_path).")
-    ] = None,
-    json_out: Json = False,
-) -> None:
-    """Learn the bandit from its trades and ghost rewards on a window and save its state."""
-    from zerodte.engine.rundir import code_version
-    from zerodte.rl.learners import train_bandit
+StateOut = Annotated[
+    Path | None,
+    typer.Option("--out", help="State file (else entry.bandit / entry.threshold .state_path)."),
+]
+LearnerController = Annotated[
+    str | None,
+    typer.Option(
+        "--controller",
+        help="threshold: the controller it learns in front of (else entry.controller).",
+    ),
+]
+_LEARNERS = {
+    "bandit": (
+        "Learn the bandit from its trades and ghost rewards on a window and save its state.",
+        "models/bandit/state.json",
+        "entry.bandit.state_path = {target}",
+    ),
+    "threshold": (
+        "Learn the threshold learner in front of a controller from a logging run's trades "
+        "and ghost outcomes, and save its state.",
+        "models/threshold/state.json",
+        "--threshold-model {target} (entry.threshold.state_path)",
+    ),
+}
 
-    settings = current_settings()
-    target = out or settings.entry.bandit.state_path or Path("models/bandit/state.json")
-    data = load_market_options(settings, days, start, end, seed, edge)
-    learned = train_bandit(settings, data, target, code_version=code_version())
+
+def _learner_cmd(kind: str):  # type: ignore[no-untyped-def]
+    """``zerodte train bandit|threshold`` (:mod:`zerodte.rl.learners`)."""
+    doc, default_path, hint = _LEARNERS[kind]
+
+    def command(  # noqa: PLR0917
+        controller: LearnerController = None,
+        days: Days = None,
+        start: Start = None,
+        end: End = None,
+        seed: Seed = None,
+        edge: Edge = None,
+        config: Config = None,
+        preset: Preset = None,
+        out: StateOut = None,
+        json_out: Json = False,
+    ) -> None:
+        from zerodte.config import with_overrides
+        from zerodte.engine.rundir import code_version
+        from zerodte.rl import learners
+
+        settings = current_settings()
+        if controller is not None:
+            if kind == "bandit" and controller != "bandit":
+                raise typer.BadParameter(
+                    f"--controller {controller!r}: `train bandit` learns the bandit itself"
+                )
+            settings = with_overrides(settings, {"entry.controller": controller}, "--controller")
+        section = getattr(settings.entry, kind)
+        target = out or section.state_path or Path(default_path)
+        data = load_market_options(settings, days, start, end, seed, edge)
+        train = learners.train_bandit if kind == "bandit" else learners.train_threshold
+        learned = train(settings, data, target, code_version=code_version())
+        _print_learned(learned, json_out)
+        if not json_out:
+            print("use it with " + hint.format(target=target))
+
+    command.__doc__ = doc
+    return command
+
+
+def _print_learned(learned: dict[str, Any], json_out: bool) -> None:
     if json_out:
         print(json.dumps(learned, indent=2, sort_keys=True, default=str))
         return
     for key, value in learned.items():
         print(f"{key}: {_fmt(value)}")
-    print(f"use it with entry.bandit.state_path = {target!s}")
 
 
 def register(root: typer.Typer, train: typer.Typer) -> None:
-    """Attach ``compare`` to the root app and ``ppo`` and ``bandit`` to ``train``."""
+    """Attach ``compare`` to the root app and ``ppo``, ``bandit`` and ``threshold`` to
+    ``train``."""
     root.command("compare")(compare)
     train.command("ppo")(train_ppo_cmd)
-    train.command("bandit")(train_bandit_cmd)
+    train.command("bandit")(_learner_cmd("bandit"))
+    train.command("threshold")(_learner_cmd("threshold"))

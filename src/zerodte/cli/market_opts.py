@@ -26,6 +26,27 @@ Edge = Annotated[
     float | None, typer.Option("--edge", help="Synthetic planted edge, 0 (martingale) to 1.")
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ThresholdModel = Annotated[
+    Path | None,
+    typer.Option(
+        "--threshold-model",
+        help="Learned threshold-learner state (`zerodte train threshold`): puts the learner "
+        "in front of the controller (entry.threshold.enabled, entry.threshold.state_path).",
+    ),
+]
+
+
+def with_threshold_model(settings: Settings, path: Path | None) -> Settings:
+    """``settings`` with the threshold learner restored from ``path`` (unchanged if None)."""
+    if path is None:
+        return settings
+    from zerodte.config import with_overrides
+
+    return with_overrides(
+        settings,
+        {"entry.threshold.enabled": True, "entry.threshold.state_path": path},
+        "--threshold-model",
+    )
 
 
 def _use_config(value: Path | None) -> None:

@@ -22,8 +22,10 @@ from zerodte.cli.market_opts import (
     Seed,
     SkipMissingDays,
     Start,
+    ThresholdModel,
     VixProxy,
     parse_day,
+    with_threshold_model,
 )
 from zerodte.cli.output import print_json
 from zerodte.errors import ConfigError
@@ -76,6 +78,7 @@ def trade(  # noqa: PLR0917 (typer maps parameters to options)
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Run directory (else runs/<run_id>).")
     ] = None,
+    threshold_model: ThresholdModel = None,
     json_out: Json = False,
 ) -> None:
     """Trade the live loop: paper by default, live only deliberately, or replay a day."""
@@ -103,7 +106,7 @@ def trade(  # noqa: PLR0917 (typer maps parameters to options)
         fault_seed=fault_seed,
         run_dir=run_dir,
     )
-    settings = current_settings()
+    settings = with_threshold_model(current_settings(), threshold_model)
     console = Console(stderr=True)
     # zerodte's errors leave through cli.main, which maps them to exit codes 2 and 3.
     with quiet_http_logs(), console.status("starting", spinner="dots") as line:

@@ -30,6 +30,14 @@ eval_app = typer.Typer(no_args_is_help=True, help="Evaluate predictors on held-o
 Folds = Annotated[int, typer.Option("--folds", help="Walk-forward test windows.")]
 FeatureSetOpt = Annotated[str, typer.Option("--feature-set", help="Feature set name.")]
 OutDir = Annotated[Path | None, typer.Option("--out", help="Output directory.")]
+HorizonsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--horizons",
+        help="Comma-separated minutes (e.g. 15,30,60): one bundle per horizon in OUT/{h}m, "
+        "loaded together by models.horizon_bundles.",
+    ),
+]
 
 
 def _code_version() -> str:
@@ -61,7 +69,33 @@ def train_bundle(  # noqa: PLR0917
     return bundle, path, {**result, "data_source": data.data_source}
 
 
+def _horizon_list(text: str) -> list[int]:
+    try:
+        hs = [int(h) for h in text.split(",") if h.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"--horizons {text!r}: give minutes such as 15,30,60") from exc
+    if not hs or min(hs) < 1:
+        raise typer.BadParameter(f"--horizons {text!r}: give positive minutes such as 15,30,60")
+    return hs
+
+
+def _emit_horizons(result: dict[str, Any], data_source: Any, json_out: bool) -> None:
+    result = {**result, "data_source": data_source}
+    for r in result["bundles"]:
+        r["data_source"] = data_source
+    if json_out:
+        print_json(result)
+        return
+    for r in result["bundles"]:
+        print(f"--- {r['horizon_minutes']} min")
+        _emit(r, json_out=False)
+    paths = ", ".join(f'"{p}"' for p in result["horizon_bundles"])
+    print(f"load them together: models.horizon_bundles = [{paths}]")
+
+
 def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
+    from zerodte.models.training import train_horizon_bundles
+
     def command(  # noqa: PLR0917
         days: Days = None,
         start: Start = None,
@@ -76,8 +110,27 @@ def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
         folds: Folds = 3,
         feature_set: FeatureSetOpt = "default",
         out: OutDir = None,
+        horizons: HorizonsOpt = None,
         json_out: Json = False,
     ) -> None:
+        if horizons:
+            settings = current_settings()
+            data = load_market_options(settings, days, start, end, seed, edge)
+            _emit_horizons(
+                train_horizon_bundles(
+                    settings,
+                    data,
+                    kind,
+                    _horizon_list(horizons),
+                    folds,
+                    feature_set,
+                    out,
+                    code_version=_code_version(),
+                ),
+                data.data_source,
+                json_out,
+            )
+            return
         _, _, result = train_bundle(
             kind, days, start, end, seed, edge, folds, feature_set, out, ablation=True
         )

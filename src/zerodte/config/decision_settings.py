@@ -119,6 +119,7 @@ class ThresholdSettings(_Section):
     replay_batch: int = Field(default=8, ge=1)
     replay_alpha: float = Field(default=0.6, ge=0)
     seed: int = 0
+    state_path: Path | None = None  # learned state to restore (`zerodte train threshold`)
 
 
 class QuantorSettings(_Section):

@@ -455,6 +455,13 @@ class ModelsSettings(Section):
     hmm_train_days: int = Field(default=60, ge=5)
     model_dir: Path = Path("models")
     predictor_bundle: Path | None = None  # trained bundle: backtests join its predictions
+    horizon_bundles: tuple[Path, ...] = Field(
+        default=(),
+        description=(
+            "predictor bundles at other horizons (one per horizon, `zerodte train <kind> "
+            "--horizons 15,30,60`); each joins direction_prob_{up,down}_{h}m to the context"
+        ),
+    )
     regime_context: bool = Field(
         default=False, description="join the walk-forward HMM regime without a bundle"
     )

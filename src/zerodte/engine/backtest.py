@@ -7,7 +7,7 @@ clock), broker (paper) and decision source; the loop is :class:`~zerodte.engine.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +29,7 @@ from zerodte.engine.sources import BatchDecisions, StreamDecisions
 from zerodte.errors import ConfigError, ModelError
 from zerodte.features import FeatureStream, compute_features, get_feature_set
 from zerodte.options.params import apply_model_params
-from zerodte.policy.base import EntryController
+from zerodte.policy.base import EntryController, Gate
 from zerodte.policy.controllers import build_controller
 from zerodte.regime import OUTPUT_COLUMNS as REGIME_COLUMNS
 from zerodte.regime import RegimeConfig, walk_forward_regime
@@ -141,11 +141,50 @@ def regime_context(settings: Settings, frame: pd.DataFrame) -> PredictorContext:
 
 def market_context(settings: Settings, frame: pd.DataFrame) -> PredictorContext | None:
     """The predictor bundle's context (:func:`predictor_context`), else the regime alone when
-    ``models.regime_context``, else ``None``."""
+    ``models.regime_context``, else ``None``; with ``models.horizon_bundles`` their
+    ``direction_prob_{up,down}_{h}m`` joined (:func:`horizon_context`)."""
     predictor = predictor_context(settings, frame)
     if predictor is None and settings.models.regime_context:
-        return regime_context(settings, frame)
-    return predictor
+        predictor = regime_context(settings, frame)
+    return horizon_context(settings, frame, predictor)
+
+
+def horizon_context(
+    settings: Settings, frame: pd.DataFrame, base: PredictorContext | None
+) -> PredictorContext | None:
+    """``base`` plus the predictions of ``models.horizon_bundles`` (``base`` when unset).
+
+    Raises
+    ------
+    ConfigError
+        A horizon bundle is missing, corrupt, of another feature schema, or repeats a
+        horizon.
+    """
+    paths = settings.models.horizon_bundles
+    if not paths:
+        return base
+    from zerodte.models.horizons import (
+        horizon_manifest,
+        horizon_predictions,
+        load_horizon_bundles,
+    )
+
+    try:
+        bundles = load_horizon_bundles(paths)
+        values = horizon_predictions(bundles, frame)
+    except (ModelError, KeyError) as exc:
+        raise ConfigError(f"models.horizon_bundles: {exc}") from exc
+    manifest = [
+        {**m, "model_sha256": bundle_sha256(Path(m["path"]))} for m in horizon_manifest(bundles)
+    ]
+    if base is None:
+        return PredictorContext(values, {"horizon_bundles": manifest})
+    clash = [c for c in values.columns if c in base.values.columns]
+    if clash:
+        raise ConfigError(f"models.horizon_bundles: columns {clash} are already in the context")
+    return PredictorContext(
+        pd.concat([base.values, values], axis=1), {**base.manifest, "horizon_bundles": manifest}
+    )
 
 
 def observation_context(settings: Settings, frame: pd.DataFrame) -> pd.DataFrame | None:
@@ -197,6 +236,7 @@ def run_backtest(
     progress: Callable[[int, int], None] | None = None,
     probe_gates: bool = False,
     summary_extra: Mapping[str, Any] | None = None,
+    gates: Sequence[Gate] | None = None,
 ) -> BacktestResult:
     """Run one backtest over ``market_data`` and (optionally) write its run directory.
 
@@ -236,6 +276,9 @@ def run_backtest(
     summary_extra
         Keys added to the summary (and so to the store's run row), e.g. the off-policy
         values a Q pipeline computed for the controller this run replays.
+    gates
+        The gates (default :func:`~zerodte.policy.gates.build_gates` of ``settings``): a
+        caller that keeps a learning gate (the threshold learner) reads it afterwards.
     """
     settings, option_model = apply_model_params(validate_settings(settings))
     if path not in ("vectorised", "streaming"):
@@ -282,6 +325,7 @@ def run_backtest(
         context=context,
         alignment=alignment,
         probe_gates=probe_gates,
+        gates=gates,
     )
     total = len(frame)
     tick = None if progress is None else (lambda i: progress(i, total))

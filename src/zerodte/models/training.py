@@ -138,6 +138,39 @@ def train_bundle(  # noqa: PLR0917
     )
 
 
+def train_horizon_bundles(  # noqa: PLR0917
+    settings: Settings,
+    data: Any,
+    kind: str,
+    horizons: Sequence[int],
+    folds: int,
+    feature_set: str,
+    out: Path | None,
+    code_version: str = "unknown",
+) -> dict[str, Any]:
+    """One bundle per horizon (:mod:`zerodte.models.horizons`) on the same window.
+
+    Bundle ``h`` is :func:`train_bundle` with ``models.horizon_minutes = h`` (targets,
+    embargo and calibration of that horizon), saved to ``out/{h}m``. Returns every
+    bundle's result and the ``models.horizon_bundles`` value that loads them together.
+    """
+    from zerodte.config import with_overrides
+
+    hs = sorted({int(h) for h in horizons})
+    if not hs:
+        raise ValueError("train_horizon_bundles needs at least one horizon")
+    root = out or (settings.models.model_dir / f"{kind}_horizons")
+    results = []
+    for h in hs:
+        hs_settings = with_overrides(settings, {"models.horizon_minutes": h}, "--horizons")
+        _, _, result = train_bundle(
+            hs_settings, data, kind, folds, feature_set, root / f"{h}m", code_version=code_version
+        )
+        results.append({"horizon_minutes": h, **result})
+    paths = [r["bundle"] for r in results]
+    return {"kind": kind, "horizons": hs, "horizon_bundles": paths, "bundles": results}
+
+
 @dataclass(frozen=True)
 class CalibrationTask:
     """One held-out calibration run of a power study (picklable)."""

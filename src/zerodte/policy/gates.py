@@ -300,7 +300,7 @@ def decision_gates(settings: Settings) -> list[Gate]:
     if e.threshold.enabled:
         from zerodte.policy.threshold import ThresholdLearnerGate
 
-        out.append(ThresholdLearnerGate(e.threshold))
+        out.append(ThresholdLearnerGate.from_settings(e.threshold))
     return out
 
 

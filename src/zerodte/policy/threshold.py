@@ -20,21 +20,29 @@ Learning (state ends in ``_``): :meth:`observe_trade` learns realised outcomes o
 signals at the features remembered at the check; :meth:`observe_ghosts` learns the ghost
 outcomes of the signals it rejected (MissedOpportunityRecords of the run, after it).
 Prioritized replay (``replay``) fits this learner: it is off-policy regression.
+
+Persistence: :meth:`~ThresholdLearnerGate.save_state` writes the regression's state with
+the config that made it, the feature names and provenance (data, window, code);
+``entry.threshold.state_path`` (``--threshold-model``) restores it, refusing a state of
+other features. ``zerodte train threshold`` learns it from a logging run.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from zerodte.config.decision_settings import ThresholdSettings
+from zerodte.errors import ConfigError
 from zerodte.policy.controllers.inputs import observation_key, observation_values
-from zerodte.policy.controllers.linear import LinearArms
+from zerodte.policy.controllers.linear import LinearArms, write_learned_state
 from zerodte.policy.controllers.random import splitmix_uniform
 from zerodte.policy.memory import EntryMemory
 from zerodte.types import Action, Decision, Observation, Veto
@@ -57,6 +65,8 @@ INPUTS = (
     "minute_of_session",
 )
 N_FEATURES = 16
+FEATURE_NAMES = (*INPUTS, "direction", "confidence")
+"""What a saved state records of its features (a state of other features is refused)."""
 
 
 def signal_features(v: Mapping[str, float], direction: float, confidence: float) -> np.ndarray:
@@ -114,6 +124,46 @@ class ThresholdLearnerGate:
         self.memory_ = EntryMemory()
         self.rejected_ = []
         self.counts_ = {"accepted": 0, "rejected": 0}
+
+    @classmethod
+    def from_settings(cls, config: ThresholdSettings) -> ThresholdLearnerGate:
+        """A learner with ``entry.threshold``; restores ``state_path`` when set."""
+        gate = cls(config)
+        if config.state_path is not None:
+            gate.load_state(config.state_path)
+        return gate
+
+    def save_state(self, path: Path, provenance: Mapping[str, Any] | None = None) -> Path:
+        """Write the learned state with its config, feature names and ``provenance``
+        (atomic)."""
+        return write_learned_state(
+            path,
+            self.model_,
+            self.config.model_dump(mode="json", exclude={"state_path"}),
+            provenance,
+            learner=self.name,
+            features=list(FEATURE_NAMES),
+            counts=dict(self.counts_),
+        )
+
+    def load_state(self, path: Path) -> None:
+        """Restore what :meth:`save_state` wrote (learned on the same 16 features)."""
+        try:
+            payload = json.loads(Path(path).read_text(encoding="utf-8"))
+            features = payload["features"]
+            if features != list(FEATURE_NAMES):
+                raise ConfigError(
+                    f"threshold state {path} was learned on features {features}, this learner "
+                    f"uses {list(FEATURE_NAMES)}; relearn it with "
+                    "`zerodte train threshold`"
+                )
+            self.model_.restore(payload["state"])
+            self.counts_ = {k: int(payload["counts"].get(k, 0)) for k in self.counts_}
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"entry.threshold.state_path={path}: cannot restore the threshold learner "
+                f"({exc}); relearn it with `zerodte train threshold` or unset the path"
+            ) from exc
 
     def _x(self, observation: Observation, decision: Decision) -> np.ndarray:
         raw = observation_values(observation, INPUTS)

@@ -90,6 +90,12 @@ def logged_rows(result: BacktestResult) -> pd.DataFrame:
     return rows
 
 
+def _feature_set(settings: Settings, name: str) -> str:
+    """The Q-scorer decides on its own state features (``qscorer.feature_set``); every other
+    controller reads the default set."""
+    return settings.qscorer.feature_set if name == "q_scorer" else "default"
+
+
 def compare_controllers(
     settings: Settings,
     md: MarketData,
@@ -119,6 +125,7 @@ def compare_controllers(
             record=False,
             n_boot=n_boot,
             code_version=code_version,
+            feature_set=_feature_set(cs, name),
         )
         wall[name] = time.perf_counter() - started
     sessions = sorted(pd.unique(md.frame["session"]))

@@ -42,15 +42,15 @@ import pandas as pd
 
 from zerodte.config.decision_settings import BanditSettings
 from zerodte.errors import ConfigError
-from zerodte.io import atomic_write_text
 from zerodte.policy.base import decision_frame
 from zerodte.policy.controllers.inputs import (
     bar_keys,
     frame_values,
+    nan_to_zero,
     observation_key,
     observation_values,
 )
-from zerodte.policy.controllers.linear import LinearArms
+from zerodte.policy.controllers.linear import LinearArms, write_learned_state
 from zerodte.policy.controllers.random import splitmix_uniform
 from zerodte.types import Action, Decision, Observation
 
@@ -72,11 +72,11 @@ def context_matrix(v: Mapping[str, np.ndarray], profile: str) -> np.ndarray:
     ]
     if profile == "full":
         cols += [
-            np.nan_to_num(v["direction_prob_up"] - v["direction_prob_down"]),
-            np.nan_to_num(v["predicted_return"]),
-            np.nan_to_num(v["momentum_5m"]),
-            np.nan_to_num((v["vix"] - 15.0) / 10.0),
-            np.nan_to_num(v["volume_spike"] - 1.0),
+            nan_to_zero(v["direction_prob_up"] - v["direction_prob_down"]),
+            nan_to_zero(v["predicted_return"]),
+            nan_to_zero(v["momentum_5m"]),
+            nan_to_zero((v["vix"] - 15.0) / 10.0),
+            nan_to_zero(v["volume_spike"] - 1.0),
         ]
     return np.column_stack(cols)
 
@@ -232,14 +232,13 @@ class BanditController:
     def save_state(self, path: Path, provenance: Mapping[str, Any] | None = None) -> Path:
         """Write the learned state with the config that made it (atomic); ``provenance``
         (data hash, data source, code version, window) is stored beside it."""
-        payload = {
-            "controller": self.name,
-            "config": self.config.model_dump(mode="json"),
-            "provenance": dict(provenance or {}),
-            "state": self.arms_.state(),
-        }
-        atomic_write_text(Path(path), json.dumps(payload))
-        return Path(path)
+        return write_learned_state(
+            path,
+            self.arms_,
+            self.config.model_dump(mode="json"),
+            provenance,
+            controller=self.name,
+        )
 
     def load_state(self, path: Path) -> None:
         """Restore state saved by :meth:`save_state` for the same profile."""

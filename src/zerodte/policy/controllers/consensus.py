@@ -44,7 +44,12 @@ import pandas as pd
 
 from zerodte.config.decision_settings import ConsensusSettings
 from zerodte.policy.base import VETO_SEPARATOR, decision_frame, one_hot
-from zerodte.policy.controllers.inputs import frame_values, observation_values
+from zerodte.policy.controllers.inputs import (
+    frame_values,
+    nan_to_zero,
+    observation_values,
+    sign0,
+)
 from zerodte.types import Action, Decision, Observation
 
 MARKET_INPUTS = (
@@ -74,8 +79,7 @@ def horizon_inputs(horizons: tuple[int, ...]) -> tuple[str, ...]:
     return tuple(f"direction_prob_{s}_{h}m" for h in horizons for s in ("up", "down"))
 
 
-def _sign(x: np.ndarray) -> np.ndarray:
-    return np.sign(np.nan_to_num(x))
+_sign = sign0
 
 
 class ConsensusController:
@@ -87,33 +91,30 @@ class ConsensusController:
         self.contrarian = config.contrarian or name == "contrarian"
         self.n_actions = 4 if config.straddle else 3
         self.inputs = (*MARKET_INPUTS, *horizon_inputs(config.horizons))
+        self._weights = np.asarray(config.horizon_weights, np.float64)
+        self._horizons = np.asarray(config.horizons, np.float64)
 
     # -- signals -------------------------------------------------------------------------
     def _direction(self, v: Mapping[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+        # All horizons at once as (n, H) matrices: a handful of array operations per
+        # decision whatever the number of horizons (the streaming path decides one row).
         c = self.config
-        n = len(v["vix"])
-        num, den = np.zeros(n), np.zeros(n)
-        signs, avail = [], []
-        best_h, best = np.full(n, np.nan), np.zeros(n)
-        for h, w in zip(c.horizons, c.horizon_weights, strict=True):
-            up, dn = v[f"direction_prob_up_{h}m"], v[f"direction_prob_down_{h}m"]
-            if h == c.horizons[0]:  # the bundle's own outputs stand for the first horizon
-                up = np.where(np.isnan(up), v["direction_prob_up"], up)
-                dn = np.where(np.isnan(dn), v["direction_prob_down"], dn)
-            s = up - dn
-            ok = ~np.isnan(s)
-            num += np.where(ok, w * s, 0.0)
-            den += np.where(ok, w, 0.0)
-            signs.append(np.where(ok, np.sign(np.nan_to_num(s)), np.nan))
-            avail.append(ok)
-            contrib = np.where(ok, np.abs(w * s), -1.0)
-            better = contrib > best
-            best_h = np.where(better & ok, float(h), best_h)
-            best = np.where(better, contrib, best)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            wconf = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        up = np.column_stack([v[f"direction_prob_up_{h}m"] for h in c.horizons])
+        dn = np.column_stack([v[f"direction_prob_down_{h}m"] for h in c.horizons])
+        # the bundle's own outputs stand for the first horizon
+        up[:, 0] = np.where(np.isnan(up[:, 0]), v["direction_prob_up"], up[:, 0])
+        dn[:, 0] = np.where(np.isnan(dn[:, 0]), v["direction_prob_down"], dn[:, 0])
+        s = up - dn
+        ok = ~np.isnan(s)
+        w = self._weights
+        ws = np.where(ok, w * s, 0.0)
+        num, den = ws.sum(axis=1), np.where(ok, w, 0.0).sum(axis=1)
+        contrib = np.where(ok, np.abs(ws), -1.0)
+        first_best = np.argmax(contrib, axis=1)  # the first horizon of the largest |w s|
+        best_h = np.where(contrib.max(axis=1) > 0, self._horizons[first_best], np.nan)
+        wconf = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
         d = _sign(wconf)
-        sg = np.column_stack(signs)
+        sg = np.where(ok, sign0(s), np.nan)
         agree = np.all(np.isnan(sg) | (sg == d[:, None]), axis=1) & (den > 0)
         return wconf, d, agree, best_h
 
@@ -238,7 +239,7 @@ class ConsensusController:
     def _frame_parts(self, r: Mapping[str, np.ndarray]) -> tuple[np.ndarray, ...]:
         n = len(r["action"])
         scores = np.zeros((n, self.n_actions))
-        w = np.nan_to_num(r["wconf"])
+        w = nan_to_zero(r["wconf"])
         scores[:, 1], scores[:, 2] = w, -w
         return scores, one_hot(r["action"], self.n_actions)
 

@@ -18,9 +18,14 @@ sees few, noisy rewards; it is off unless asked for.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from zerodte.io import atomic_write_text
 
 
 class LinearArms:
@@ -115,3 +120,22 @@ class LinearArms:
         self.b_ = np.asarray(state["b"], np.float64)
         self.n_ = np.asarray(state["n"], np.int64)
         self.theta_ = np.stack([np.linalg.solve(A[k], self.b_[k]) for k in range(self.n_arms)])
+
+
+def write_learned_state(
+    path: Path,
+    arms: LinearArms,
+    config: Mapping[str, Any],
+    provenance: Mapping[str, Any] | None,
+    **header: Any,
+) -> Path:
+    """Write ``arms``' state with the ``config`` that made it, ``provenance`` (data hash,
+    data source, code version, window) and ``header`` fields, atomically."""
+    payload = {
+        **header,
+        "config": dict(config),
+        "provenance": dict(provenance or {}),
+        "state": arms.state(),
+    }
+    atomic_write_text(Path(path), json.dumps(payload))
+    return Path(path)
