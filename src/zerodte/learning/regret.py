@@ -56,16 +56,9 @@ import numpy as np
 import pandas as pd
 
 from zerodte.learning.path import MarketPath
+from zerodte.records import REGRET_COLUMNS
 
-REGRET_KINDS: tuple[str, ...] = (
-    "entry_regret",
-    "exit_regret",
-    "timing_regret",
-    "decay_regret",
-    "pin_regret",
-    "trap_entry_regret",
-    "late_exit_regret",
-)
+REGRET_KINDS: tuple[str, ...] = REGRET_COLUMNS
 
 
 @dataclass(frozen=True)

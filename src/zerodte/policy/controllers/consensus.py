@@ -34,10 +34,12 @@ straddle_vix_max``, ``hmm_volatility >= straddle_min_hmm_volatility`` and ``|wco
 straddle_max_direction_confidence`` (direction unclear). With straddles on, decisions carry
 four scores and propensities. Every decision is deterministic (one-hot propensities).
 
-**QThink** (``entry.consensus.qthink.enabled``, off by default): a seventh check,
-``qthink_low_quality``, vetoes an entry whose weighted agent quality falls below the
-penalised threshold (formulas in :mod:`~zerodte.policy.controllers.consensus_agents`); the
-weights and penalties are the version of the state in force at the bar
+**QThink** (``entry.consensus.qthink.enabled``, off by default): a last check,
+``qthink_low_quality``, vetoes a call or put entry (consensus or contrarian; straddles are
+non-directional and pass) whose weighted agent quality toward the entry's own direction
+falls below the penalised threshold (formulas in
+:mod:`~zerodte.policy.controllers.consensus_agents`); the weights and penalties are the
+version of the state in force at the bar
 (:mod:`~zerodte.policy.qthink_state`), so both paths read the same numbers.
 """
 
@@ -223,9 +225,6 @@ class ConsensusController:
             "weak_prediction": weak,
             **checks,
         }
-        q_quality = np.full(n, np.nan)
-        if self.qthink_state is not None:
-            q_quality, checks["qthink_low_quality"] = self._qthink(v, wconf, d, times)
         failed = np.column_stack(list(checks.values()))
         action = np.where(failed.any(axis=1), 0, np.where(d > 0, 1, np.where(d < 0, 2, 0)))
         strategy = np.where(action > 0, "CONSENSUS", "NONE").astype(object)
@@ -266,6 +265,15 @@ class ConsensusController:
                 )
             action = np.where(fire, int(Action.BUY_STRADDLE), action)
             strategy = np.where(fire, "VOLATILITY_EXPANSION", strategy)
+        q_quality = np.full(n, np.nan)
+        if self.qthink_state is not None:
+            side = np.where(action == 1, 1.0, np.where(action == 2, -1.0, d))
+            q_quality, low = self._qthink(v, wconf, side, times)
+            directional = (action == 1) | (action == 2)
+            action = np.where(low & directional, 0, action)
+            strategy = np.where(low & directional, "NONE", strategy)
+            checks["qthink_low_quality"] = low
+            failed = np.column_stack([failed, low])
         names = np.array(list(checks), dtype=object)
         return {
             "action": action.astype(np.int8),
