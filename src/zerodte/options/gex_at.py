@@ -46,7 +46,7 @@ def gex_at(
     """The GEX summary (:func:`~zerodte.options.gex.gex_summary`) at the bar ``at``."""
     bar = bar_at(frame, at)
     session = bar.date()
-    pos = int(pd.DatetimeIndex(frame.index).get_loc(bar))
+    pos = int(pd.DatetimeIndex(frame.index).searchsorted(bar, side="left"))
     spot = float(frame["spy_close"].to_numpy(float)[pos])
     vix = float(frame["vix_close"].to_numpy(float)[pos]) if "vix_close" in frame else math.nan
     oi_source = "given chain"
