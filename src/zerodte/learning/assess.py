@@ -209,7 +209,11 @@ def assess_run(
     for i in range(len(trades)):
         tr = trades.iloc[i]
         d = float(direction[i])
-        qty = float(tr["qty"]) if float(tr["qty"]) > 0 else 1.0
+        qty = float(tr["qty"])
+        if not qty > 0:
+            raise ValueError(
+                f"trade {tr['trade_id']} has qty={tr['qty']!r}; a closed trade has qty > 0"
+            )
         pnl = float(tr["pnl"])
         pnl_c = pnl / qty
         entry_px, exit_px = float(tr["entry_price"]), float(tr["exit_price"])
@@ -247,6 +251,7 @@ def assess_run(
         mte_e = (close_ns - entries[i].value) / 60e9
         mte_x = (close_ns - exits[i].value) / 60e9
         spot_e = float(tr["spy_price"])
+        # the trade's recorded VIX, else the market's VIX at the decision bar (both recorded)
         vix_e = float(tr["vix_level"]) if math.isfinite(float(tr["vix_level"])) else vix0
         strike = float(tr["strike"])
         mids = model.price(spot_e, strike, d > 0, np.array([mte_e, mte_x]), vix_e)["mid"]
@@ -256,7 +261,7 @@ def assess_run(
             pnl_per_contract=pnl_c,
             gross_pct=(exit_px - entry_px) / entry_px * 100.0 if entry_px > 0 else math.nan,
             max_gain_pct=float(tr["max_gain_pct"]),
-            delta=float(tr["delta"]) if math.isfinite(float(tr["delta"])) else 0.5,
+            delta=float(tr["delta"]),  # NaN (not recorded): the missed-move term is unknown
             decision_pos=pos0,
             exit_pos=posx,
             entry_spot=spot_e,
