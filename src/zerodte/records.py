@@ -118,3 +118,15 @@ null where that horizon was unavailable)."""
 def ghost_column(right: str, horizon: int) -> str:
     """Name of the ghost-reward column for ``right`` ("call"/"put") at ``horizon`` minutes."""
     return f"ghost_{right}_{horizon}m"
+
+
+REGRET_COLUMNS: tuple[str, ...] = (
+    "entry_regret",
+    "exit_regret",
+    "timing_regret",
+    "decay_regret",
+    "pin_regret",
+    "trap_entry_regret",
+    "late_exit_regret",
+)
+"""The QThink regret scores of an assessed trade, each in [0, 1] (``zerodte.learning.regret``)."""

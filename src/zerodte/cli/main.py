@@ -31,6 +31,7 @@ from zerodte.cli import (
     data_cmds,
     demo_cmds,
     experiments_cmds,
+    learn_cmds,
     options_cmds,
     q_cmds,
     trade_cmds,
@@ -151,3 +152,4 @@ demo_cmds.register(app)
 trade_cmds.register(app)
 experiments_cmds.register(app)
 dashboard_cmds.register(app)
+learn_cmds.register(app)

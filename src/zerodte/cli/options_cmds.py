@@ -1,13 +1,24 @@
-"""CLI commands (module: options_cmds): ``zerodte options quote`` and ``options chain``."""
+"""CLI commands (module: options_cmds): ``zerodte options quote``, ``chain`` and ``gex``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
 
 from zerodte.cli.context import current_settings
+from zerodte.cli.market_opts import (
+    Config,
+    Days,
+    Edge,
+    End,
+    Preset,
+    Seed,
+    Start,
+    load_market_options,
+)
 from zerodte.cli.output import print_json
 from zerodte.options.chain import strike_grid
 from zerodte.options.model import OptionModel
@@ -92,6 +103,64 @@ def chain(
             f"{r['strike']:8.2f} | {p['bid']:7.2f} {p['ask']:7.2f} {p['iv']:6.3f} "
             f"{p['delta']:8.3f}"
         )
+
+
+@app.command("gex")
+def gex(  # noqa: PLR0917 (typer maps parameters to options)
+    at: Annotated[
+        str | None, typer.Option("--at", help="Bar time (YYYY-MM-DD HH:MM, New York); else last.")
+    ] = None,
+    oi_file: Annotated[
+        Path | None,
+        typer.Option("--oi", help="Open-interest Parquet (date, right, strike, expiry, ...)."),
+    ] = None,
+    convention: Annotated[
+        str, typer.Option("--convention", help="dealer (calls +, puts -) or long_all.")
+    ] = "dealer",
+    days: Days = None,
+    start: Start = None,
+    end: End = None,
+    seed: Seed = None,
+    edge: Edge = None,
+    config: Config = None,
+    preset: Preset = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Dealer gamma exposure, delta exposure, the zero-gamma flip and max pain at a bar."""
+    import pandas as pd
+
+    from zerodte.options.gex_at import bar_at, gex_at
+    from zerodte.options.open_interest import prior_day_chain, read_open_interest
+
+    if convention not in ("dealer", "long_all"):
+        raise typer.BadParameter("use dealer or long_all", param_hint="--convention")
+    settings = current_settings()
+    md = load_market_options(settings, days, start, end, seed, edge)
+    when = None if at is None else pd.Timestamp(at)
+    chain = None
+    if oi_file is not None:
+        session = bar_at(md.frame, when).date()
+        chain = prior_day_chain(read_open_interest(oi_file), session, session)
+        if chain.empty:
+            raise typer.BadParameter(
+                f"{oi_file} has no {session} expiry known before that session opened",
+                param_hint="--oi",
+            )
+    res = gex_at(md.frame, when, settings.options, chain, convention)  # type: ignore[arg-type]
+    res["data_source"] = md.data_source
+    if as_json:
+        print_json(res, sort_keys=False)
+        return
+    print(
+        f"{res['time']}  spot {res['spot']:.2f}  {res['minutes_to_close']:.0f} min to close  "
+        f"({res['open_interest']})"
+    )
+    flip = res["zero_gamma_flip"]
+    print(
+        f"net GEX {res['net_gex']:,.0f} $/1%  net DEX {res['net_dex']:,.0f} $  "
+        f"flip {'none in +-5%' if flip is None else f'{flip:.2f}'}  max pain "
+        f"{res['max_pain']:.2f}  pin strike {res['pin_strike']:.2f}"
+    )
 
 
 def register(root: typer.Typer) -> None:

@@ -54,6 +54,30 @@ class BanditSettings(_Section):
         return self
 
 
+class QThinkSettings(_Section):
+    """QThink reinforcement in the consensus scoring (``entry.consensus.qthink``; off).
+
+    ``state_path`` is a state file written by ``zerodte learn apply``: versions of agent
+    weights and time-block penalties, each used only at bars after it was published
+    (docs/learning.md).
+    """
+
+    enabled: bool = False
+    state_path: Path | None = None
+    min_quality: float = Field(
+        default=0.25, ge=0, le=1, description="weighted aligned agent score an entry needs"
+    )
+
+    @model_validator(mode="after")
+    def _check_state(self) -> QThinkSettings:
+        if self.enabled and self.state_path is None:
+            raise ValueError(
+                "entry.consensus.qthink.enabled needs entry.consensus.qthink.state_path "
+                "(write one with `zerodte learn apply --run RUN --out FILE`)"
+            )
+        return self
+
+
 class ConsensusSettings(_Section):
     """All six signals must agree (``entry.controller = "consensus"`` or ``"contrarian"``)."""
 
@@ -84,6 +108,7 @@ class ConsensusSettings(_Section):
     straddle_vix_max: float = Field(default=40.0, gt=0)
     straddle_min_hmm_volatility: float = Field(default=0.6, ge=0, le=1)
     straddle_max_direction_confidence: float = Field(default=0.15, ge=0, le=1)
+    qthink: QThinkSettings = Field(default_factory=QThinkSettings)
 
 
 class PPOSettings(_Section):

@@ -18,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from zerodte.records import TRADE_COLUMNS
+from zerodte.records import REGRET_COLUMNS, TRADE_COLUMNS
 
 metadata = sa.MetaData()
 
@@ -259,4 +259,47 @@ experiment_trials = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False, server_default=sa.func.now()),
     sa.UniqueConstraint("trial_key", name="uq_experiment_trials_key"),
     sa.Index("ix_experiment_trials_family", "family", "stage"),
+)
+
+# -- QThink journals: one row per assessed trade, one per trade and agent (zerodte.learning)
+
+qthink_outcomes = sa.Table(
+    "qthink_outcomes",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(128), nullable=False, index=True),
+    sa.Column("trade_id", sa.BigInteger(), nullable=False),
+    sa.Column("session", sa.String(10), nullable=True),
+    sa.Column("decision_time", UTCDateTime(), nullable=True),
+    sa.Column("entry_time", UTCDateTime(), nullable=True),
+    sa.Column("exit_time", UTCDateTime(), nullable=True),
+    sa.Column("known_at", UTCDateTime(), nullable=True),
+    sa.Column("time_block", sa.String(32), nullable=True),
+    sa.Column("label", sa.String(32), nullable=True),
+    sa.Column("archetype", sa.String(32), nullable=True),
+    sa.Column("pnl", sa.Float(), nullable=True),
+    *(sa.Column(name, sa.Float(), nullable=True) for name in REGRET_COLUMNS),
+    sa.Column("regret_sum", sa.Float(), nullable=True),
+    sa.Column("penalty_points", sa.Float(), nullable=True),
+    sa.Column("agent_alignment", sa.Float(), nullable=True),
+    sa.Column("mesh_confusion", sa.Boolean(), nullable=True),
+    sa.Column("detail", sa.JSON(), nullable=True),
+    sa.UniqueConstraint("run_id", "trade_id", name="uq_qthink_outcomes_run_trade"),
+)
+
+qthink_agents = sa.Table(
+    "qthink_agents",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(128), nullable=False, index=True),
+    sa.Column("trade_id", sa.BigInteger(), nullable=False),
+    sa.Column("agent", sa.String(64), nullable=False),
+    sa.Column("score", sa.Float(), nullable=True),
+    sa.Column("aligned_score", sa.Float(), nullable=True),
+    sa.Column("weight", sa.Float(), nullable=True),
+    sa.Column("polarity", sa.Float(), nullable=True),
+    sa.Column("involved", sa.Boolean(), nullable=False),
+    sa.Column("conflict", sa.Boolean(), nullable=False),
+    sa.Column("outcome_aligned", sa.Boolean(), nullable=False),
+    sa.UniqueConstraint("run_id", "trade_id", "agent", name="uq_qthink_agents_run_trade_agent"),
 )

@@ -33,6 +33,14 @@ side: follow the HMM side when ``hmm_confidence >= min_hmm_confidence``).
 straddle_vix_max``, ``hmm_volatility >= straddle_min_hmm_volatility`` and ``|wconf| <
 straddle_max_direction_confidence`` (direction unclear). With straddles on, decisions carry
 four scores and propensities. Every decision is deterministic (one-hot propensities).
+
+**QThink** (``entry.consensus.qthink.enabled``, off by default): a last check,
+``qthink_low_quality``, vetoes a call or put entry (consensus or contrarian; straddles are
+non-directional and pass) whose weighted agent quality toward the entry's own direction
+falls below the penalised threshold (formulas in
+:mod:`~zerodte.policy.controllers.consensus_agents`); the weights and penalties are the
+version of the state in force at the bar
+(:mod:`~zerodte.policy.qthink_state`), so both paths read the same numbers.
 """
 
 from __future__ import annotations
@@ -44,12 +52,20 @@ import pandas as pd
 
 from zerodte.config.decision_settings import ConsensusSettings
 from zerodte.policy.base import VETO_SEPARATOR, decision_frame, one_hot
+from zerodte.policy.controllers.consensus_agents import (
+    AGENT_INPUTS,
+    AGENTS,
+    agent_scores,
+    aligned_scores,
+    quality,
+)
 from zerodte.policy.controllers.inputs import (
     frame_values,
     nan_to_zero,
     observation_values,
     sign0,
 )
+from zerodte.policy.qthink_state import QThinkState, load_state
 from zerodte.types import Action, Decision, Observation
 
 MARKET_INPUTS = (
@@ -85,14 +101,44 @@ _sign = sign0
 class ConsensusController:
     """Six-signal consensus (see the module docstring)."""
 
-    def __init__(self, config: ConsensusSettings, name: str = "consensus") -> None:
+    def __init__(
+        self,
+        config: ConsensusSettings,
+        name: str = "consensus",
+        qthink_state: QThinkState | None = None,
+    ) -> None:
         self.config = config
         self.name = name
         self.contrarian = config.contrarian or name == "contrarian"
         self.n_actions = 4 if config.straddle else 3
-        self.inputs = (*MARKET_INPUTS, *horizon_inputs(config.horizons))
+        self.inputs = (*MARKET_INPUTS, *horizon_inputs(config.horizons), *AGENT_INPUTS)
         self._weights = np.asarray(config.horizon_weights, np.float64)
         self._horizons = np.asarray(config.horizons, np.float64)
+        q = config.qthink
+        if qthink_state is None and q.enabled and q.state_path is not None:
+            qthink_state = load_state(q.state_path)
+        self.qthink_state = qthink_state if q.enabled else None
+
+    def agent_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per-row agent scores (:data:`AGENTS`), the direction ``d`` and ``wconf``."""
+        v = frame_values(frame, self.inputs)
+        wconf, d, _, _ = self._direction(v)
+        out = pd.DataFrame(agent_scores(v, wconf, self.config), index=frame.index)
+        out["direction"] = d
+        out["wconf"] = wconf
+        return out
+
+    def _qthink(
+        self, v: Mapping[str, np.ndarray], wconf: np.ndarray, d: np.ndarray, times: pd.DatetimeIndex
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(quality, failing rows) of the QThink check; see consensus_agents."""
+        state = self.qthink_state
+        assert state is not None
+        aligned = aligned_scores(agent_scores(v, wconf, self.config), d)
+        q = quality(aligned, state.weight_matrix(times, AGENTS))
+        need = self.config.qthink.min_quality * (1.0 + state.penalty_points(times) / 100.0)
+        with np.errstate(invalid="ignore"):
+            return q, ~(q >= need)
 
     # -- signals -------------------------------------------------------------------------
     def _direction(self, v: Mapping[str, np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -167,7 +213,7 @@ class ConsensusController:
         return (votes > 0).sum(axis=1), (votes < 0).sum(axis=1), hmm
 
     # -- the rule ------------------------------------------------------------------------
-    def _rule(self, v: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _rule(self, v: Mapping[str, np.ndarray], times: pd.DatetimeIndex) -> dict[str, np.ndarray]:
         c = self.config
         n = len(v["vix"])
         wconf, d, agree, best_h = self._direction(v)
@@ -220,6 +266,15 @@ class ConsensusController:
                 )
             action = np.where(fire, int(Action.BUY_STRADDLE), action)
             strategy = np.where(fire, "VOLATILITY_EXPANSION", strategy)
+        q_quality = np.full(n, np.nan)
+        if self.qthink_state is not None:
+            side = np.where(action == 1, 1.0, np.where(action == 2, -1.0, d))
+            q_quality, low = self._qthink(v, wconf, side, times)
+            directional = (action == 1) | (action == 2)
+            action = np.where(low & directional, 0, action)
+            strategy = np.where(low & directional, "NONE", strategy)
+            checks["qthink_low_quality"] = low
+            failed = np.column_stack([failed, low])
         names = np.array(list(checks), dtype=object)
         return {
             "action": action.astype(np.int8),
@@ -228,6 +283,7 @@ class ConsensusController:
             "names": names,
             "strategy": strategy,
             "timeframe": best_h,
+            "quality": q_quality,
         }
 
     def _texts(self, r: Mapping[str, np.ndarray], i: int) -> tuple[str, str]:
@@ -245,12 +301,15 @@ class ConsensusController:
 
     def decide(self, observation: Observation) -> Decision:
         """The consensus decision for one observation."""
-        r = self._rule(observation_values(observation, self.inputs))
+        times = pd.DatetimeIndex([pd.Timestamp(observation.time)])
+        r = self._rule(observation_values(observation, self.inputs), times)
         scores, probs = self._frame_parts(r)
         reason, vetoes = self._texts(r, 0)
         ctx: dict[str, float | str] = {"strategy": str(r["strategy"][0])}
         if not np.isnan(r["timeframe"][0]):
             ctx["prediction_timeframe"] = float(r["timeframe"][0])
+        if self.qthink_state is not None and not np.isnan(r["quality"][0]):
+            ctx["qthink_quality"] = float(r["quality"][0])
         w = float(r["wconf"][0])
         return Decision(
             Action(int(r["action"][0])),
@@ -264,9 +323,15 @@ class ConsensusController:
 
     def decide_batch(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The same rule over every row."""
-        r = self._rule(frame_values(frame, self.inputs))
+        r = self._rule(frame_values(frame, self.inputs), pd.DatetimeIndex(frame.index))
         scores, probs = self._frame_parts(r)
         texts = [self._texts(r, i) for i in range(len(frame))]
+        context: dict[str, np.ndarray] = {
+            "strategy": r["strategy"],
+            "prediction_timeframe": r["timeframe"],
+        }
+        if self.qthink_state is not None:
+            context["qthink_quality"] = r["quality"]
         return decision_frame(
             frame.index,
             r["action"],
@@ -275,5 +340,5 @@ class ConsensusController:
             [t[0] for t in texts],
             confidence=np.abs(r["wconf"]),
             vetoes=[t[1] for t in texts],
-            context={"strategy": r["strategy"], "prediction_timeframe": r["timeframe"]},
+            context=context,
         )

@@ -1,0 +1,141 @@
+"""The measured effect of the QThink weights on the consensus controller.
+
+One market, two windows: the controller runs without QThink over the whole market; the
+trades whose regret was known before the evaluation window opens are assessed and
+reinforced into a state; then the controller runs again with QThink on and that state.
+Only positions entered in the evaluation window are compared, paired by session
+(:func:`zerodte.qscorer.compare.per_trade_diff`: the per-position P&L difference, QThink
+minus plain, with the session-block bootstrap interval). Both runs see the same market,
+exits and friction; the state used in the evaluation window was made only from the
+learning window's trades (every version is published before the window opens).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from zerodte.config import Settings, with_overrides
+from zerodte.engine.backtest import run_backtest
+from zerodte.io import atomic_write_json
+from zerodte.learning.assess import assess_run
+from zerodte.learning.reinforce import reinforce
+from zerodte.learning.run_inputs import records_from_frame
+from zerodte.market.loading import load_market
+from zerodte.qscorer.compare import per_trade_diff
+from zerodte.research.stats import per_trade_ci95
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EffectSetup:
+    """One measured configuration (module docstring)."""
+
+    seed: int
+    edge: float
+    days: int = 120
+    learn_sessions: int = 60  # the learning window is the first ``learn_sessions`` sessions
+    controller: str = "contrarian"
+    min_quality: float = 0.25
+    hmm_train_days: int = 20
+    predictor_bundle: Path | None = None
+    n_boot: int = 1000
+
+
+def _positions(trades: pd.DataFrame) -> int:
+    if trades.empty:
+        return 0
+    tags = (
+        trades["position_tag"].fillna(trades["tag"]) if "position_tag" in trades else trades["tag"]
+    )
+    return int(tags.nunique())
+
+
+def _side(trades: pd.DataFrame, sessions: list[Any], n_boot: int) -> dict[str, Any]:
+    ci = per_trade_ci95(trades, sessions, n_boot=n_boot) if len(trades) else None
+    return {
+        "trades": len(trades),
+        "positions": _positions(trades),
+        "fees": float(trades["fees"].sum()) if len(trades) else 0.0,
+        "pnl": float(trades["pnl"].sum()) if len(trades) else 0.0,
+        "per_trade_pnl": float(trades["pnl"].mean()) if len(trades) else None,
+        "per_trade_ci95": None if ci is None else [float(ci[0]), float(ci[1])],
+    }
+
+
+def measure_effect(settings: Settings, setup: EffectSetup, out_dir: Path) -> dict[str, Any]:
+    """Run the comparison of the module docstring; writes the state into ``out_dir``."""
+    overrides: dict[str, Any] = {
+        "entry.controller": setup.controller,
+        "models.hmm_train_days": setup.hmm_train_days,
+        "models.regime_context": True,
+    }
+    if setup.predictor_bundle is not None:
+        overrides["models.predictor_bundle"] = str(setup.predictor_bundle)
+    plain = with_overrides(settings, overrides)
+    md = load_market(plain, days=setup.days, seed=setup.seed, edge=setup.edge)
+    sessions = sorted(set(pd.DatetimeIndex(md.frame.index).date))
+    if setup.learn_sessions >= len(sessions):
+        raise ValueError(
+            f"learn_sessions={setup.learn_sessions} leaves no evaluation window in "
+            f"{len(sessions)} sessions"
+        )
+    cut = pd.Timestamp(f"{sessions[setup.learn_sessions]} 09:30", tz="America/New_York")
+    base = run_backtest(plain, md, write=False, record=False, n_boot=100)
+    exits = pd.to_datetime(base.trades["exit_time"]) if len(base.trades) else pd.Series([])
+    learn = base.trades[exits < cut] if len(base.trades) else base.trades
+    records = records_from_frame(plain, md.frame, learn, base.decisions)
+    a = assess_run(records, plain.entry.consensus, plain.options)
+    a_known = type(a)(
+        a.outcomes[pd.to_datetime(a.outcomes["known_at"]) < cut] if len(a.outcomes) else a.outcomes,
+        a.agents,
+    )
+    state = reinforce(a_known, source=[f"synthetic seed {setup.seed} edge {setup.edge}"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state_path = out_dir / f"qthink_state_s{setup.seed}_e{setup.edge:g}.json"
+    atomic_write_json(state_path, state.to_json())
+    qthink = with_overrides(
+        plain,
+        {
+            "entry.consensus.qthink.enabled": True,
+            "entry.consensus.qthink.state_path": str(state_path),
+            "entry.consensus.qthink.min_quality": setup.min_quality,
+        },
+    )
+    with_q = run_backtest(qthink, md, write=False, record=False, n_boot=100)
+    eval_days = sessions[setup.learn_sessions :]
+
+    def in_eval(trades: pd.DataFrame) -> pd.DataFrame:
+        if trades.empty:
+            return trades
+        return trades[pd.to_datetime(trades["entry_time"]) >= cut]
+
+    b_eval, q_eval = in_eval(base.trades), in_eval(with_q.trades)
+    diff, ci = per_trade_diff(q_eval, b_eval, eval_days, n_boot=setup.n_boot)
+    last = state.versions[-1]
+    return {
+        "seed": setup.seed,
+        "edge": setup.edge,
+        "controller": setup.controller,
+        "predictor_bundle": None if setup.predictor_bundle is None else str(setup.predictor_bundle),
+        "data_source": md.data_source,
+        "sessions": len(sessions),
+        "learn_window": [str(sessions[0]), str(sessions[setup.learn_sessions - 1])],
+        "eval_window": [str(eval_days[0]), str(eval_days[-1])],
+        "learn_trades_assessed": len(a_known.outcomes),
+        "state_versions": len(state.versions),
+        "weights": dict(last.weights),
+        "penalties": dict(last.penalties),
+        "min_quality": setup.min_quality,
+        "plain": _side(b_eval, eval_days, setup.n_boot),
+        "qthink": _side(q_eval, eval_days, setup.n_boot),
+        "diff_per_trade_pnl": diff,
+        "diff_per_trade_ci95": ci,
+        "significant": ci is not None and (ci[0] > 0 or ci[1] < 0),
+        "friction": base.manifest.get("execution"),
+    }

@@ -1,0 +1,158 @@
+"""Rebuild a run's recorded inputs from its run directory, for the assessment.
+
+The run directory holds the trades and DecisionRecords; the market it ran on is named by
+the manifest's ``data_source`` and rebuilt the way the run built it (the same synthetic
+seed and edge, or the same stored window), with the same features and context
+(:func:`zerodte.engine.backtest.observation_context`). Ghost rewards are computed for the
+bars around each entry with the paper broker's own friction
+(:class:`zerodte.qscorer.ghosts.GhostTradeEvaluator`); open interest is the documented
+synthetic model (:mod:`zerodte.options.open_interest`), prior day only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from zerodte.config.fields import field_specs
+from zerodte.config.root import Settings
+from zerodte.engine.backtest import observation_context
+from zerodte.engine.rundir import DECISIONS, MANIFEST, TRADES
+from zerodte.errors import DataError
+from zerodte.features import compute_features
+from zerodte.learning.assess import RunRecords, decision_times
+from zerodte.learning.path import MarketPath
+from zerodte.learning.regret import RegretConfig
+from zerodte.market.loading import load_market
+from zerodte.options.open_interest import synthetic_chains
+from zerodte.qscorer.ghosts import GhostTradeEvaluator
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A run's settings, manifest and recorded inputs."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    settings: Settings
+    records: RunRecords
+    frame: pd.DataFrame
+
+
+def settings_of(manifest: dict[str, Any]) -> Settings:
+    """The run's settings from its manifest (masked secrets dropped)."""
+    tree = json.loads(json.dumps(manifest["config"]))
+    for key, spec in field_specs().items():
+        if spec.secret:
+            node = tree
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.get(part, {})
+            if leaf in node:
+                node[leaf] = None
+    return Settings.model_validate(tree)
+
+
+def market_of(settings: Settings, manifest: dict[str, Any]) -> Any:
+    """The market the run was made on (see the module docstring)."""
+    src = manifest.get("data_source")
+    if not isinstance(src, dict):
+        raise DataError(
+            f"the manifest's data_source is {src!r}; the assessment needs the structured "
+            "data_source of a run made by this version"
+        )
+    start = date.fromisoformat(str(src.get("first_day") or manifest["start"]))
+    end = date.fromisoformat(str(src.get("last_day") or manifest["end"]))
+    if src.get("kind") == "synthetic":
+        md = load_market(
+            settings,
+            days=int(src["sessions"]),
+            start=date.fromisoformat(str(src.get("start") or start)),
+            seed=int(src["seed"]),
+            edge=float(src["edge"]),
+        )
+    else:
+        md = load_market(settings, start=start, end=end)
+    if md.data_hash != manifest.get("data_hash"):
+        raise DataError(
+            f"the rebuilt market's hash {md.data_hash[:12]} differs from the run's "
+            f"{str(manifest.get('data_hash'))[:12]}; the data changed since the run"
+        )
+    return md
+
+
+def ghost_rows(path: MarketPath, times: pd.DatetimeIndex, window: int) -> np.ndarray:
+    """Rows of the bars within ``window`` minutes of each decision (same session)."""
+    rows: set[int] = set()
+    for t in times:
+        rows.update(path.window(path.position(t), window, window).tolist())
+    return np.array(sorted(rows), np.int64)
+
+
+def records_from_frame(
+    settings: Settings,
+    frame: pd.DataFrame,
+    trades: pd.DataFrame,
+    decisions: pd.DataFrame,
+    *,
+    feature_set: str = "default",
+    config: RegretConfig | None = None,
+) -> RunRecords:
+    """The assessment's inputs from a market frame and a run's trades and decisions.
+
+    Everything is computed from ``frame`` alone (features, context, ghosts, prior-day open
+    interest), so a frame cut at time ``T`` gives the inputs as they were known at ``T``.
+    """
+    cfg = config or RegretConfig()
+    features = compute_features(frame, feature_set)
+    parts = [frame, features[[c for c in features.columns if c not in frame.columns]]]
+    ctx = observation_context(settings, frame)
+    if ctx is not None:
+        parts.append(ctx.drop(columns=[c for c in ctx.columns if c in frame.columns]))
+    observations = pd.concat(parts, axis=1)
+    observations = observations.loc[:, ~observations.columns.duplicated()]
+    ghosts = None
+    if not trades.empty:
+        path = MarketPath.from_frame(frame)
+        t0 = pd.DatetimeIndex(decision_times(trades, decisions))
+        rows = ghost_rows(path, t0, cfg.entry_window)
+        evaluator = GhostTradeEvaluator(settings, horizons=(cfg.ghost_horizon,))
+        ghosts = evaluator.rewards(frame, rows)
+        logger.info("ghost rewards for %d bars around %d entries", len(rows), len(trades))
+    return RunRecords(trades, decisions, observations, ghosts, synthetic_chains(frame))
+
+
+def load_run(run_dir: Path, config: RegretConfig | None = None) -> LoadedRun:
+    """Everything :func:`~zerodte.learning.assess.assess_run` needs for ``run_dir``."""
+    cfg = config or RegretConfig()
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / MANIFEST
+    if not manifest_path.exists():
+        raise DataError(f"{run_dir} has no {MANIFEST}; pass a run directory (runs/<run_id>)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    settings = settings_of(manifest)
+    trades = pd.read_parquet(run_dir / TRADES)
+    decisions_file = run_dir / DECISIONS
+    if not decisions_file.exists():
+        raise DataError(f"{run_dir} has no {DECISIONS}; rerun the backtest with its records")
+    decisions = pd.read_parquet(decisions_file)
+    md = market_of(settings, manifest)
+    records = records_from_frame(
+        settings,
+        md.frame,
+        trades,
+        decisions,
+        feature_set=str(manifest.get("feature_set") or "default"),
+        config=cfg,
+    )
+    frame = md.frame
+    return LoadedRun(run_dir, manifest, settings, records, frame)

@@ -1,0 +1,42 @@
+"""On an edge-0 market the QThink loop must not create significance.
+
+The configuration is fixed in advance, as in ``tests/rl/test_compare.py``'s null-market
+test: synthetic seed 5, edge 0, 30 sessions, a 10-session HMM window; weights learned on
+the first 15 sessions and evaluated on the last 15, the contrarian consensus.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from zerodte.config import Settings
+from zerodte.learning.effect import EffectSetup, measure_effect
+
+SETUP = EffectSetup(seed=5, edge=0.0, days=30, learn_sessions=15, hmm_train_days=10, n_boot=300)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("effect")
+    settings = Settings(store={"path": tmp / "runs.db"}, engine={"runs_dir": tmp / "runs"})
+    return measure_effect(settings, SETUP, tmp / "states")
+
+
+def test_the_comparison_is_not_vacuous(result: dict[str, Any]) -> None:
+    assert result["learn_trades_assessed"] >= 30
+    assert result["plain"]["trades"] >= 30 and result["qthink"]["trades"] >= 10
+    assert result["state_versions"] == result["learn_trades_assessed"] + 1
+    assert result["weights"] != dict.fromkeys(result["weights"], 1.0)  # it learned something
+    assert result["eval_window"][0] > result["learn_window"][1]
+
+
+def test_qthink_reports_no_edge_on_a_null_market(result: dict[str, Any]) -> None:
+    ci = result["qthink"]["per_trade_ci95"]
+    assert ci is not None and ci[0] <= 0.0, result["qthink"]
+
+
+def test_qthink_does_not_differ_significantly_on_a_null_market(result: dict[str, Any]) -> None:
+    ci = result["diff_per_trade_ci95"]
+    assert ci is not None and ci[0] <= 0.0 <= ci[1], (result["diff_per_trade_pnl"], ci)
