@@ -195,6 +195,7 @@ def run_backtest(
     n_boot: int = 2000,
     progress: Callable[[int, int], None] | None = None,
     probe_gates: bool = False,
+    plots: bool = True,
 ) -> BacktestResult:
     """Run one backtest over ``market_data`` and (optionally) write its run directory.
 
@@ -231,6 +232,8 @@ def run_backtest(
     probe_gates
         Record every cycle's gate state in the DecisionRecords (``gate_call``,
         ``gate_put``), not only on attempted entries: what off-policy evaluation needs.
+    plots
+        Draw ``equity.png`` in the run directory (nothing else depends on it).
     """
     settings = validate_settings(settings)
     if path not in ("vectorised", "streaming"):
@@ -309,5 +312,6 @@ def run_backtest(
         write=write,
         record=record,
         n_boot=n_boot,
+        plots=plots,
     )
     return done
