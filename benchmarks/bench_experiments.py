@@ -7,7 +7,9 @@
    ``python benchmarks/peer_backtesting.py DATA --days 252`` (backtesting.py, a stock-only
    momentum rule on the same SPY minute bars). Medians of wall seconds and peak RSS, and
    the median of the pairwise ratios.
-2. **5K-cycle quick test, whole process**: ``zerodte backtest --days 13`` (5 070 cycles).
+   The same pairs with ``--no-plots`` (no ``equity.png``: the records are the same bytes).
+2. **5K-cycle quick test, whole process**: ``zerodte backtest --days 13`` (5 070 cycles),
+   with and without ``--no-plots``.
 3. **Memory per extra replayed year**: peak RSS of ``--seed 7 --days 252`` and ``--days 504``.
 4. **Trials per hour on 2 cores**: two ``zerodte experiments worker --once`` processes on
    one SQLite store, a quick-test family of edge-0 ideas (13-session quick window).
@@ -62,27 +64,39 @@ def whole_process(tmp: Path, pairs: int) -> list[dict[str, object]]:
     peer = [sys.executable, str(HERE / "peer_backtesting.py"), str(tmp / "data"), "--days", "252"]
     timed(ours, tmp), timed(peer, tmp)  # warm-up (file cache, bytecode)
     a, b, ratios, loads = [], [], [], [load()]
+    bare, bare_ratios = [], []
     for _ in range(pairs):
         loads.append(load())
         ta = timed(ours, tmp)
         tb = timed(peer, tmp)
+        tc = timed([*ours, "--no-plots"], tmp)
         a.append(ta)
         b.append(tb)
+        bare.append(tc)
         ratios.append(ta[0] / tb[0])
+        bare_ratios.append(tc[0] / tb[0])
     quick = [timed([*ours[:4], "--days", "13", "--json"], tmp) for _ in range(max(1, pairs))]
+    quick_bare = [
+        timed([*ours[:4], "--days", "13", "--json", "--no-plots"], tmp)
+        for _ in range(max(1, pairs))
+    ]
     year1 = timed([*ours[:4], "--seed", "7", "--days", "252", "--json"], tmp)[1]
     year2 = timed([*ours[:4], "--seed", "7", "--days", "504", "--json"], tmp)[1]
     q_wall = statistics.median(x[0] for x in quick)
+    q_bare = statistics.median(x[0] for x in quick_bare)
     growth = year2 - year1
     rows = [
         row("5K-cycle quick test (13 days), whole process", q_wall, "s", "<= 1 s", q_wall <= 1.0),
+        row("5K-cycle quick test, --no-plots", q_bare, "s", "<= 1 s", q_bare <= 1.0),
         row("peak RSS growth per extra replayed year", growth, "MB", "<= 50 MB", growth <= 50),
         row("load average during the whole-process runs", statistics.median(loads), "", None, None),
     ]
     if not pairs:  # --pairs 0: the peer comparison is taken elsewhere (alternating runs)
         return rows
     ratio = statistics.median(ratios)
+    bare_ratio = statistics.median(bare_ratios)
     peak = statistics.median(x[1] for x in a)
+    bare_peak = statistics.median(x[1] for x in bare)
     ours_wall = statistics.median(x[0] for x in a)
     peer_wall = statistics.median(x[0] for x in b)
     return [
@@ -90,6 +104,10 @@ def whole_process(tmp: Path, pairs: int) -> list[dict[str, object]]:
         row("backtesting.py same minutes, wall (median)", peer_wall, "s", None, None),
         row("whole-process ratio zerodte / backtesting.py", ratio, "x", "<= 1.0", ratio <= 1.0),
         row("zerodte peak RSS, 252 days", peak, "MB", "<= 300 MB", peak <= 300),
+        row("ratio with --no-plots", bare_ratio, "x", "<= 1.0", bare_ratio <= 1.0),
+        row(
+            "zerodte peak RSS, 252 days, --no-plots", bare_peak, "MB", "<= 300 MB", bare_peak <= 300
+        ),
         row("backtesting.py peak RSS", statistics.median(x[1] for x in b), "MB", None, None),
         *rows,
     ]

@@ -193,3 +193,21 @@ def test_rolling_kernels_match_pandas(values: list[float], window: int, n: int) 
         (k.rolling_std(x, window, n), s.std(ddof=0)),
     ):
         np.testing.assert_allclose(got, k.tail(want.to_numpy(), n), rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [2.0 / 13.0, 1.0 / 14.0, 0.5])
+def test_smooth_is_bit_identical_to_lfilter(alpha: float) -> None:
+    """The smoother's plain loop gives exactly lfilter's values (the formula it replaced)."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0.0, 1.0, 5000).cumsum()
+    x[2500] = np.nan  # NaN propagates from there on, as in lfilter
+    state: dict[str, object] = {}
+    out = k.smooth(x, alpha, state, seed=1)
+    decay = 1.0 - alpha
+    want, _ = lfilter([alpha], [1.0, -decay], x[1:], zi=[decay * x[0]])
+    assert out[0] == x[0]
+    np.testing.assert_array_equal(out[1:2500], want[:2499])
+    assert out[1:2500].tobytes() == want[:2499].tobytes()
+    assert np.isnan(out[2500:]).all() and np.isnan(want[2499:]).all()

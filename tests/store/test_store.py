@@ -187,3 +187,22 @@ def test_url_normalisation() -> None:
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_script_head_is_alembics_head() -> None:
+    """The head read from the scripts' text (the quick at-head check) is alembic's head."""
+    from zerodte.store.engine import script_head
+
+    assert [script_head()] == ScriptDirectory.from_config(alembic_config()).get_heads()
+
+
+def test_database_behind_head_is_still_migrated(tmp_path: Path) -> None:
+    """The quick check only skips a database already at head: an older one is upgraded."""
+    from zerodte.store.engine import script_head
+
+    engine = make_engine(StoreSettings(path=tmp_path / "old.db"))
+    migrate(engine, "0001")
+    migrate(engine)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == (script_head(),)
+        assert sa.inspect(conn).has_table("experiment_ideas")  # from a later revision

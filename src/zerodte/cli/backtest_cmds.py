@@ -77,6 +77,10 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
         typer.Option("--predictor", help="Trained bundle (else models.predictor_bundle)."),
     ] = None,
     threshold_model: ThresholdModel = None,
+    plots: Annotated[
+        bool,
+        typer.Option("--plots/--no-plots", help="Draw equity.png (the records do not need it)."),
+    ] = True,
 ) -> None:
     """Backtest an entry controller on the market data and write its run directory."""
     from zerodte.engine.backtest import run_backtest
@@ -111,6 +115,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
             code_version=code_version(),
             created_at=WallClock().now(),
             progress=lambda i, total: bar.update(task, completed=i),
+            plots=plots,
         )
     if json_out:
         print_json(result.summary)

@@ -6,7 +6,6 @@ import ipaddress
 import json
 from typing import Annotated
 
-import httpx
 import typer
 
 from zerodte.cli.context import current_settings
@@ -51,6 +50,8 @@ def dashboard(  # noqa: PLR0917 (typer options)
         settings = with_overrides(settings, changes, source="command line")
     where = f"http://{settings.dashboard.host}:{settings.dashboard.port}"
     if status:
+        import httpx  # here: every other command would pay for importing it
+
         try:
             answer = httpx.get(f"{where}/api/health", timeout=3.0)
             answer.raise_for_status()

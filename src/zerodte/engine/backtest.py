@@ -212,6 +212,26 @@ def _combined(first: ContextSource, second: ContextSource | None) -> ContextSour
     return lambda i: {**first(i), **second(i)}
 
 
+def _batch_source(
+    frame: pd.DataFrame,
+    feature_set: str,
+    predictor: PredictorContext | None,
+    ctrl: EntryController,
+    decide_batch: Callable[[pd.DataFrame], pd.DataFrame],
+) -> BatchDecisions:
+    """``decide_batch`` over the frame joined with its features (and predictor context).
+
+    The joined frame (a copy of the market and the features) lives only in here.
+    """
+    features = compute_features(frame, feature_set)
+    new = [c for c in features.columns if c not in frame.columns]
+    parts = [frame, features[new]]
+    if predictor is not None:
+        parts.append(predictor.values.drop(columns=[*frame.columns, *new], errors="ignore"))
+    decided = decide_batch(pd.concat(parts, axis=1))
+    return BatchDecisions(decided, features, controller=ctrl)
+
+
 BacktestResult = FinishedRun
 """Everything one backtest produced (the records, summary and manifest of the run)."""
 
@@ -237,6 +257,7 @@ def run_backtest(
     probe_gates: bool = False,
     summary_extra: Mapping[str, Any] | None = None,
     gates: Sequence[Gate] | None = None,
+    plots: bool = True,
 ) -> BacktestResult:
     """Run one backtest over ``market_data`` and (optionally) write its run directory.
 
@@ -279,6 +300,8 @@ def run_backtest(
     gates
         The gates (default :func:`~zerodte.policy.gates.build_gates` of ``settings``): a
         caller that keeps a learning gate (the threshold learner) reads it afterwards.
+    plots
+        Draw ``equity.png`` in the run directory (nothing else depends on it).
     """
     settings, option_model = apply_model_params(validate_settings(settings))
     if path not in ("vectorised", "streaming"):
@@ -297,14 +320,8 @@ def run_backtest(
         context = _combined(predictor.source(), context)
     decide_batch = getattr(ctrl, "decide_batch", None)
     if path == "vectorised" and decide_batch is not None:
-        features = compute_features(frame, feature_set)
-        new = [c for c in features.columns if c not in frame.columns]
-        parts = [frame, features[new]]
-        if predictor is not None:
-            parts.append(predictor.values.drop(columns=[*frame.columns, *new], errors="ignore"))
-        joined = pd.concat(parts, axis=1)
-        source: BatchDecisions | StreamDecisions = BatchDecisions(
-            decide_batch(joined), features, controller=ctrl
+        source: BatchDecisions | StreamDecisions = _batch_source(
+            frame, feature_set, predictor, ctrl, decide_batch
         )
     else:
         if path == "vectorised":
@@ -330,6 +347,10 @@ def run_backtest(
     total = len(frame)
     tick = None if progress is None else (lambda i: progress(i, total))
     run = engine.run(source, tick)
+    mode = f"backtest:{source.name}"
+    # The features and precomputed decisions (about 50 MB a year) are not needed to finish
+    # the run: let them go before the records are framed and written.
+    del engine, source
 
     decisions = recorder.decisions_frame()
     if predictor is not None:
@@ -337,7 +358,7 @@ def run_backtest(
     info = RunInfo(
         run_id=rid,
         controller=ctrl.name,
-        mode=f"backtest:{source.name}",
+        mode=mode,
         data_hash=market_data.data_hash,
         data_source=dict(getattr(market_data, "data_source", None) or {})
         or str(getattr(market_data, "source", "unknown")),
@@ -362,5 +383,6 @@ def run_backtest(
         write=write,
         record=record,
         n_boot=n_boot,
+        plots=plots,
     )
     return done

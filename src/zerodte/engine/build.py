@@ -7,7 +7,7 @@ exit manager and contract selection. Mode is decided by the caller, never in her
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableSequence, Sequence
 from datetime import date
 
 import numpy as np
@@ -19,7 +19,7 @@ from zerodte.broker.tags import TagFactory
 from zerodte.config.root import Settings
 from zerodte.engine.alignment import AlignmentGate, AlignmentTracker
 from zerodte.engine.engine import Engine
-from zerodte.engine.feed import ONE_MINUTE, BoxedTimes, Feed, QuoteBookFactory
+from zerodte.engine.feed import ONE_MINUTE, BoxedTimes, Feed, QuoteBookFactory, floats
 from zerodte.engine.parts import ContextSource, ContractSelector, CycleHooks, ExitPolicy
 from zerodte.engine.recorder import Recorder
 from zerodte.errors import ConfigError
@@ -151,8 +151,8 @@ def modelled_quote_books(settings: Settings, frame: pd.DataFrame) -> QuoteBookFa
     next_starts_here = np.zeros(len(times), dtype=bool)
     next_starts_here[:-1] = ends_index.asi8[:-1] == times.asi8[1:]
     chained = next_starts_here.tolist()
-    cols: Mapping[str, list[float]] = {
-        c: frame[c].to_numpy(dtype=float).tolist()
+    cols: Mapping[str, MutableSequence[float]] = {
+        c: floats(frame[c].to_numpy(dtype=float))
         for c in ("spy_open", "spy_close", "vix_open", "vix_close")
     }
 

@@ -79,6 +79,7 @@ def finish_run(
     write: bool = True,
     record: bool = True,
     n_boot: int = 2000,
+    plots: bool = True,
 ) -> FinishedRun:
     """Summarise ``run`` and write its run directory and store row.
 
@@ -102,6 +103,9 @@ def finish_run(
         Write the run directory; add the run to the SQL store.
     n_boot
         Bootstrap replicas of the summary's confidence intervals.
+    plots
+        Draw ``equity.png`` in the run directory (the records and summary do not depend
+        on it).
     """
     recorder = run.recorder
     trades = recorder.trades_frame()
@@ -174,6 +178,7 @@ def finish_run(
                 stats,
                 title=f"{info.controller} {info.title} {start} to {end}",
                 extra=extra,
+                plot=plots,
             )
             write_manifest(where, {**manifest, "run_dir": str(target)})
 

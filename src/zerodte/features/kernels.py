@@ -7,9 +7,13 @@ the new bar with ``n = 1``. Because both paths evaluate the same window at the s
 position with the same code, they agree to floating-point round-off, and nothing at
 position ``p`` can read ``x[p + 1:]``.
 
-Recursive smoothers (EMA, Wilder) carry their last value in a small ``state`` dict and are
-evaluated with :func:`scipy.signal.lfilter` and an explicit initial condition, so a chunk
-of one row continues exactly where the previous chunk stopped.
+Recursive smoothers (EMA, Wilder) carry their last value in a small ``state`` dict, so a
+chunk of one row continues exactly where the previous chunk stopped. The recursion is the
+one :func:`scipy.signal.lfilter` evaluates for ``b = [alpha], a = [1, -decay]`` (its
+transposed direct form gives ``y_t = alpha x_t + decay y_{t-1}`` with the same two
+roundings), evaluated in a plain loop: bit for bit the same values for finite and NaN
+inputs (the stream's one-row chunks always ran this loop), without importing
+``scipy.signal`` (about 0.5 s and 50 MB at the start of every process).
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.signal import lfilter
 
 NAN = float("nan")
 
@@ -150,18 +153,13 @@ def smooth(x: np.ndarray, alpha: float, state: dict[str, Any], seed: int) -> np.
         state["acc"], state["cnt"] = acc, cnt
     if "y" in state and i < len(x):
         decay = 1.0 - alpha
-        if len(x) - i <= 8:
-            # Short chunks (the stream): the same recursion lfilter evaluates,
-            # y = alpha * x + decay * y_prev, without its per-call overhead.
-            y_prev = state["y"]
-            for j in range(i, len(x)):
-                y_prev = alpha * float(x[j]) + decay * y_prev
-                out[j] = y_prev
-            state["y"] = y_prev
-        else:
-            y, _ = lfilter([alpha], [1.0, -decay], x[i:], zi=[decay * state["y"]])
-            out[i:] = y
-            state["y"] = float(y[-1])
+        y_prev = state["y"]
+        values = np.asarray(x[i:], dtype=np.float64).tolist()
+        for j, v in enumerate(values):
+            y_prev = alpha * v + decay * y_prev
+            values[j] = y_prev
+        out[i:] = values
+        state["y"] = y_prev
     return out
 
 

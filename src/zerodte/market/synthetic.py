@@ -65,7 +65,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from zerodte.errors import DataError
 from zerodte.market.calendar import TradingCalendar
@@ -229,6 +228,10 @@ def _volume_shape(length: int) -> np.ndarray:
 
 def _ou(innov: np.ndarray, tau: float, std: float, x0: float) -> np.ndarray:
     """AR(1) ``x_t = phi x_{t-1} + sqrt(1-phi^2) std eps_t`` by a linear filter (vectorised)."""
+    # Imported here: scipy.signal costs ~0.5 s and ~50 MB at start-up, and only generating a
+    # market needs it (a backtest of stored data does not).
+    from scipy.signal import lfilter
+
     phi = float(np.exp(-1.0 / tau))
     scale = std * np.sqrt(1.0 - phi * phi)
     zi = np.array([phi * x0])

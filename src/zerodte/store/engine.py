@@ -16,21 +16,33 @@ taking the lock.
 from __future__ import annotations
 
 import logging
+import re
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from filelock import FileLock, Timeout
 from sqlalchemy import event
 
 from zerodte.config.settings import StoreSettings
 from zerodte.errors import ConfigError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 logger = logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    """``command``: alembic's command module, imported on first use (alembic costs about
+    0.3 s at start-up and a database at head does not need it)."""
+    if name == "command":
+        from alembic import command
+
+        return command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -128,6 +140,8 @@ def make_engine(settings: StoreSettings) -> sa.Engine:
 
 def alembic_config() -> Config:
     """Alembic config pointing at the packaged migration scripts (no ini file needed)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
@@ -137,7 +151,56 @@ MIGRATE_LOCK_TIMEOUT = 120.0
 _PG_LOCK_KEY = 0x7A65726F64746531  # "zerodte1": the advisory lock of the schema migration
 
 
+_REVISION = re.compile(r'^revision(?:: [^=\n]+)? = "([^"]+)"$', re.M)
+_DOWN_REVISION = re.compile(r'^down_revision(?:: [^=\n]+)? = (?:None|"([^"]+)")$', re.M)
+
+
+@cache
+def script_head() -> str | None:
+    """The single head revision of the packaged migration scripts, read from their text.
+
+    ``None`` when a script does not state its revisions plainly or the scripts have several
+    heads (alembic then decides). It lets :func:`migrate` see that a database is already at
+    head without importing alembic (about 0.3 s of every backtest's start-up).
+    """
+    parent_of: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        text = script.read_text()
+        rev, down = _REVISION.search(text), _DOWN_REVISION.search(text)
+        if rev is None or down is None:
+            return None
+        parent_of[rev[1]] = down[1]
+    parents = set(parent_of.values())
+    heads = [r for r in parent_of if r not in parents]
+    return heads[0] if len(heads) == 1 else None
+
+
+def _current(conn: sa.Connection) -> tuple[str, ...] | None:
+    """The revisions in ``alembic_version``, or None when the table does not exist yet."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    return tuple(str(r[0]) for r in rows)
+
+
+def _at_head_quick(engine: sa.Engine, revision: str) -> bool:
+    """True when an existing database is already at the scripts' single head (no alembic)."""
+    head = script_head()
+    if revision != "head" or head is None:
+        return False
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and (
+        not database or database == ":memory:" or not Path(database).exists()
+    ):
+        return False  # a new file: its first connection switches it to WAL under the lock
+    with engine.connect() as conn:
+        return _current(conn) == (head,)
+
+
 def _at(conn: sa.Connection, revision: str, cfg: Config) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     target = ScriptDirectory.from_config(cfg).as_revision_number(revision)
     heads = MigrationContext.configure(conn).get_current_heads()
     return tuple(heads) == ((target,) if isinstance(target, str) else tuple(target or ()))
@@ -149,6 +212,8 @@ def _upgrade(engine: sa.Engine, revision: str, cfg: Config) -> None:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         if _at(conn, revision, cfg):  # another process migrated while we waited
             return
+        from alembic import command
+
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
@@ -193,9 +258,11 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
         The database cannot be reached or opened (the message names the URL, password
         masked, and the driver's reason).
     """
-    cfg = alembic_config()
-    lock = _sqlite_lock(engine)
     try:
+        if _at_head_quick(engine, revision):
+            return
+        cfg = alembic_config()
+        lock = _sqlite_lock(engine)
         if lock is None:
             with engine.connect() as conn:
                 if _at(conn, revision, cfg):
