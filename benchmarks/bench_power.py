@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -27,6 +28,10 @@ from machine import row, write
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _load() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     """Run the study and write ``results/power_<seeds>.json``."""
     parser = argparse.ArgumentParser()
@@ -35,6 +40,7 @@ def main() -> None:
     exe = Path(sys.executable).with_name("zerodte")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "power"
+        load0 = _load()
         cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(
@@ -44,6 +50,7 @@ def main() -> None:
         )  # fmt: skip
         wall = time.perf_counter() - t0
         cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load1 = _load()
     # CPU seconds of the whole process tree (the worker processes are waited for): on a
     # shared machine the wall time grows with the load, this does not
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
@@ -65,13 +72,18 @@ def main() -> None:
             "0", t1["anti_selection_flagged"] == 0),
     ]  # fmt: skip
     tag = args.seeds.replace(",", "_")
+
+    def ci(pair: list[float]) -> str:
+        return "[" + ", ".join(f"{x:.2f}" for x in pair) + "]"
+
+    quartiles = ", ".join(f"{x:.2f}" for x in t1["anti_selection_spearman_quartiles"])
     notes = (
         f"zerodte q power --seeds {args.seeds} --edge 1,0 --workers 2 (q_scorer preset, 250 "
-        f"sessions: 100 logged, 150 out of sample). Power Wilson 95 % {t1['power_ci95']}; "
-        f"false positives Wilson 95 % {t0_['false_positive_rate_ci95']}; trades at edge 1 "
+        f"sessions: 100 logged, 150 out of sample). Power Wilson 95 % {ci(t1['power_ci95'])}; "
+        f"false positives Wilson 95 % {ci(t0_['false_positive_rate_ci95'])}; trades at edge 1 "
         f"{t1['trades']}, {t1['per_trade_pnl_pooled']:.2f} $/trade pooled after "
         f"{t1['fees']:.0f} $ of fees; anti-selection Spearman quartiles "
-        f"{t1['anti_selection_spearman_quartiles']}."
+        f"{quartiles}. Load average (1, 5, 15 min) {load0} at the start, {load1} at the end."
     )
     write(f"power_{tag}", rows, notes)
     (ROOT / "benchmarks" / "results" / f"power_{tag}_rows.json").write_text(

@@ -6,7 +6,9 @@
 Each ``bench_<area>.py`` writes ``results/<area>.json``: a dict with ``machine`` and
 ``results``, a list of ``{"name", "value", "unit", "target", "ok"}`` rows (``target`` is a
 human-readable bound such as ``"<= 5 s"``, ``ok`` whether it was met). This script only
-collects them into one Markdown table; it never edits a figure.
+collects them into one Markdown table; it never edits a figure. A measurement that does
+not fit one row per figure (alternating whole-process pairs, profiles) is written up by
+hand in ``notes/<area>.md`` and appended under that area's table.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+NOTES = HERE / "notes"
 
 
 def _run(script: Path) -> None:
@@ -64,6 +67,9 @@ def write_markdown() -> Path:
         if notes:
             lines += ["", str(notes)]
         lines.append("")
+        written = NOTES / f"{path.stem}.md"
+        if written.exists():
+            lines += [written.read_text().rstrip(), ""]
     out = HERE / "RESULTS.md"
     out.write_text("\n".join(lines))
     return out
