@@ -140,6 +140,9 @@ def test_kill_9_loses_and_duplicates_nothing(
     assert summary["trades"] == reference["trades"]
     assert summary["final_equity"] == pytest.approx(reference["final_equity"], abs=1e-6)
     assert positions in ("null", None), "positions left at the venue"
+    # every bar a decision was made on survived the kills, checkpointed with its cycle
+    assert summary["data_source"]["kind"] == "session"
+    assert summary["data_source"]["sha256"] == reference["data_source"]["sha256"]
     assert summary["orders"]["unresolved"] == 0
     starts = summary["reconciliations"]  # one per process that got as far as reconciling
     assert all(r["problems"] == 0 for r in starts)

@@ -27,6 +27,7 @@ from zerodte.engine.engine import EngineRun
 from zerodte.engine.feed import FeedColumns
 from zerodte.engine.publish import TOKEN_KEY, publish_run, store_lookup
 from zerodte.engine.rundir import write_manifest, write_records
+from zerodte.io import atomic_write_bytes
 from zerodte.research.report import write_run_report
 from zerodte.research.serialize import jsonable
 from zerodte.research.stats import summarize
@@ -51,7 +52,9 @@ class RunInfo:
 
     ``mode`` is ``backtest:<path>`` or ``live:<broker>``; ``data_source`` names the data
     (:attr:`zerodte.market.loading.MarketData.data_source` for a backtest; ``tradier``,
-    ``fake-tradier:<source>`` live). It goes into both the manifest and the summary.
+    ``fake-tradier:<source>`` live, which :func:`~zerodte.engine.live.run_live` replaces
+    with the ``session`` source of the bars it kept, :mod:`zerodte.engine.session_bars`).
+    It goes into both the manifest and the summary.
     """
 
     run_id: str
@@ -75,6 +78,7 @@ def finish_run(
     decisions: pd.DataFrame | None = None,
     extra_summary: Mapping[str, Any] | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
     run_dir: Path | None = None,
     write: bool = True,
     record: bool = True,
@@ -97,6 +101,8 @@ def finish_run(
         DecisionRecords to write (default: the recorder's).
     extra_summary, extra_manifest
         Keys added to ``summary.json`` and ``manifest.json`` (alignment, orders, ...).
+    extra_files
+        More files of the run directory, name to bytes (a live session's bars).
     run_dir
         Directory to write (default ``settings.engine.runs_dir / run_id``).
     write, record
@@ -180,6 +186,8 @@ def finish_run(
                 extra=extra,
                 plot=plots,
             )
+            for name, data in (extra_files or {}).items():
+                atomic_write_bytes(where / name, data)
             write_manifest(where, {**manifest, "run_dir": str(target)})
 
         publish_run(

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,14 @@ from zerodte.engine.health import HealthMonitor
 from zerodte.engine.live_feed import LiveFeed
 from zerodte.engine.parts import Skip
 from zerodte.engine.recorder import Recorder
+from zerodte.engine.session_bars import (
+    BAR_KEY,
+    SESSION_BARS,
+    bar_row,
+    bars_frame,
+    parquet_bytes,
+    session_source,
+)
 from zerodte.engine.sources import StreamDecisions
 from zerodte.engine.state import cycle_row, restore_row, trade_from_dict, trade_to_dict
 from zerodte.errors import BrokerError, DataError, TransientBrokerError
@@ -150,6 +158,8 @@ class LiveHooks:
             "model_version": self.parts.model_version(),
         }
         feed = self.parts.feed
+        # the bar the cycle was decided on, kept with its decision (engine/session_bars.py)
+        row[BAR_KEY] = bar_row(feed.columns.times[i], feed.row(i))
         self.journal.save_cycle(
             self.run_id,
             cycle=i,
@@ -353,6 +363,14 @@ def _finish(
     }
     if extra is not None:
         summary_extra.update(extra())
+    files: dict[str, bytes] = {}
+    checkpoint = journal.checkpoint(info.run_id)
+    bars = bars_frame([] if checkpoint is None else checkpoint.rows)
+    if not bars.empty:
+        files[SESSION_BARS] = parquet_bytes(bars)
+        info = replace(
+            info, data_source=session_source(bars, files[SESSION_BARS], info.data_source)
+        )
     finished = finish_run(
         settings,
         run,
@@ -360,6 +378,7 @@ def _finish(
         info,
         execution=_execution(parts.broker),
         extra_summary=summary_extra,
+        extra_files=files,
         run_dir=run_dir,
         write=write,
         record=record,

@@ -1,12 +1,16 @@
 """Rebuild a run's recorded inputs from its run directory, for the assessment.
 
 The run directory holds the trades and DecisionRecords; the market it ran on is named by
-the manifest's ``data_source`` and rebuilt the way the run built it (the same synthetic
-seed and edge, or the same stored window), with the same features and context
-(:func:`zerodte.engine.backtest.observation_context`). Ghost rewards are computed for the
-bars around each entry with the paper broker's own friction
-(:class:`zerodte.qscorer.ghosts.GhostTradeEvaluator`); open interest is the documented
-synthetic model (:mod:`zerodte.options.open_interest`), prior day only.
+the manifest's ``data_source``. A backtest's is rebuilt the way the run built it (the same
+synthetic seed and edge, or the same stored window); a live or paper session's is the bars
+its feed delivered, kept in the run directory (``kind = "session"``,
+:mod:`zerodte.engine.session_bars`, checked by SHA-256). Either frame gives the same
+features and context (:func:`zerodte.engine.backtest.observation_context`). Ghost rewards
+are computed for the bars around each entry with the paper broker's own friction
+(:class:`zerodte.qscorer.ghosts.GhostTradeEvaluator`, option quotes from the option model
+on the frame's bars, for a session as for a backtest); open interest is the documented
+synthetic model (:mod:`zerodte.options.open_interest`), prior day only, so a one-session
+frame has none and its pin regrets stay NaN.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from zerodte.config.fields import field_specs
 from zerodte.config.root import Settings
 from zerodte.engine.backtest import observation_context
 from zerodte.engine.rundir import DECISIONS, MANIFEST, TRADES
+from zerodte.engine.session_bars import SESSION_KIND, read_session_bars
 from zerodte.errors import DataError
 from zerodte.features import compute_features
 from zerodte.learning.assess import RunRecords, decision_times
@@ -62,13 +67,22 @@ def settings_of(manifest: dict[str, Any]) -> Settings:
     return Settings.model_validate(tree)
 
 
+def frame_of(settings: Settings, manifest: dict[str, Any], run_dir: Path) -> pd.DataFrame:
+    """The market frame the run was made on (see the module docstring)."""
+    src = manifest.get("data_source")
+    if isinstance(src, dict) and src.get("kind") == SESSION_KIND:
+        return read_session_bars(run_dir, src)
+    return market_of(settings, manifest).frame
+
+
 def market_of(settings: Settings, manifest: dict[str, Any]) -> Any:
-    """The market the run was made on (see the module docstring)."""
+    """The market a backtest was made on (see the module docstring)."""
     src = manifest.get("data_source")
     if not isinstance(src, dict):
         raise DataError(
             f"the manifest's data_source is {src!r}; the assessment needs the structured "
-            "data_source of a run made by this version"
+            "data_source of a run made by this version (a backtest's market, or a live "
+            "session's kept bars)"
         )
     start = date.fromisoformat(str(src.get("first_day") or manifest["start"]))
     end = date.fromisoformat(str(src.get("last_day") or manifest["end"]))
@@ -145,14 +159,13 @@ def load_run(run_dir: Path, config: RegretConfig | None = None) -> LoadedRun:
     if not decisions_file.exists():
         raise DataError(f"{run_dir} has no {DECISIONS}; rerun the backtest with its records")
     decisions = pd.read_parquet(decisions_file)
-    md = market_of(settings, manifest)
+    frame = frame_of(settings, manifest, run_dir)
     records = records_from_frame(
         settings,
-        md.frame,
+        frame,
         trades,
         decisions,
         feature_set=str(manifest.get("feature_set") or "default"),
         config=cfg,
     )
-    frame = md.frame
     return LoadedRun(run_dir, manifest, settings, records, frame)
