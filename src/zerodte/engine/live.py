@@ -14,7 +14,8 @@ after a restart). An attempt of the run:
    contract selection (:func:`~zerodte.engine.build.build_engine`, as a backtest), the
    streaming decision path, the alignment tracker and, around every cycle, the health
    checks, the hooks of the composition root (the Q-scorer's model watcher) and a
-   checkpoint (engine state and the cycle's records, in one journal transaction).
+   checkpoint (engine state, the cycle's records and its bar, in one journal
+   transaction; the bars become the run's ``session_bars.parquet``).
 
 A ``BrokerError`` (an order outcome that could not be resolved, a venue in an unknown
 state) or a ``TransientBrokerError`` that escapes the loop ends the attempt; the next one
