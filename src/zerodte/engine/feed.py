@@ -234,14 +234,15 @@ class HistoricalFeed:
 def _columns(frame: pd.DataFrame, calendar: TradingCalendar) -> FeedColumns:
     times = pd.DatetimeIndex(frame.index)
     sessions = list(frame["session"])
-    session_arr = np.asarray(sessions, dtype="datetime64[D]")
-    closes = {d: calendar.session_close(d) for d in dict.fromkeys(sessions)}
-    close_ns = np.array([closes[d].value for d in sessions], dtype=np.int64)
+    # Each session's close once, spread by the session's code: converting a year of dates
+    # to datetime64 one by one cost more than the rest of the feed.
+    codes, days = pd.factorize(frame["session"], sort=False)
+    close_ns = np.array([calendar.session_close(d).value for d in days], dtype=np.int64)[codes]
     decision_ns = times.as_unit("ns").asi8 + ONE_MINUTE.value
     to_close = (close_ns - decision_ns) / 60e9
     since_open = frame["minute"].to_numpy(dtype=float) + 1.0
     first = np.ones(len(frame), dtype=bool)
-    first[1:] = session_arr[1:] != session_arr[:-1]
+    first[1:] = codes[1:] != codes[:-1]
     last = np.ones(len(frame), dtype=bool)
     last[:-1] = first[1:]
     # The session's final bar ends at the close even when later bars are missing.
