@@ -225,7 +225,8 @@ def _batch_source(
     """
     features = compute_features(frame, feature_set)
     new = [c for c in features.columns if c not in frame.columns]
-    parts = [frame, features[new]]
+    # all of them, as a rule: then no copy of the features (tens of MB a year) is made
+    parts = [frame, features if len(new) == features.shape[1] else features[new]]
     if predictor is not None:
         parts.append(predictor.values.drop(columns=[*frame.columns, *new], errors="ignore"))
     decided = decide_batch(pd.concat(parts, axis=1))
