@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from zerodte.broker.paper import PaperBroker
@@ -33,6 +34,7 @@ from zerodte.policy.base import EntryController, Gate
 from zerodte.policy.controllers import build_controller
 from zerodte.regime import OUTPUT_COLUMNS as REGIME_COLUMNS
 from zerodte.regime import RegimeConfig, walk_forward_regime
+from zerodte.types import Action
 
 logger = logging.getLogger(__name__)
 
@@ -324,6 +326,9 @@ def run_backtest(
         source: BatchDecisions | StreamDecisions = _batch_source(
             frame, feature_set, predictor, ctrl, decide_batch
         )
+        # Every entry attempt's observation carries its bar's Timestamp: box them at once.
+        entries = source.decisions["action"].to_numpy() != int(Action.HOLD)
+        feed.columns.prime_times(np.flatnonzero(entries))
     else:
         if path == "vectorised":
             logger.info("controller %s has no decide_batch; running the streaming path", ctrl.name)

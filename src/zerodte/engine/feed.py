@@ -59,6 +59,11 @@ class BoxedTimes:
             t = self._boxed[i] = self._box(self._values[i])
         return t
 
+    def prime(self, cycles: np.ndarray) -> None:
+        """Box the Timestamps of ``cycles`` now, in one pass (about 1 µs each instead of
+        4-8 µs one at a time); each is the one the index yields, as ``times[i]``."""
+        self._boxed.update(zip(cycles.tolist(), self.times[cycles], strict=True))
+
     def _box(self, value: int) -> pd.Timestamp:
         # The epoch integer is in the index's unit; Timestamp(int) reads it as ns.
         if self._unit == "ns":
@@ -119,10 +124,17 @@ class FeedColumns:
         A live feed that appends bars replaces ``times`` with a longer index; the boxed
         times are then rebuilt from it.
         """
+        return self._boxed_times()[i]
+
+    def prime_times(self, cycles: np.ndarray) -> None:
+        """Box the bar starts of ``cycles`` (those the loop will ask for) in one pass."""
+        self._boxed_times().prime(cycles)
+
+    def _boxed_times(self) -> BoxedTimes:
         boxed = self._boxed
         if boxed is None or boxed.times is not self.times:
             boxed = self._boxed = BoxedTimes(self.times)
-        return boxed[i]
+        return boxed
 
 
 @runtime_checkable
