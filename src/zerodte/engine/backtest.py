@@ -21,7 +21,7 @@ from zerodte.config.root import Settings
 from zerodte.engine.alignment import AlignmentTracker
 from zerodte.engine.build import build_engine, market_quote_books, validate_settings
 from zerodte.engine.clock import SimulatedClock
-from zerodte.engine.feed import HistoricalFeed, QuoteBookFactory
+from zerodte.engine.feed import FeedColumns, HistoricalFeed, QuoteBookFactory
 from zerodte.engine.finish import FinishedRun, RunInfo, finish_run
 from zerodte.engine.parts import ContextSource, ContractSelector
 from zerodte.engine.recorder import Recorder
@@ -220,10 +220,14 @@ def _batch_source(
     predictor: PredictorContext | None,
     ctrl: EntryController,
     decide_batch: Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    columns: FeedColumns,
 ) -> BatchDecisions:
     """``decide_batch`` over the frame joined with its features (and predictor context).
 
-    The joined frame (a copy of the market and the features) lives only in here.
+    The joined frame (a copy of the market and the features) lives only in here. Every
+    entry attempt's observation carries its bar's Timestamp, so those of the cycles whose
+    decision is not HOLD are boxed here at once (``columns.prime_times``).
     """
     features = compute_features(frame, feature_set)
     new = [c for c in features.columns if c not in frame.columns]
@@ -232,7 +236,10 @@ def _batch_source(
     if predictor is not None:
         parts.append(predictor.values.drop(columns=[*frame.columns, *new], errors="ignore"))
     decided = decide_batch(pd.concat(parts, axis=1))
-    return BatchDecisions(decided, features, controller=ctrl)
+    source = BatchDecisions(decided, features, controller=ctrl)
+    actions = decided["action"].to_numpy(dtype=np.int64)
+    columns.prime_times(np.flatnonzero(actions != int(Action.HOLD)))
+    return source
 
 
 BacktestResult = FinishedRun
@@ -324,11 +331,8 @@ def run_backtest(
     decide_batch = getattr(ctrl, "decide_batch", None)
     if path == "vectorised" and decide_batch is not None:
         source: BatchDecisions | StreamDecisions = _batch_source(
-            frame, feature_set, predictor, ctrl, decide_batch
+            frame, feature_set, predictor, ctrl, decide_batch, columns=feed.columns
         )
-        # Every entry attempt's observation carries its bar's Timestamp: box them at once.
-        entries = source.decisions["action"].to_numpy() != int(Action.HOLD)
-        feed.columns.prime_times(np.flatnonzero(entries))
     else:
         if path == "vectorised":
             logger.info("controller %s has no decide_batch; running the streaming path", ctrl.name)
