@@ -94,8 +94,6 @@ def _emit_horizons(result: dict[str, Any], data_source: Any, json_out: bool) -> 
 
 
 def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
-    from zerodte.models.training import train_horizon_bundles
-
     def command(  # noqa: PLR0917
         days: Days = None,
         start: Start = None,
@@ -114,6 +112,10 @@ def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
         json_out: Json = False,
     ) -> None:
         if horizons:
+            # Imported here: the model stack (torch, scikit-learn) takes seconds to import,
+            # and every other command of the CLI is built with this module.
+            from zerodte.models.training import train_horizon_bundles
+
             settings = current_settings()
             data = load_market_options(settings, days, start, end, seed, edge)
             _emit_horizons(

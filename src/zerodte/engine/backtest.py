@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from zerodte.broker.paper import PaperBroker
@@ -20,7 +21,7 @@ from zerodte.config.root import Settings
 from zerodte.engine.alignment import AlignmentTracker
 from zerodte.engine.build import build_engine, market_quote_books, validate_settings
 from zerodte.engine.clock import SimulatedClock
-from zerodte.engine.feed import HistoricalFeed, QuoteBookFactory
+from zerodte.engine.feed import FeedColumns, HistoricalFeed, QuoteBookFactory
 from zerodte.engine.finish import FinishedRun, RunInfo, finish_run
 from zerodte.engine.parts import ContextSource, ContractSelector
 from zerodte.engine.recorder import Recorder
@@ -33,6 +34,7 @@ from zerodte.policy.base import EntryController, Gate
 from zerodte.policy.controllers import build_controller
 from zerodte.regime import OUTPUT_COLUMNS as REGIME_COLUMNS
 from zerodte.regime import RegimeConfig, walk_forward_regime
+from zerodte.types import Action
 
 logger = logging.getLogger(__name__)
 
@@ -218,18 +220,26 @@ def _batch_source(
     predictor: PredictorContext | None,
     ctrl: EntryController,
     decide_batch: Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    columns: FeedColumns,
 ) -> BatchDecisions:
     """``decide_batch`` over the frame joined with its features (and predictor context).
 
-    The joined frame (a copy of the market and the features) lives only in here.
+    The joined frame (a copy of the market and the features) lives only in here. Every
+    entry attempt's observation carries its bar's Timestamp, so those of the cycles whose
+    decision is not HOLD are boxed here at once (``columns.prime_times``).
     """
     features = compute_features(frame, feature_set)
     new = [c for c in features.columns if c not in frame.columns]
-    parts = [frame, features[new]]
+    # all of them, as a rule: then no copy of the features (tens of MB a year) is made
+    parts = [frame, features if len(new) == features.shape[1] else features[new]]
     if predictor is not None:
         parts.append(predictor.values.drop(columns=[*frame.columns, *new], errors="ignore"))
     decided = decide_batch(pd.concat(parts, axis=1))
-    return BatchDecisions(decided, features, controller=ctrl)
+    source = BatchDecisions(decided, features, controller=ctrl)
+    actions = decided["action"].to_numpy(dtype=np.int64)
+    columns.prime_times(np.flatnonzero(actions != int(Action.HOLD)))
+    return source
 
 
 BacktestResult = FinishedRun
@@ -321,7 +331,7 @@ def run_backtest(
     decide_batch = getattr(ctrl, "decide_batch", None)
     if path == "vectorised" and decide_batch is not None:
         source: BatchDecisions | StreamDecisions = _batch_source(
-            frame, feature_set, predictor, ctrl, decide_batch
+            frame, feature_set, predictor, ctrl, decide_batch, columns=feed.columns
         )
     else:
         if path == "vectorised":

@@ -150,6 +150,8 @@ class Engine:
         self._snap: Snapshot | None = None
         self._obs: Observation | None = None
         self._account: AccountState | None = None
+        # (broker account, pending entries, day's start, the observation's account)
+        self._observed: tuple[AccountState, int, float | None, AccountState] | None = None
         self._i = -1
         self._source: DecisionSource | None = None
         self._observers: tuple[TradeObserver, ...] = ()
@@ -190,6 +192,7 @@ class Engine:
         self._replay = []
         source.prepare(self.recorder)
         self._idle_poll = self.broker.polls_when_idle
+        self._account = None
         self._cash = self._account_now().cash
 
     def open_cycle(self, i: int) -> Skip | None:
@@ -201,8 +204,11 @@ class Engine:
         self._i = i
         self._snap = None
         self._obs = None
-        self._account = None
         hooks = self.hooks
+        if self._idle_poll or hooks is not None:
+            # A broker that polls when idle may change between polls (a live venue); so may
+            # anything a hook does. The paper broker changes only when polled (_handle).
+            self._account = None
         skip = None if hooks is None else hooks.before(i)
         if skip is not None and skip.scope == "cycle":
             assert self._source is not None and hooks is not None
@@ -304,12 +310,6 @@ class Engine:
         i = self._i
         c = self.feed.columns
         assert self._source is not None
-        account = self._account_now()
-        account = replace(
-            account,
-            open_positions=account.open_positions + len(self.book.entries),
-            day_start_equity=self._day_start_equity,
-        )
         self._obs = Observation(
             index=i,
             time=c.time(i),
@@ -322,9 +322,25 @@ class Engine:
             features=self._source.features(i),
             context=self._context(i),
             positions=self.broker.positions(),
-            account=account,
+            account=self._observed_account(),
         )
         return self._obs
+
+    def _observed_account(self) -> AccountState:
+        """The broker's account with the pending entries counted as open and the day's start
+        equity: what gates see. Rebuilt only when one of the three changed; a flat, idle
+        stretch of a session (where most vetoed entry attempts fall) shares one."""
+        account = self._account_now()
+        pending = len(self.book.entries)
+        start = self._day_start_equity
+        seen = self._observed
+        if seen is not None and seen[0] is account and seen[1] == pending and seen[2] is start:
+            return seen[3]
+        observed = replace(
+            account, open_positions=account.open_positions + pending, day_start_equity=start
+        )
+        self._observed = (account, pending, start, observed)
+        return observed
 
     def _context(self, i: int) -> Mapping[str, float]:
         """Regime/predictor context, plus the open position's tracked values when in a trade
@@ -335,11 +351,13 @@ class Engine:
         return context
 
     def _account_now(self) -> AccountState:
-        """The broker's account in this cycle, read once after the poll.
+        """The broker's account, read once after each poll.
 
         Between a poll and the next one nothing changes the paper broker's account (orders
         only queue), so the observation, the equity record and the day's start share one
-        read; :meth:`_handle` drops it after every poll and settlement.
+        read, also across the flat, idle cycles in which the paper broker is not polled;
+        :meth:`_handle` drops it after every poll and settlement, and :meth:`open_cycle`
+        every cycle for a broker that polls when idle or a run with hooks.
         """
         if self._account is None:
             self._account = self.broker.account()

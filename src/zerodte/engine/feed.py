@@ -59,6 +59,11 @@ class BoxedTimes:
             t = self._boxed[i] = self._box(self._values[i])
         return t
 
+    def prime(self, cycles: np.ndarray) -> None:
+        """Box the Timestamps of ``cycles`` now, in one pass (about 1 µs each instead of
+        4-8 µs one at a time); each is the one the index yields, as ``times[i]``."""
+        self._boxed.update(zip(cycles.tolist(), self.times[cycles], strict=True))
+
     def _box(self, value: int) -> pd.Timestamp:
         # The epoch integer is in the index's unit; Timestamp(int) reads it as ns.
         if self._unit == "ns":
@@ -119,10 +124,17 @@ class FeedColumns:
         A live feed that appends bars replaces ``times`` with a longer index; the boxed
         times are then rebuilt from it.
         """
+        return self._boxed_times()[i]
+
+    def prime_times(self, cycles: np.ndarray) -> None:
+        """Box the bar starts of ``cycles`` (those the loop will ask for) in one pass."""
+        self._boxed_times().prime(cycles)
+
+    def _boxed_times(self) -> BoxedTimes:
         boxed = self._boxed
         if boxed is None or boxed.times is not self.times:
             boxed = self._boxed = BoxedTimes(self.times)
-        return boxed[i]
+        return boxed
 
 
 @runtime_checkable
@@ -234,14 +246,15 @@ class HistoricalFeed:
 def _columns(frame: pd.DataFrame, calendar: TradingCalendar) -> FeedColumns:
     times = pd.DatetimeIndex(frame.index)
     sessions = list(frame["session"])
-    session_arr = np.asarray(sessions, dtype="datetime64[D]")
-    closes = {d: calendar.session_close(d) for d in dict.fromkeys(sessions)}
-    close_ns = np.array([closes[d].value for d in sessions], dtype=np.int64)
+    # Each session's close once, spread by the session's code: converting a year of dates
+    # to datetime64 one by one cost more than the rest of the feed.
+    codes, days = pd.factorize(frame["session"], sort=False)
+    close_ns = np.array([calendar.session_close(d).value for d in days], dtype=np.int64)[codes]
     decision_ns = times.as_unit("ns").asi8 + ONE_MINUTE.value
     to_close = (close_ns - decision_ns) / 60e9
     since_open = frame["minute"].to_numpy(dtype=float) + 1.0
     first = np.ones(len(frame), dtype=bool)
-    first[1:] = session_arr[1:] != session_arr[:-1]
+    first[1:] = codes[1:] != codes[:-1]
     last = np.ones(len(frame), dtype=bool)
     last[:-1] = first[1:]
     # The session's final bar ends at the close even when later bars are missing.

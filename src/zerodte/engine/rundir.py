@@ -67,8 +67,17 @@ def code_version(repo: Path | None = None) -> str:
 
 
 def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
-    """Write ``frame`` as Parquet atomically (no index)."""
-    return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+    """Write ``frame`` as Parquet atomically (no index).
+
+    Arrow's allocator keeps the pages of the conversion (tens of MB for a year of
+    decisions) for reuse; they are handed back once the file is written, so what a run
+    does next (its store row) does not stack on them.
+    """
+    import pyarrow as pa
+
+    out = atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+    pa.default_memory_pool().release_unused()
+    return out
 
 
 def write_records(

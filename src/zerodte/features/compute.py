@@ -136,7 +136,10 @@ def _evaluate(
 ) -> np.ndarray:
     """Compute ``fs`` for the last ``n`` rows of ``x``; returns an ``(n, columns)`` array."""
     ctx = Context(x=x, n=n, state=state, wanted=frozenset(fs.columns))
-    out = np.empty((n, len(fs.columns)))
+    # Column-major: a DataFrame holds its float block as (columns, rows), so
+    # compute_features can wrap this array without a copy (a year: 37 MB) in the layout
+    # the copy had.
+    out = np.empty((len(fs.columns), n)).T
     index = {c: i for i, c in enumerate(fs.columns)}
     for name in fs.groups:
         group = GROUPS[name]
@@ -174,7 +177,7 @@ def compute_features(
     """
     fs = get_feature_set(feature_set).resolve(frame.columns)
     values, _ = _compute_with_state(frame, fs)
-    return pd.DataFrame(values, index=frame.index, columns=list(fs.columns))
+    return pd.DataFrame(values, index=frame.index, columns=list(fs.columns), copy=False)
 
 
 def _compute_with_state(

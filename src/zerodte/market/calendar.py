@@ -1,17 +1,27 @@
-"""The NYSE trading calendar (holidays, 13:00 half days) from ``exchange_calendars``."""
+"""The NYSE trading calendar (holidays, 13:00 half days) from ``exchange_calendars``.
+
+The sessions of a span and each session's open and close come from the table shipped in
+:mod:`zerodte.market.session_table` (the same values; building the calendar costs more
+than a year of replay set-up); everything else, and any day outside the table, asks
+``exchange_calendars``, which is imported and built on first use.
+"""
 
 from __future__ import annotations
 
 import warnings
 from datetime import date
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
 from zerodte.errors import DataError
 from zerodte.market.schema import TIMEZONE
+from zerodte.market.session_table import shipped_table
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
 
 _CAL_START = "2000-01-03"
 _CAL_END = "2035-12-31"
@@ -26,6 +36,8 @@ def _xnys() -> xcals.ExchangeCalendar:
     # exchange_calendars 4.x calls Series.values on tz-aware data while building the
     # calendar, which pandas 3.1 deprecates; the values it uses are correct, so the
     # third-party deprecation notice is silenced here only.
+    import exchange_calendars as xcals
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Series.values returning")
         return xcals.get_calendar("XNYS", start=_CAL_START, end=_CAL_END)
@@ -35,7 +47,10 @@ def _xnys() -> xcals.ExchangeCalendar:
 def _session_bounds(day: date) -> tuple[pd.Timestamp, pd.Timestamp]:
     # exchange_calendars parses and validates the session on every call (~0.2 ms); a
     # backtest asks for the same few hundred sessions in its feed, broker and features.
-    cal, session = _xnys(), pd.Timestamp(day)
+    known = shipped_table().session_bounds(day)
+    if known is not None:
+        return known
+    cal, session = _xnys(), pd.Timestamp(day)  # not a session: its error, or past the table
     return (
         cal.session_open(session).tz_convert(TIMEZONE),
         cal.session_close(session).tz_convert(TIMEZONE),
@@ -49,15 +64,22 @@ class TradingCalendar:
     210 (09:30 .. 12:59).
     """
 
-    def __init__(self) -> None:
-        self._cal = _xnys()
+    @property
+    def _cal(self) -> xcals.ExchangeCalendar:
+        return _xnys()
 
     def is_session(self, day: date) -> bool:
         """Whether ``day`` is a trading day."""
+        table = shipped_table()
+        if type(day) is date and table.first <= day <= table.last:
+            return table.position(day) is not None
         return bool(self._cal.is_session(pd.Timestamp(day)))
 
     def sessions(self, start: date, end: date) -> list[date]:
         """Trading days in ``[start, end]``."""
+        known = shipped_table().sessions(start, end) if start <= end else None
+        if known is not None:
+            return known
         idx = self._cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))
         return [ts.date() for ts in idx]
 

@@ -104,13 +104,14 @@ def asof_values(
     out = pd.DataFrame(index=grid, columns=list(columns), dtype=np.float64)
     if bars.empty or len(grid) == 0:
         return out
-    grid_days = np.asarray(pd.DatetimeIndex(grid).tz_convert("America/New_York").date)
+    # datetime64[D] days: a year of Python dates costs more than the whole as-of join
+    grid_days = local_days(grid)  # type: ignore[arg-type]
     if interval == "1day":
         by_day = pd.Series(
             bars["open"].to_numpy(dtype=np.float64),
             index=bars["timestamp"].dt.tz_convert("America/New_York").dt.date.to_numpy(),
         )
-        opens = pd.Series(grid_days).map(by_day).to_numpy(dtype=np.float64)
+        opens = pd.Series(grid_days.astype(object)).map(by_day).to_numpy(dtype=np.float64)
         for col in columns:
             out[col] = np.nan if col == "volume" else opens
         return out
@@ -119,7 +120,7 @@ def asof_values(
     decision = np.asarray(pd.DatetimeIndex(grid).as_unit("ns").asi8) + _NS_PER_MIN
     pos = np.searchsorted(known, decision, side="right") - 1
     ok = pos >= 0
-    bar_days = bars["timestamp"].dt.tz_convert("America/New_York").dt.date.to_numpy()
+    bar_days = local_days(bars["timestamp"])
     # carry over from the previous trading session at most
     g_rank, b_rank = _session_ranks(grid_days, bar_days, calendar)
     safe = np.where(ok, pos, 0)
@@ -134,11 +135,11 @@ def _session_ranks(
     grid_days: np.ndarray, bar_days: np.ndarray, calendar: TradingCalendar
 ) -> tuple[np.ndarray, np.ndarray]:
     """Trading-session numbers of each grid and bar day (consecutive sessions differ by 1)."""
-    days = sorted(set(grid_days.tolist()) | set(bar_days.tolist()))
+    uniques = [np.unique(values, return_inverse=True) for values in (grid_days, bar_days)]
+    days = sorted(set(uniques[0][0].tolist()) | set(uniques[1][0].tolist()))
     rank = {d: i for i, d in enumerate(calendar.sessions(days[0], days[-1]))}
     out = []
-    for values in (grid_days, bar_days):
-        uniq, inverse = np.unique(values, return_inverse=True)
-        ranks = np.array([rank.get(d, -(10**6)) for d in uniq], dtype=np.int64)
+    for uniq, inverse in uniques:
+        ranks = np.array([rank.get(d, -(10**6)) for d in uniq.tolist()], dtype=np.int64)
         out.append(ranks[inverse])
     return out[0], out[1]

@@ -500,6 +500,9 @@ class ParquetStore:
                     keep &= (ts < pd.Timestamp(end, tz=TIMEZONE) + pd.Timedelta(days=1)).to_numpy()
                 frame = frame.loc[keep].reset_index(drop=True)
             out[sym] = frame if len(frame) else empty_bars()
+        # Arrow's allocator keeps the pages of the decoded files for reuse (about as much
+        # as the bars themselves); nothing reads Parquet again soon, so hand them back.
+        pa.default_memory_pool().release_unused()
         return out
 
     def sessions(self, symbol: str = "SPY") -> list[date]:

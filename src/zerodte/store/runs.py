@@ -61,7 +61,7 @@ def _column_values(name: str, col: pd.Series) -> list[Any]:
         ts = pd.to_datetime(col)
         if ts.dt.tz is None:
             ts = ts.dt.tz_localize(NY)
-        values: list[Any] = [t.to_pydatetime() for t in ts.dt.tz_convert(dt.UTC)]
+        values: list[Any] = list(ts.dt.tz_convert(dt.UTC).dt.to_pydatetime())
     elif name in DATE_COLUMNS:
         values = [
             pd.Timestamp(v).date() if not m else None for v, m in zip(col, missing, strict=True)
@@ -91,12 +91,10 @@ def _trade_rows(run_id: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
     extra = sorted(set(frame.columns) - set(TRADE_COLUMNS))
     if extra:
         logger.debug("trade columns not stored in the SQL store: %s", extra)
-    columns = {name: _column_values(name, frame[name]) for name in TRADE_COLUMNS}
-    rows = [
-        {"run_id": run_id, **{name: columns[name][i] for name in TRADE_COLUMNS}}
-        for i in range(len(frame))
-    ]
-    return rows
+    columns = [_column_values(name, frame[name]) for name in TRADE_COLUMNS]
+    names = ("run_id", *TRADE_COLUMNS)
+    rows = zip(*columns, strict=True)
+    return [dict(zip(names, (run_id, *values), strict=True)) for values in rows]
 
 
 def _trades_frame(result: sa.CursorResult[Any], with_run_id: bool) -> pd.DataFrame:
