@@ -274,6 +274,19 @@ def _ci(ci: Any) -> str:
     return "" if not ci else f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
 
 
+def _verdict(r: dict[str, Any]) -> str:
+    """The family-wise (Bonferroni) verdicts of ``zerodte compare``: alone, and vs momentum."""
+    if "diff_vs_reference_ci_familywise" not in r:
+        return "n/a"
+    parts = []
+    if r["significant"]:
+        parts.append("positive")
+    ci = r["diff_vs_reference_ci_familywise"]
+    if r["diff_significant"] and ci is not None:
+        parts.append("better" if ci[0] > 0 else "worse")
+    return ", ".join(parts) or "-"
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The comparison rows as one markdown table per window."""
     lines: list[str] = []
@@ -287,8 +300,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                 f"run: {r.get('logging_controller')})",
                 "",
                 "| controller | trades | fees | $/trade | CI95 | vs momentum | paired CI95 "
-                "| OPE IPS | OPE SNIPS | SNIPS CI95 | wall s |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+                "| family-wise | OPE IPS | OPE SNIPS | SNIPS CI95 | wall s |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             ]
         pt = r["per_trade_pnl"]
         diff = r["diff_vs_reference"]
@@ -297,6 +310,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             f"| {r['controller']} | {r['trades']} | {r['fees_paid']:.2f} | "
             f"{'' if pt is None else f'{pt:+.2f}'} | {_ci(r['per_trade_pnl_ci95'])} | "
             f"{'' if diff is None else f'{diff:+.2f}'} | {_ci(r['diff_vs_reference_ci95'])} | "
+            f"{_verdict(r)} | "
             f"{'' if ips is None else f'{ips:+.3f}'} | {'' if ope is None else f'{ope:+.3f}'} | "
             f"{_ci(r.get('ope_snips_ci95'))} | {r.get('wall_s', float('nan')):.0f} |"
         )
