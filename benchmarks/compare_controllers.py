@@ -1,4 +1,4 @@
-"""The controller comparison tables of docs/controllers.md: synthetic years and the real week.
+"""The controller comparison tables of docs/controllers.md: synthetic years and real windows.
 
     .venv/bin/python benchmarks/compare_controllers.py [--seeds 21,22,23] [--days 252]
 
@@ -12,9 +12,21 @@ sessions of the same synthetic market (seed, edge) just before the compared wind
 is the ``--days`` sessions after them. Nothing else is trained or tuned: every controller
 runs with its default settings, so the number of configurations tried is one per controller.
 
-The real window is the one week of SPY/QQQ/VIX minutes under ``../shared/data/real``
-(imported with ``zerodte data import``, bar-end labels, minute gaps forward-filled); it is
-skipped when that directory is absent. Results: ``benchmarks/results/<--name>.json``.
+The real windows (``--real-windows``) are imported from ``../shared/data/real`` by
+``zerodte data import`` with the commands of docs/real-data.md ("Stores"); each is skipped
+with a printed reason when its files are absent:
+
+* ``week``: SPY/QQQ/VIX minutes 2019-02-11..15 (bar-end labels, minute gaps forward-filled);
+  5 sessions, too few for a Q-scorer (the Q pipeline finds 0 labelled rows): no ``q_scorer``
+  row, every other controller on all 5 sessions.
+* ``poly``: SPY minutes (Polygon, SIP volume), 38 sessions 2024-02-20..04-12, Cboe daily VIX.
+* ``iex``: SPY and QQQ minutes (Alpaca IEX volume), 61 sessions in 5 windows 2022-01..2024-01,
+  Cboe daily VIX without its 13 rows on NYSE holidays (``--repair drop-outside-session``).
+
+On ``poly`` and ``iex`` the sessions are split as ``zerodte q pipeline`` splits them
+(``qscorer.pipeline.split_sessions`` with its default dataset size, the first half of the
+sessions): the Q-scorer is trained on the first part as on the synthetic markets and every
+controller is compared on the later sessions only. Results: ``benchmarks/results/<--name>.json``.
 """
 
 from __future__ import annotations
@@ -31,7 +43,26 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 REAL = ROOT / ".." / "shared" / "data" / "real"
-REAL_FILE = "spy_qqq_vix_1min_2019-02-11_to_15.parquet"
+WEEK_FILE = "spy_qqq_vix_1min_2019-02-11_to_15.parquet"
+VIX_DAILY = "vix_daily_cboe.csv"
+_WEEK = "--map timestamp_end=timestamp --label end --repair fill-missing,drop-bad-prices"
+_IEX = "spy_qqq_1min_alpaca_iex.parquet --feed iex --symbol"
+# window -> its ``zerodte data import`` calls (file, then options); docs/real-data.md "Stores"
+REAL_IMPORTS: dict[str, list[list[str]]] = {
+    "week": [f"{WEEK_FILE} --symbol {sym} {_WEEK}".split() for sym in ("SPY", "QQQ", "VIX")],
+    "poly": [
+        ["spy_1min_polygon_rth.parquet", "--symbol", "SPY", "--feed", "sip"],
+        f"{VIX_DAILY} --symbol VIX --interval 1day --start 2024-02-20 --end 2024-04-12".split(),
+    ],
+    "iex": [
+        f"{_IEX} SPY".split(),
+        f"{_IEX} QQQ".split(),
+        f"{VIX_DAILY} --symbol VIX --interval 1day --start 2022-01-03 --end 2024-01-18 "
+        "--repair drop-outside-session".split(),
+    ],
+}
+# windows too short for a Q-training part, with the reason printed and documented
+NO_Q_WINDOW = {"week": "5 sessions: the Q pipeline finds 0 labelled rows to train on"}
 CONTROLLERS = ["momentum", "random", "bandit", "consensus", "contrarian", "ppo", "q_scorer"]
 N_BOOT = 1000
 
@@ -95,34 +126,29 @@ def _windows(base: Any, seed: int, edge: float, days: int, q_days: int) -> tuple
     return slice_market(full, sessions[:q_days]), slice_market(full, sessions[q_days:])
 
 
-def _import_real(target: Path) -> bool:
-    source = REAL.resolve() / REAL_FILE
-    if not source.exists():
-        print(f"real window skipped: {source} does not exist")
-        return False
+def _import_real(window: str, target: Path) -> bool:
+    """Import ``window`` into the store ``target`` with ``zerodte data import``; ``False``
+    (with the reason printed) when a file is absent."""
+    root = REAL.resolve()
+    for call in REAL_IMPORTS[window]:
+        source = root / call[0]
+        if not source.exists():
+            print(f"real window {window} skipped: {source} does not exist")
+            return False
     exe = Path(sys.executable).parent / "zerodte"
-    for symbol in ("SPY", "QQQ", "VIX"):
-        subprocess.run(
-            [
-                str(exe),
-                "data",
-                "import",
-                str(source),
-                "--symbol",
-                symbol,
-                "--map",
-                "timestamp_end=timestamp",
-                "--label",
-                "end",
-                "--repair",
-                "fill-missing,drop-bad-prices",
-                "--data-dir",
-                str(target),
-            ],
-            check=True,
-            capture_output=True,
-        )
+    for call in REAL_IMPORTS[window]:
+        command = [str(exe), "data", "import", str(root / call[0]), *call[1:]]
+        subprocess.run([*command, "--data-dir", str(target)], check=True, capture_output=True)
     return True
+
+
+def _real_split(md: Any) -> tuple[Any, Any]:
+    """The Q pipeline's own split of a real window: (Q-training part, compared part)."""
+    from zerodte.qscorer.compare import slice_market
+    from zerodte.qscorer.pipeline import default_cycles, split_sessions
+
+    q_sessions, cmp_sessions = split_sessions(md, default_cycles(md))
+    return slice_market(md, q_sessions), slice_market(md, cmp_sessions)
 
 
 def main() -> None:
@@ -137,6 +163,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=252)
     parser.add_argument("--ppo-timesteps", type=int, default=20_000)
     parser.add_argument("--real", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--real-windows", default="week,poly,iex", help=f"of {', '.join(REAL_IMPORTS)}"
+    )
     parser.add_argument("--name", default="controller_compare", help="results file stem")
     parser.add_argument(
         "--q-days", type=int, default=60, help="sessions before the window the Q-scorer learns"
@@ -148,7 +177,7 @@ def main() -> None:
         help="reuse the PPO model in this directory (trained there first when absent)",
     )
     args = parser.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]  # "" = no synthetic window
     edges = [float(e) for e in args.edges.split(",")]
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
@@ -204,15 +233,38 @@ def main() -> None:
                 rows += _rows(cmp, label, friction)
                 save()
                 print(f"{label}: done at {time.perf_counter() - started:.0f} s", flush=True)
-        real_dir = tmp / "real"
-        if args.real and _import_real(real_dir):
+        windows = [w for w in args.real_windows.split(",") if w.strip()] if args.real else []
+        if windows and not REAL.resolve().is_dir():
+            print(f"real windows skipped: {REAL.resolve()} does not exist")
+            windows = []
+        for window in windows:
+            real_dir = tmp / "real" / window
+            if not _import_real(window, real_dir):
+                continue
             rs = _settings(tmp, ppo_dir, real_dir)
             md = load_market(rs, days=None)
-            # the real week is too short to hold its own Q-training window: no q_scorer row
-            names = [c for c in CONTROLLERS if c != "q_scorer"]
+            names, split = CONTROLLERS, ""
+            if window in NO_Q_WINDOW:
+                names = [c for c in CONTROLLERS if c != "q_scorer"]
+                print(f"real window {window}: no q_scorer row ({NO_Q_WINDOW[window]})")
+            else:
+                md_q, md = _real_split(md)
+                q_dir = tmp / "q" / window
+                q_models[window] = _train_q(rs, md_q, q_dir)
+                rs = with_overrides(rs, {"qscorer.model_dir": q_dir})
+                split = (
+                    f", after {len(md_q.sessions)} Q-training sessions "
+                    f"{md_q.sessions[0]}..{md_q.sessions[-1]}"
+                )
             cmp = compare_controllers(rs, md, names, n_boot=N_BOOT)
-            rows += _rows(cmp, f"real {md.sessions[0]}..{md.sessions[-1]} ({md.source})", friction)
+            files = ", ".join(dict.fromkeys(call[0] for call in REAL_IMPORTS[window]))
+            label = (
+                f"real {window}: {len(md.sessions)} sessions "
+                f"{md.sessions[0]}..{md.sessions[-1]}{split} ({files})"
+            )
+            rows += _rows(cmp, label, friction)
             save()
+            print(f"{label}: done at {time.perf_counter() - started:.0f} s", flush=True)
     save()
     print(markdown(rows))
     print(f"written {out} in {time.perf_counter() - started:.0f} s")
@@ -220,6 +272,19 @@ def main() -> None:
 
 def _ci(ci: Any) -> str:
     return "" if not ci else f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
+
+
+def _verdict(r: dict[str, Any]) -> str:
+    """The family-wise (Bonferroni) verdicts of ``zerodte compare``: alone, and vs momentum."""
+    if "diff_vs_reference_ci_familywise" not in r:
+        return "n/a"
+    parts = []
+    if r["significant"]:
+        parts.append("positive")
+    ci = r["diff_vs_reference_ci_familywise"]
+    if r["diff_significant"] and ci is not None:
+        parts.append("better" if ci[0] > 0 else "worse")
+    return ", ".join(parts) or "-"
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -235,8 +300,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                 f"run: {r.get('logging_controller')})",
                 "",
                 "| controller | trades | fees | $/trade | CI95 | vs momentum | paired CI95 "
-                "| OPE IPS | OPE SNIPS | SNIPS CI95 | wall s |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+                "| family-wise | OPE IPS | OPE SNIPS | SNIPS CI95 | wall s |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             ]
         pt = r["per_trade_pnl"]
         diff = r["diff_vs_reference"]
@@ -245,6 +310,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             f"| {r['controller']} | {r['trades']} | {r['fees_paid']:.2f} | "
             f"{'' if pt is None else f'{pt:+.2f}'} | {_ci(r['per_trade_pnl_ci95'])} | "
             f"{'' if diff is None else f'{diff:+.2f}'} | {_ci(r['diff_vs_reference_ci95'])} | "
+            f"{_verdict(r)} | "
             f"{'' if ips is None else f'{ips:+.3f}'} | {'' if ope is None else f'{ope:+.3f}'} | "
             f"{_ci(r.get('ope_snips_ci95'))} | {r.get('wall_s', float('nan')):.0f} |"
         )

@@ -44,6 +44,17 @@ def test_no_controller_is_significant_on_an_edge_0_market(tmp_path: Path) -> Non
         assert not r["significant"] and (ci is None or ci[0] <= 0), (name, ci)
         paired = r["diff_vs_reference_ci95"]
         assert paired is None or paired[0] <= 0, (name, "better than momentum", paired)
+        # the verdicts are family-wise (Bonferroni): their intervals hold the 95 % ones
+        for ci95, fw in ((ci, r["per_trade_pnl_ci_familywise"]),
+                         (paired, r["diff_vs_reference_ci_familywise"])):  # fmt: skip
+            assert (ci95 is None) == (fw is None), (name, ci95, fw)
+            if fw is not None:
+                assert fw[0] <= ci95[0] and fw[1] >= ci95[1], (name, ci95, fw)
+        # worse than the reference can be real at edge 0 (more friction per trade); better
+        # cannot
+        assert not r["diff_significant"] or r["diff_vs_reference_ci_familywise"][1] < 0, name
+    assert payload["familywise_alpha"] == 0.05
+    assert any(r["diff_vs_reference_ci_familywise"] for r in rows.values())
     # the random controller is the stochastic logging run; deterministic targets get OPE
     assert payload["logging_controller"] == "random"
     assert rows["momentum"]["ope_snips"] is not None

@@ -94,6 +94,7 @@ def compare(  # noqa: PLR0917 (typer maps parameters to options)
         "CI95",
         f"vs {reference}",
         "paired CI95",
+        "significant",
         "OPE snips",
         title=f"{payload['n_compared']} controllers compared, {payload['window'][0]} to "
         f"{payload['window'][1]} ({payload['data_source']})",
@@ -107,15 +108,28 @@ def compare(  # noqa: PLR0917 (typer maps parameters to options)
             _fmt(row["per_trade_pnl_ci95"]),
             _fmt(row["diff_vs_reference"]),
             _fmt(row["diff_vs_reference_ci95"]),
+            _verdict(row, reference),
             _fmt(row["ope_snips"]),
         )
     Console().print(table)
     print(
-        f"controllers compared: {payload['n_compared']}; "
-        f"OPE logging run: {payload['logging_controller']}"
+        f"controllers compared: {payload['n_compared']}; significance family-wise at "
+        f"{payload['familywise_alpha']:g} (Bonferroni over the controllers and the differences; "
+        f"the CI95 columns are unadjusted); OPE logging run: {payload['logging_controller']}"
     )
     if out is not None:
         print(f"equity curves: {out / 'compare_equity.png'}")
+
+
+def _verdict(row: dict[str, Any], reference: str) -> str:
+    """``alone`` / ``vs reference`` where the family-wise interval excludes zero."""
+    parts = []
+    if row["significant"]:
+        parts.append("alone")
+    ci = row["diff_vs_reference_ci_familywise"]
+    if row["diff_significant"] and ci is not None:
+        parts.append(f"{'better' if ci[0] > 0 else 'worse'} than {reference}")
+    return ", ".join(parts)
 
 
 def train_ppo_cmd(  # noqa: PLR0917

@@ -78,8 +78,12 @@ def per_trade_diff(
     *,
     n_boot: int = 2000,
     seed: int = 0,
+    alpha: float = 0.05,
 ) -> tuple[float | None, list[float] | None]:
     """Per-trade P&L difference (Q minus baseline) with a paired session-block bootstrap CI.
+
+    The interval's level is ``1 - alpha`` (95 % by default; a smaller ``alpha`` for a
+    family-wise interval when several controllers are compared with one baseline).
 
     Both controllers' sessions are resampled together in blocks of consecutive sessions
     (:func:`~zerodte.research.bootstrap.session_bootstrap_ci`).
@@ -111,6 +115,7 @@ def per_trade_diff(
         lambda t: t["pq"] / t["nq"] - t["pb"] / t["nb"],
         n_boot=n_boot,
         seed=seed,
+        alpha=alpha,
         # the difference is known only as well as the scarcer side's trading sessions
         clusters=int(min((nq > 0).sum(), (nb > 0).sum())),
     )

@@ -174,8 +174,9 @@ def per_trade_ci95(
     n_boot: int = 2000,
     seed: int = 0,
     block: float | None = None,
+    alpha: float = 0.05,
 ) -> tuple[float, float] | None:
-    """95 % session-block bootstrap interval of the mean P&L per trade.
+    """95 % session-block bootstrap interval of the mean P&L per trade (level ``1 - alpha``).
 
     Trades of one session, and of neighbouring sessions, share the market's regime: they
     are not independent, and resampling trades i.i.d. makes the interval too narrow when
@@ -196,6 +197,7 @@ def per_trade_ci95(
         n_boot=n_boot,
         seed=seed,
         block=block,
+        alpha=alpha,
         clusters=int((count > 0).sum()),
     )
 

@@ -17,7 +17,12 @@ reward of an executed entry is its trade's net P&L per contract, HOLD earns 0. A
 straddles is outside a three-action logging policy's support and gets no estimate.
 
 ``n_compared`` (the number of controllers) is part of every result: the best of ``k``
-controllers is a selection and its interval must be read with ``k`` in mind.
+controllers is a selection and its interval must be read with ``k`` in mind. So the
+``significant`` and ``diff_significant`` verdicts are family-wise: Bonferroni over the ``k``
+controllers (alone) and the ``k - 1`` differences against the reference, from intervals at
+level ``1 - 0.05 / m`` (``per_trade_pnl_ci_familywise``, ``diff_vs_reference_ci_familywise``)
+beside the unadjusted 95 % intervals. The chance that any of ``m`` null comparisons looks
+significant is then at most 5 %, not ``1 - 0.95^m``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ from zerodte.engine.backtest import BacktestResult, run_backtest
 from zerodte.market.loading import MarketData
 from zerodte.policy.controllers import build_controller
 from zerodte.qscorer.compare import per_trade_diff
+from zerodte.research.stats import per_trade_ci95
+
+FAMILY_ALPHA = 0.05
+"""Family-wise error rate of the comparison's significance verdicts (Bonferroni)."""
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +67,7 @@ class ControllerComparison:
             "data_source": self.data_source,
             "reference": self.reference,
             "n_compared": len(self.results),
+            "familywise_alpha": FAMILY_ALPHA,
             "logging_controller": self.logging_controller,
             "table": self.rows,
         }
@@ -148,12 +158,18 @@ def compare_controllers(
         )
         logged = logged_rows(probed)
     ref = results[reference]
+    alpha_alone = FAMILY_ALPHA / len(results)
+    alpha_diff = FAMILY_ALPHA / max(1, len(results) - 1)
     rows = []
     for name, r in results.items():
         s = r.summary
-        diff, ci = (None, None)
+        diff, ci, ci_fw = (None, None, None)
         if name != reference:
             diff, ci = per_trade_diff(r.trades, ref.trades, sessions, n_boot=n_boot, seed=0)
+            _, ci_fw = per_trade_diff(
+                r.trades, ref.trades, sessions, n_boot=n_boot, seed=0, alpha=alpha_diff
+            )
+        alone_fw = per_trade_ci95(r.trades, sessions, n_boot=n_boot, seed=0, alpha=alpha_alone)
         row: dict[str, Any] = {
             "controller": name,
             "trades": s["trades"],
@@ -161,10 +177,12 @@ def compare_controllers(
             "pnl": s["pnl"],
             "per_trade_pnl": s["per_trade_pnl"],
             "per_trade_pnl_ci95": s["per_trade_pnl_ci95"],
-            "significant": bool(s["per_trade_pnl_ci95"] and s["per_trade_pnl_ci95"][0] > 0),
+            "per_trade_pnl_ci_familywise": None if alone_fw is None else list(alone_fw),
+            "significant": bool(alone_fw is not None and alone_fw[0] > 0),
             "diff_vs_reference": diff,
             "diff_vs_reference_ci95": ci,
-            "diff_significant": bool(ci and (ci[0] > 0 or ci[1] < 0)),
+            "diff_vs_reference_ci_familywise": ci_fw,
+            "diff_significant": bool(ci_fw and (ci_fw[0] > 0 or ci_fw[1] < 0)),
             "ope_ips": None,
             "ope_snips": None,
             "ope_snips_ci95": None,
