@@ -40,3 +40,16 @@ def test_qthink_reports_no_edge_on_a_null_market(result: dict[str, Any]) -> None
 def test_qthink_does_not_differ_significantly_on_a_null_market(result: dict[str, Any]) -> None:
     ci = result["diff_per_trade_ci95"]
     assert ci is not None and ci[0] <= 0.0 <= ci[1], (result["diff_per_trade_pnl"], ci)
+
+
+def test_the_friction_split_adds_up(result: dict[str, Any]) -> None:
+    # per trade: P&L = P&L before friction - (fees + half-spreads paid at entry and exit)
+    for side in ("plain", "qthink"):
+        s = result[side]
+        assert s["per_trade_friction"] is not None and s["per_trade_friction"] > 0, s
+        assert (
+            s["per_trade_spread_cost"] > 0 and s["per_trade_friction"] > s["per_trade_spread_cost"]
+        )
+        assert s["per_trade_before_friction"] - s["per_trade_friction"] == pytest.approx(
+            s["per_trade_pnl"]
+        )

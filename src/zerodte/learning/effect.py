@@ -58,13 +58,26 @@ def _positions(trades: pd.DataFrame) -> int:
 
 def _side(trades: pd.DataFrame, sessions: list[Any], n_boot: int) -> dict[str, Any]:
     ci = per_trade_ci95(trades, sessions, n_boot=n_boot) if len(trades) else None
+    n = len(trades)
+    # friction split: fees plus the half-spreads paid at entry and exit (``spread_cost``,
+    # NaN where a side had no quote: then the split is not given); what is left is the
+    # trade's P&L before those costs
+    spread = trades["spread_cost"] if "spread_cost" in trades.columns else pd.Series(dtype=float)
+    known = n > 0 and len(spread) == n and bool(spread.notna().all())
+    fees = float(trades["fees"].sum()) if n else 0.0
+    per_friction = (fees + float(spread.sum())) / n if known else None
     return {
-        "trades": len(trades),
+        "trades": n,
         "positions": _positions(trades),
-        "fees": float(trades["fees"].sum()) if len(trades) else 0.0,
-        "pnl": float(trades["pnl"].sum()) if len(trades) else 0.0,
-        "per_trade_pnl": float(trades["pnl"].mean()) if len(trades) else None,
+        "fees": fees,
+        "pnl": float(trades["pnl"].sum()) if n else 0.0,
+        "per_trade_pnl": float(trades["pnl"].mean()) if n else None,
         "per_trade_ci95": None if ci is None else [float(ci[0]), float(ci[1])],
+        "per_trade_spread_cost": float(spread.mean()) if known else None,
+        "per_trade_friction": per_friction,
+        "per_trade_before_friction": (
+            None if per_friction is None else float(trades["pnl"].mean()) + per_friction
+        ),
     }
 
 
