@@ -160,10 +160,11 @@ def claim_latency(url: str) -> list[dict[str, object]]:
     import multiprocessing
 
     from zerodte.config.settings import StoreSettings
+    from zerodte.engine.clock import WallClock
     from zerodte.store import make_engine
     from zerodte.store.experiments import ExperimentStore
 
-    store = ExperimentStore(make_engine(StoreSettings(url=url)))
+    store = ExperimentStore(make_engine(StoreSettings(url=url)), clock=WallClock().utc)
     store.ensure_family("latency", {"note": "bench"})
     for i in range(300):
         store.add_idea("latency", f"i{i}", {"i": i}, f"lat-{time.time_ns()}-{i}")
@@ -199,10 +200,13 @@ def claim_latency(url: str) -> list[dict[str, object]]:
 
 def _claimer(url: str, name: str, queue: object) -> None:
     from zerodte.config.settings import StoreSettings
+    from zerodte.engine.clock import WallClock
     from zerodte.store import make_engine
     from zerodte.store.experiments import ExperimentStore
 
-    store = ExperimentStore(make_engine(StoreSettings(url=url)), migrate_schema=False)
+    store = ExperimentStore(
+        make_engine(StoreSettings(url=url)), clock=WallClock().utc, migrate_schema=False
+    )
     out = []
     while True:
         t0 = time.perf_counter()

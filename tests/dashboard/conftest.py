@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 from zerodte.config import Settings, load_settings, with_overrides
 from zerodte.config.settings import StoreSettings
 from zerodte.dashboard import create_app
+from zerodte.engine.clock import WallClock
 from zerodte.store import RunStore, make_engine
 from zerodte.store.schema import RUN_COLUMNS
 
@@ -170,7 +171,7 @@ def add_family(target: TestClient | sa.Engine, name: str = "default") -> None:
     if isinstance(target, TestClient):
         store = target.app.state.ctx.ideas.store  # type: ignore[attr-defined]
     else:
-        store = ExperimentStore(target)
+        store = ExperimentStore(target, clock=WallClock().utc)
     store.ensure_family(name, FamilyConfig(name=name).to_dict())
 
 

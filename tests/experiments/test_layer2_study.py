@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from zerodte.config import Settings
 from zerodte.config.settings import StoreSettings
+from zerodte.engine.clock import WallClock
 from zerodte.experiments.executor import run_batch
 from zerodte.experiments.family import FamilyConfig
 from zerodte.experiments.ideas import open_family, submit_idea
@@ -25,7 +26,9 @@ FAST = WorkerConfig(heartbeat_s=0.5, stale_s=30.0)
 
 @pytest.fixture
 def store(tmp_path: Path) -> ExperimentStore:
-    return ExperimentStore(make_engine(StoreSettings(path=tmp_path / "exp.db")))
+    return ExperimentStore(
+        make_engine(StoreSettings(path=tmp_path / "exp.db")), clock=WallClock().utc
+    )
 
 
 def _cfg(name: str = "f", quick: int = 6) -> FamilyConfig:

@@ -10,6 +10,7 @@ import pytest
 
 from zerodte.config import Settings
 from zerodte.config.settings import StoreSettings
+from zerodte.engine.clock import WallClock
 from zerodte.errors import ConfigError
 from zerodte.experiments.analysis import backfill
 from zerodte.experiments.family import FamilyConfig
@@ -23,7 +24,9 @@ FAST = WorkerConfig(heartbeat_s=0.5, stale_s=30.0, idle_s=0.1)
 
 @pytest.fixture
 def store(tmp_path: Path) -> ExperimentStore:
-    return ExperimentStore(make_engine(StoreSettings(path=tmp_path / "exp.db")))
+    return ExperimentStore(
+        make_engine(StoreSettings(path=tmp_path / "exp.db")), clock=WallClock().utc
+    )
 
 
 def _family(store: ExperimentStore, **kw: Any) -> FamilyConfig:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from zerodte.config import Settings
 from zerodte.config.settings import StoreSettings
+from zerodte.engine.clock import WallClock
 from zerodte.experiments.family import FamilyConfig
 from zerodte.experiments.ideas import open_family, submit_idea
 from zerodte.experiments.worker import Worker, WorkerConfig
@@ -38,7 +39,9 @@ class StalledWorker(Worker):
 
 
 def _worker_main(url: str, worker_id: str, runs_dir: str) -> None:
-    store = ExperimentStore(make_engine(StoreSettings(url=url)), migrate_schema=False)
+    store = ExperimentStore(
+        make_engine(StoreSettings(url=url)), clock=WallClock().utc, migrate_schema=False
+    )
     kind = StalledWorker if worker_id == VICTIM else Worker
     kind(store, Settings(), worker_id=worker_id, runs_dir=Path(runs_dir), config=TIMING).run(
         loop=True
@@ -66,7 +69,7 @@ def test_three_workers_one_killed_mid_trial(
 ) -> None:
     engine = make_engine(StoreSettings(url=postgres_url))
     _drop(engine)
-    store = ExperimentStore(engine)
+    store = ExperimentStore(engine, clock=WallClock().utc)
     settings = Settings()
     cfg = open_family(
         store,

@@ -50,10 +50,11 @@ def _settings(store_url: str | None) -> Settings:
 
 
 def _store(settings: Settings) -> ExperimentStore:
+    from zerodte.engine.clock import WallClock
     from zerodte.store import make_engine
     from zerodte.store.experiments import ExperimentStore
 
-    return ExperimentStore(make_engine(settings.store))
+    return ExperimentStore(make_engine(settings.store), clock=WallClock().utc)
 
 
 def _print(doc: Any, json_out: bool) -> None:

@@ -33,6 +33,7 @@ from zerodte.dashboard.experiments import ExperimentSource, RunFamilies
 from zerodte.dashboard.ideas import ExperimentQueue, IdeaQueue
 from zerodte.dashboard.routes import agent, live, pages, runs
 from zerodte.dashboard.routes.pages import SECTIONS
+from zerodte.engine.clock import WallClock
 from zerodte.store import RunStore, make_engine
 from zerodte.store.experiments import ExperimentStore
 from zerodte.store.live_view import LiveView
@@ -92,7 +93,7 @@ def create_app(
     if journal is None:
         journal, journal_kind = journal_reader(settings)
     views = RunViews(engine)
-    queue_store = ExperimentStore(engine, migrate_schema=False)
+    queue_store = ExperimentStore(engine, clock=WallClock().utc, migrate_schema=False)
     ctx = DashboardContext(
         settings=settings,
         runs=views,

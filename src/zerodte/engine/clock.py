@@ -79,3 +79,7 @@ class WallClock:
     def now(self) -> pd.Timestamp:
         """The current wall-clock time (tz-aware America/New_York)."""
         return pd.Timestamp(datetime.now(tz=NEW_YORK))
+
+    def utc(self) -> datetime:
+        """The same time in UTC as a ``datetime`` (the SQL stores' timestamps)."""
+        return self.now().tz_convert("UTC").to_pydatetime()

@@ -60,11 +60,8 @@ CLAIMABLE: dict[str, str] = {"pending": "quick", "passed_quick": "validation"}
 BEFORE_STAGE: dict[str, str] = {stage: status for status, stage in CLAIMABLE.items()}
 
 Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    """The system clock in UTC (the store's default clock)."""
-    return dt.datetime.now(dt.UTC)
+"""The current time in UTC; the program's composition root passes the wall clock
+(:meth:`zerodte.engine.clock.WallClock.utc`), tests a fake one."""
 
 
 @dataclass(frozen=True)
@@ -157,9 +154,7 @@ Decide = Callable[[list[TrialRow]], tuple[str, dict[str, Any]]]
 class ExperimentStore:
     """Families, ideas and trials (see the module docstring for the guarantees)."""
 
-    def __init__(
-        self, engine: sa.Engine, *, migrate_schema: bool = True, clock: Clock = utc_now
-    ) -> None:
+    def __init__(self, engine: sa.Engine, *, clock: Clock, migrate_schema: bool = True) -> None:
         self.engine = engine
         self.clock = clock
         if migrate_schema:
