@@ -276,15 +276,11 @@ def _ci(ci: Any) -> str:
 
 def _verdict(r: dict[str, Any]) -> str:
     """The family-wise (Bonferroni) verdicts of ``zerodte compare``: alone, and vs momentum."""
+    from zerodte.rl.compare import verdicts
+
     if "diff_vs_reference_ci_familywise" not in r:
         return "n/a"
-    parts = []
-    if r["significant"]:
-        parts.append("positive")
-    ci = r["diff_vs_reference_ci_familywise"]
-    if r["diff_significant"] and ci is not None:
-        parts.append("better" if ci[0] > 0 else "worse")
-    return ", ".join(parts) or "-"
+    return ", ".join(verdicts(r)) or "-"
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:

@@ -122,14 +122,10 @@ def compare(  # noqa: PLR0917 (typer maps parameters to options)
 
 
 def _verdict(row: dict[str, Any], reference: str) -> str:
-    """``alone`` / ``vs reference`` where the family-wise interval excludes zero."""
-    parts = []
-    if row["significant"]:
-        parts.append("alone")
-    ci = row["diff_vs_reference_ci_familywise"]
-    if row["diff_significant"] and ci is not None:
-        parts.append(f"{'better' if ci[0] > 0 else 'worse'} than {reference}")
-    return ", ".join(parts)
+    """The family-wise verdicts of :func:`zerodte.rl.compare.verdicts`, for the table."""
+    from zerodte.rl.compare import verdicts
+
+    return ", ".join(v if v == "positive" else f"{v} than {reference}" for v in verdicts(row))
 
 
 def train_ppo_cmd(  # noqa: PLR0917

@@ -214,6 +214,16 @@ def compare_controllers(
     return cmp
 
 
+def verdicts(row: dict[str, Any]) -> list[str]:
+    """A table row's family-wise verdicts: ``positive`` (alone), ``better`` / ``worse``
+    (against the reference); empty when none holds."""
+    out = ["positive"] if row["significant"] else []
+    ci = row.get("diff_vs_reference_ci_familywise")
+    if row["diff_significant"] and ci is not None:
+        out.append("better" if ci[0] > 0 else "worse")
+    return out
+
+
 def plot_equity_curves(cmp: ControllerComparison, path: Path, start_equity: float) -> Path:
     """One equity curve per controller on one chart (deterministic PNG)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
