@@ -48,6 +48,18 @@ def test_fail_fast_and_summary() -> None:
     assert tracker.context(0) == {} and tracker.context(70)[IV_CONF] < 0.5
 
 
+def test_summary_counts_cycles_past_the_lags_as_exact() -> None:
+    # no lags (every cycle sees its own bar) and lags shorter than the run
+    assert AlignmentTracker(S, []).summary(5) == {
+        "exact": 5, "prior": 0, "stale": 0, "none": 0, "cycles": 5, "stale_pct": 0.0,
+        "mean_iv_conf": 1.0, "max_lag_s": None,
+    }  # fmt: skip
+    summary = AlignmentTracker(S, [float("nan"), 420.0]).summary(4)
+    assert (summary["exact"], summary["stale"], summary["none"]) == (2, 1, 1)
+    assert summary["mean_iv_conf"] == pytest.approx((0.0 + classify(420.0, S)[1] + 2.0) / 4)
+    assert summary["max_lag_s"] == 420.0
+
+
 def test_gate_vetoes_stale_and_missing_data() -> None:
     t = pd.Timestamp("2024-01-02 10:00", tz="America/New_York")
 

@@ -97,13 +97,18 @@ class AlignmentTracker:
     def summary(self, n: int) -> dict[str, Any]:
         """Counts per state, the stale share, mean ``iv_conf`` and the largest lag."""
         counts = dict.fromkeys((a.value for a in Alignment), 0)
-        confs, lags = [], []
-        for i in range(n):
-            state, conf = self.state(i)
+        confs: list[float] = []
+        lags: list[float] = []
+        known = min(n, len(self.lags))
+        for i in range(known):
+            state, conf = classify(self.lags[i], self.settings)
             counts[state.value] += 1
             confs.append(conf)
-            if i < len(self.lags) and not math.isnan(self.lags[i]):
+            if not math.isnan(self.lags[i]):
                 lags.append(self.lags[i])
+        # every cycle past the lags is EXACT (see state): counted at once, summed in order
+        counts[Alignment.EXACT.value] += n - known
+        confs.extend([1.0] * (n - known))
         bad = counts[Alignment.STALE.value] + counts[Alignment.NONE.value]
         return {
             **counts,
