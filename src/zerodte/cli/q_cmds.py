@@ -508,10 +508,8 @@ def pipeline(  # noqa: PLR0917
 
 
 def register(root: typer.Typer) -> None:
-    """Attach ``zerodte q`` and make ``q_scorer`` buildable by every command."""
+    """Attach ``zerodte q`` (the root callback registers the ``q_scorer`` controller)."""
     from zerodte.cli import q_power_cmds
-    from zerodte.qscorer.controller import register as register_controller
 
-    register_controller()
     q_power_cmds.attach(app)
     root.add_typer(app, name="q")
