@@ -42,3 +42,19 @@ def test_a_command_imports_only_its_own_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["[]", "['zerodte.cli.backtest_cmds']"], out
+
+
+def test_root_help_imports_no_numerical_stack() -> None:
+    # `zerodte --help` imports every command module for its one-line help; those modules
+    # import numpy, pandas and scipy inside the commands that use them
+    code = (
+        "import sys\n"
+        "from zerodte.cli.main import app\n"
+        "try:\n"
+        "    app(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted({'numpy', 'pandas', 'scipy'} & set(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stderr.strip() == "[]", done.stderr

@@ -24,10 +24,10 @@ from zerodte.cli.market_opts import (
     VixProxy,
     load_market_options,
 )
+from zerodte.cli.output import format_figure as _fmt
 from zerodte.cli.output import print_json
 from zerodte.config import Settings
 from zerodte.errors import DataError
-from zerodte.research.serialize import format_figure as _fmt
 
 app = typer.Typer(
     no_args_is_help=True,
