@@ -125,7 +125,7 @@ def _cycle_bar(total: int, *, show: bool) -> Iterator[Callable[[int, int], None]
     """The replay's progress callback: a transient bar on stderr, or a no-op (``--json``
     prints nothing but the document, and then rich is not imported at all)."""
     if not show:
-        yield lambda i, total: None
+        yield lambda i, _total: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -139,7 +139,7 @@ def _cycle_bar(total: int, *, show: bool) -> Iterator[Callable[[int, int], None]
         transient=True,
     ) as bar:
         task = bar.add_task("cycles", total=total)
-        yield lambda i, total: bar.update(task, completed=i)
+        yield lambda i, _total: bar.update(task, completed=i)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

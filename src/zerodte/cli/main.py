@@ -63,7 +63,9 @@ class ZerodteGroup(TyperGroup):
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        self.commands = LazyCommands(app)
+        eager = self.commands  # any command registered on `app` itself
+        self.commands = LazyCommands(app)  # typer builds this group when `app` is called
+        self.commands.update(eager)
 
     def list_commands(self, ctx: Any) -> list[str]:
         """The command names, in help order, without importing their modules."""
