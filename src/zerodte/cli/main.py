@@ -136,7 +136,7 @@ def main(  # noqa: PLR0917 (typer options)
     """zerodte: find out honestly whether an entry strategy makes money after friction."""
     # Every command's --controller may name q_scorer, registered here rather than by the
     # registry: the Q-scorer sits above policy.
-    from zerodte.qscorer.controller import register as register_q_scorer
+    from zerodte.qscorer.registration import register as register_q_scorer
 
     register_q_scorer()
     configure_logging(log_level, json_logs=log_json)
