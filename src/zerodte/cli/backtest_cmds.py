@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import (
@@ -102,16 +101,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
     ctrl = build_controller(settings)
     # The replay reads the aligned frame only: the per-symbol bars (as large again) go.
     data = replace(load_market_options(settings, days, start, end, seed, edge), bars={})
-    with Progress(
-        TextColumn("backtest"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-        disable=json_out,
-    ) as bar:
-        task = bar.add_task("cycles", total=len(data.frame))
+    with _cycle_bar(len(data.frame), show=not json_out) as progress:
         result = run_backtest(
             settings,
             data,
@@ -120,7 +110,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
             path="streaming" if streaming else "vectorised",
             code_version=code_version(),
             created_at=WallClock().now(),
-            progress=lambda i, total: bar.update(task, completed=i),
+            progress=progress,
             plots=plots,
         )
     if json_out:
@@ -130,7 +120,32 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
     print(f"run directory: {result.run_dir}")
 
 
+@contextmanager
+def _cycle_bar(total: int, *, show: bool) -> Iterator[Callable[[int, int], None]]:
+    """The replay's progress callback: a transient bar on stderr, or a no-op (``--json``
+    prints nothing but the document, and then rich is not imported at all)."""
+    if not show:
+        yield lambda i, _total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("cycles", total=total)
+        yield lambda i, _total: bar.update(task, completed=i)
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"run {summary.get('run_id')}", show_header=False)
     for key in _HEADLINE:
         if key in summary:
@@ -169,6 +184,9 @@ def runs_list(json_out: Json = False) -> None:
     if json_out:
         print_json(rows)
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("run_id", "controller", "mode", "start", "end", "trades", "pnl", "created")
     for row in rows:
         s = row.get("summary") or {}

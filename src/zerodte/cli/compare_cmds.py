@@ -236,10 +236,13 @@ def _print_learned(learned: dict[str, Any], json_out: bool) -> None:
         print(f"{key}: {_fmt(value)}")
 
 
-def register(root: typer.Typer, train: typer.Typer) -> None:
-    """Attach ``compare`` to the root app and ``ppo``, ``bandit`` and ``threshold`` to
-    ``train``."""
+def register(root: typer.Typer) -> None:
+    """Attach ``compare`` to the root app."""
     root.command("compare")(compare)
+
+
+def attach(train: typer.Typer) -> None:
+    """Attach ``ppo``, ``bandit`` and ``threshold`` to ``zerodte train``."""
     train.command("ppo")(train_ppo_cmd)
     train.command("bandit")(_learner_cmd("bandit"))
     train.command("threshold")(_learner_cmd("threshold"))

@@ -14,7 +14,7 @@ stressed spells, so 60 out-of-sample sessions are too few to tell it from noise.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,7 +22,9 @@ from zerodte.cli import options_cmds
 from zerodte.cli.context import current_settings
 from zerodte.cli.output import print_json
 from zerodte.cli.state import STATE
-from zerodte.market.loading import MarketData, load_market
+
+if TYPE_CHECKING:
+    from zerodte.market.loading import MarketData
 
 DEMO_PRESET = "q_scorer"
 DEMO_DAYS = 250
@@ -107,6 +109,8 @@ def demo(
     ] = False,
 ) -> None:
     """Run the main job on the embedded synthetic market (or the stored market)."""
+    from zerodte.market.loading import load_market
+
     if STATE.preset is None and STATE.config_file is None and STATE.settings is None:
         STATE.preset = DEMO_PRESET
     settings = current_settings()

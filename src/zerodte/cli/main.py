@@ -10,6 +10,9 @@ Errors are mapped to exit codes here, once, for every command (:class:`ZerodteGr
 The message goes to stderr, without a traceback: these errors come from the user's input
 and say how to fix it. ``zerodte --debug ...`` prints the traceback as well. Any other
 exception is a bug in zerodte and keeps its traceback.
+
+The sub-commands are listed in :data:`zerodte.cli.commands.COMMANDS` and imported only when
+one of them is looked up, so that a command starts without importing the others.
 """
 
 from __future__ import annotations
@@ -23,20 +26,7 @@ import typer
 from typer.core import TyperGroup
 
 from zerodte import __version__
-from zerodte.cli import (
-    backtest_cmds,
-    compare_cmds,
-    config_cmds,
-    dashboard_cmds,
-    data_cmds,
-    demo_cmds,
-    experiments_cmds,
-    learn_cmds,
-    options_cmds,
-    q_cmds,
-    trade_cmds,
-    train_cmds,
-)
+from zerodte.cli.commands import LazyCommands
 from zerodte.cli.logs import LOG_LEVELS, configure_logging
 from zerodte.cli.state import STATE
 from zerodte.errors import (
@@ -68,7 +58,18 @@ def exit_code_of(exc: BaseException) -> tuple[int, str] | None:
 
 
 class ZerodteGroup(TyperGroup):
-    """The root command group: maps zerodte's errors to exit codes for every sub-command."""
+    """The root command group: loads each sub-command on first use (:mod:`zerodte.cli.commands`)
+    and maps zerodte's errors to exit codes for every sub-command."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        eager = self.commands  # any command registered on `app` itself
+        self.commands = LazyCommands(app)  # typer builds this group when `app` is called
+        self.commands.update(eager)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """The command names, in help order, without importing their modules."""
+        return list(self.commands)
 
     def invoke(self, ctx: Any) -> Any:  # a click context (typer vendors its own click)
         """Run the command; print a user-facing error on stderr and exit with its code."""
@@ -133,23 +134,14 @@ def main(  # noqa: PLR0917 (typer options)
     ] = False,
 ) -> None:
     """zerodte: find out honestly whether an entry strategy makes money after friction."""
+    # Every command's --controller may name q_scorer, registered here rather than by the
+    # registry: the Q-scorer sits above policy.
+    from zerodte.qscorer.registration import register as register_q_scorer
+
+    register_q_scorer()
     configure_logging(log_level, json_logs=log_json)
     STATE.debug = debug
     STATE.config_file = config
     STATE.preset = preset
     STATE.settings = None  # a new invocation may name another config or preset
     STATE.overrides = {} if data_dir is None else {"data.data_dir": str(data_dir)}
-
-
-config_cmds.register(app)
-data_cmds.register(app)
-options_cmds.register(app)
-backtest_cmds.register(app)
-q_cmds.register(app)
-train_cmds.register(app)
-compare_cmds.register(app, train_cmds.app)
-demo_cmds.register(app)
-trade_cmds.register(app)
-experiments_cmds.register(app)
-dashboard_cmds.register(app)
-learn_cmds.register(app)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
 from zerodte.cli.context import current_settings
@@ -20,8 +19,6 @@ from zerodte.cli.market_opts import (
     load_market_options,
 )
 from zerodte.cli.output import print_json
-from zerodte.options.chain import strike_grid
-from zerodte.options.model import OptionModel
 
 app = typer.Typer(no_args_is_help=True, help="Modelled option quotes, greeks and chains.")
 
@@ -52,6 +49,8 @@ def quote(  # noqa: PLR0917 (typer maps parameters to options)
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Price one option: mid, bid, ask, implied vol and greeks (per share)."""
+    from zerodte.options.model import OptionModel
+
     model = OptionModel(current_settings().options)
     mte = minutes_to_close if minutes_to_expiry is None else minutes_to_expiry
     q = model.quote_values(spot, strike, _right(right), mte, vix, minutes_to_close)
@@ -73,6 +72,11 @@ def chain(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """A modelled 0DTE chain around the money: calls and puts side by side."""
+    import numpy as np
+
+    from zerodte.options.chain import strike_grid
+    from zerodte.options.model import OptionModel
+
     opts = current_settings().options
     model = OptionModel(opts)
     strikes = strike_grid(spot, opts.strike_step, width)

@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 
 def _clean(obj: Any) -> Any:
+    # imported here, not above: every command module imports this one, and neither
+    # `zerodte --help` nor a command's --help needs numpy or pandas
+    import numpy as np
+    import pandas as pd
+
     if obj is None or isinstance(obj, bool | str):
         return obj
     if isinstance(obj, np.bool_):
@@ -49,3 +51,11 @@ def to_json(obj: Any, *, sort_keys: bool = True) -> str:
 def print_json(obj: Any, *, sort_keys: bool = True) -> None:
     """Print :func:`to_json` of ``obj`` on stdout."""
     print(to_json(obj, sort_keys=sort_keys))
+
+
+def format_figure(value: Any) -> str:
+    """:func:`zerodte.research.serialize.format_figure`, imported on first use: the
+    ``zerodte.research`` package imports scipy and pandas, which no --help needs."""
+    from zerodte.research.serialize import format_figure as research_format_figure
+
+    return research_format_figure(value)

@@ -24,10 +24,10 @@ from zerodte.cli.market_opts import (
     VixProxy,
     load_market_options,
 )
+from zerodte.cli.output import format_figure as _fmt
 from zerodte.cli.output import print_json
 from zerodte.config import Settings
 from zerodte.errors import DataError
-from zerodte.research.serialize import format_figure as _fmt
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -508,10 +508,8 @@ def pipeline(  # noqa: PLR0917
 
 
 def register(root: typer.Typer) -> None:
-    """Attach ``zerodte q`` and make ``q_scorer`` buildable by every command."""
+    """Attach ``zerodte q`` (the root callback registers the ``q_scorer`` controller)."""
     from zerodte.cli import q_power_cmds
-    from zerodte.qscorer.controller import register as register_controller
 
-    register_controller()
     q_power_cmds.attach(app)
     root.add_typer(app, name="q")

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import Config, Json, Preset
+from zerodte.cli.output import format_figure as _fmt
 from zerodte.cli.output import print_json
 from zerodte.cli.state import STATE
 from zerodte.errors import ConfigError
-from zerodte.research.serialize import format_figure as _fmt
 
 POWER_PRESET = "q_scorer"
 """The preset a study uses unless --preset or --config is given (as ``zerodte demo``)."""

@@ -286,6 +286,10 @@ def _emit_power(result: dict[str, Any], json_out: bool) -> None:
 
 
 def register(root: typer.Typer) -> None:
-    """Attach ``train`` and ``eval`` to the root app."""
+    """Attach ``train`` (with ``ppo``, ``bandit`` and ``threshold`` of
+    :mod:`zerodte.cli.compare_cmds`) and ``eval`` to the root app."""
+    from zerodte.cli import compare_cmds
+
+    compare_cmds.attach(app)
     root.add_typer(app, name="train")
     root.add_typer(eval_app, name="eval")

@@ -32,7 +32,6 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr
 
 FloatArray = NDArray[np.float64]
 
@@ -61,6 +60,10 @@ def _prepare(  # noqa: PLR0917 -- the conventional (S, K, T, sigma, r, q) order
     div: ArrayLike,
     is_call: ArrayLike,
 ) -> tuple[FloatArray, ...]:
+    # imported here: scipy.special costs about 0.1 s at start-up, and a process that imports
+    # this module (every backtest does) may never price through the vectorised path
+    from scipy.special import ndtr
+
     s, k, t, v, r, q, call = np.broadcast_arrays(
         *(np.asarray(x, dtype=np.float64) for x in (spot, strike, t_years, vol, rate, div)),
         np.asarray(is_call, dtype=bool),

@@ -21,7 +21,6 @@ from datetime import date
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtri
 
 from zerodte.config.settings import OptionsSettings
 from zerodte.options.black_scholes import FloatArray, bs_greeks
@@ -103,6 +102,8 @@ def _delta_strikes(  # noqa: PLR0917 -- mirrors bs_greeks argument order
     vix: ArrayLike,
     minutes_to_expiry: ArrayLike,
 ) -> FloatArray:
+    from scipy.special import ndtri  # imported on use, as in black_scholes._prepare
+
     surface = VolSurface.from_settings(settings)
     step = settings.strike_step
     is_call = right is Right.CALL

@@ -40,6 +40,7 @@ from zerodte.config.root import Settings
 from zerodte.errors import ModelError
 from zerodte.policy.base import VETO_SEPARATOR, clean_context, decision_frame, one_hot
 from zerodte.qscorer.artifacts import METADATA_FILE, MODEL_FILE, LoadedModel, load_model
+from zerodte.qscorer.registration import register
 from zerodte.types import Action, Decision, Observation
 
 logger = logging.getLogger(__name__)
@@ -441,17 +442,6 @@ class QScorerController:
             vetoes=vetoes,
             context=context,
         )
-
-
-def _factory(settings: Settings) -> QScorerController:
-    return QScorerController.from_settings(settings)
-
-
-def register() -> None:
-    """Register ``q_scorer`` with the controller registry (idempotent)."""
-    from zerodte.policy.controllers.registry import register_controller
-
-    register_controller("q_scorer", _factory)
 
 
 register()

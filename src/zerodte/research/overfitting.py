@@ -26,10 +26,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-# scipy.special, not scipy.stats: the same ndtr/ndtri that norm.cdf/norm.ppf call, without
-# importing scipy.stats (about half a second) into every process that reads this module
-from scipy.special import ndtr, ndtri
-
 EULER_GAMMA = 0.5772156649015329
 
 
@@ -93,6 +89,11 @@ def probabilistic_sharpe(
             f"(SR={sharpe}, skew={skew}, kurtosis={kurtosis}); is kurtosis non-excess "
             "(normal = 3) and the Sharpe ratio per observation rather than annualised?"
         )
+    # scipy.special, not scipy.stats: the same ndtr/ndtri that norm.cdf/norm.ppf call, without
+    # importing scipy.stats (about half a second); and imported here, not at the top, since
+    # every backtest imports this module (about 0.1 s) and most never call these functions
+    from scipy.special import ndtr
+
     z = (sharpe - sr_benchmark) * math.sqrt(n_obs - 1) / math.sqrt(var)
     return float(ndtr(z))
 
@@ -113,6 +114,8 @@ def expected_max_sharpe(n_trials: int, trials_sharpe_var: float) -> float:
         raise ValueError(f"trials_sharpe_var must be >= 0; got {trials_sharpe_var}")
     if n_trials == 1:
         return 0.0
+    from scipy.special import ndtri  # see probabilistic_sharpe
+
     z1 = ndtri(1.0 - 1.0 / n_trials)
     z2 = ndtri(1.0 - 1.0 / (n_trials * math.e))
     return float(math.sqrt(trials_sharpe_var) * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2))
