@@ -85,8 +85,22 @@ def _to_ny(ts: pd.Series) -> pd.Series:
     return ts.dt.tz_convert(NY)
 
 
-def _sessions(ts: pd.Series) -> pd.Series:
-    return _to_ny(ts).dt.date
+def _session_days(ts: pd.Series) -> np.ndarray:
+    """The session of every stamp (its day in exchange time) as ``datetime64[D]``.
+
+    A year of cycles has 100,000 stamps and 252 sessions: grouping by day numbers and making
+    ``datetime.date`` objects of the distinct days only is three times cheaper than a
+    ``date`` object per stamp (and groups the same rows in the same order).
+    """
+    wall = _to_ny(ts)
+    if wall.dt.tz is not None:
+        wall = wall.dt.tz_localize(None)  # exchange wall time, whose day is the session
+    return np.asarray(wall.to_numpy().astype("datetime64[D]"))
+
+
+def _dates(days: np.ndarray) -> list[Any]:
+    """``datetime.date`` of each ``datetime64`` day."""
+    return list(np.asarray(days).astype("datetime64[D]").astype(object))
 
 
 def daily_equity(equity: pd.DataFrame) -> pd.Series:
@@ -100,8 +114,8 @@ def daily_equity(equity: pd.DataFrame) -> pd.Series:
             "equity curve has NaN equity values; the recorder must mark every cycle "
             f"(first NaN at row {int(np.flatnonzero(values.isna().to_numpy())[0])})"
         )
-    closes = values.groupby(_sessions(frame["timestamp"]).to_numpy()).last()
-    closes.index.name = "session"
+    closes = values.groupby(_session_days(frame["timestamp"])).last()
+    closes.index = pd.Index(_dates(closes.index.to_numpy()), dtype=object, name="session")
     return closes
 
 
@@ -141,7 +155,7 @@ def daily_pnl(trades: pd.DataFrame, sessions: list[Any] | None = None) -> pd.Ser
 def _equity_sessions(equity: pd.DataFrame) -> list[Any] | None:
     if equity.empty:
         return None
-    return sorted(set(_sessions(equity["timestamp"]).tolist()))
+    return _dates(np.unique(_session_days(equity["timestamp"])))
 
 
 def per_session_trades(trades: pd.DataFrame, sessions: list[Any]) -> tuple[np.ndarray, np.ndarray]:
