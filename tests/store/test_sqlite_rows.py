@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,52 @@ def test_declines_without_a_current_sqlite_store(tmp_path: Path, trades: pd.Data
     garbage.write_bytes(b"not a database" * 100)
     assert not record_run_if_current(StoreSettings(path=garbage), META, SUMMARY, trades)
     assert script_head() is not None  # the check above is the head check, not a parse failure
+
+
+WRITERS = 8
+
+
+def _write(settings: StoreSettings, index: int, barrier: Any, results: Any, trades: Any) -> None:
+    """Record run ``p<index>``: even writers through sqlite3, odd ones through RunStore."""
+    try:
+        barrier.wait(timeout=60)
+        meta = {"run_id": f"p{index}", "controller": "x"}
+        if index % 2 == 0:
+            done = record_run_if_current(settings, meta, {"pnl": 1.0}, trades)
+            results.put((index, "ok" if done else "declined"))
+            return
+        engine = make_engine(settings)
+        RunStore(engine).record_run(meta, {"pnl": 1.0}, trades)
+        engine.dispose()
+        results.put((index, "ok"))
+    except Exception:
+        results.put((index, traceback.format_exc()))
+
+
+def test_concurrent_writers(
+    tmp_path: Path,
+    trades: pd.DataFrame,
+    forkserver: Any,
+) -> None:
+    """Eight processes recording at the same moment, both writers mixed: every run lands."""
+    ctx = forkserver
+    failures: list[str] = []
+    for r in range(3):
+        path = tmp_path / f"round{r}.db"
+        settings = _store(path)
+        barrier, results = ctx.Barrier(WRITERS), ctx.Queue()
+        procs = [
+            ctx.Process(target=_write, args=(settings, i, barrier, results, trades))
+            for i in range(WRITERS)
+        ]
+        for p in procs:
+            p.start()
+        outcomes = [results.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        failures += [f"round {r} writer {i}: {o}" for i, o in outcomes if o != "ok"]
+        with sqlite3.connect(path) as conn:
+            counts = dict(conn.execute("SELECT run_id, COUNT(*) FROM trades GROUP BY run_id"))
+        if counts != {f"p{i}": len(trades) for i in range(WRITERS)}:
+            failures.append(f"round {r}: trades per run {counts}")
+    assert not failures, "\n".join(failures[:5])
