@@ -223,3 +223,18 @@ def test_concurrent_writers(
         if counts != {f"p{i}": len(trades) for i in range(WRITERS)}:
             failures.append(f"round {r}: trades per run {counts}")
     assert not failures, "\n".join(failures[:5])
+
+
+def test_the_same_file_as_sqlalchemy(tmp_path: Path, trades: pd.DataFrame) -> None:
+    """SQLAlchemy's ``sqlite:///<path>`` decodes ``%xx`` and stops at ``?``: such paths are
+    left to it; any other path is the file SQLAlchemy opens."""
+    for name in ("a b#c@d:e+f", "g~h"):
+        path = tmp_path / name / "runs.db"
+        assert make_engine(StoreSettings(path=path)).url.database == str(path)
+        assert record_run_if_current(_store(path), META, SUMMARY, trades)
+    for name in ("p%20q", "r?s"):
+        path = tmp_path / name / "runs.db"
+        path.parent.mkdir()
+        path.write_bytes(b"")  # a file where SQLAlchemy would not look
+        assert make_engine(StoreSettings(path=path)).url.database != str(path)
+        assert not record_run_if_current(StoreSettings(path=path), META, SUMMARY, trades)

@@ -12,10 +12,11 @@ encoded as SQLAlchemy's SQLite dialect encodes them: times as UTC text
 (``None`` as ``null``); tests/store/test_sqlite_rows.py compares the rows both write.
 
 Anything else (no file yet, a PostgreSQL URL, a database behind head or newer than the
-code, a file that cannot be read) returns False before anything is written, and the caller
-records through :class:`~zerodte.store.runs.RunStore`, which migrates the schema or says
-what is wrong. The connection gets the pragmas of
-:func:`zerodte.store.engine.make_engine` and the rows are written in one transaction.
+code, a file that cannot be read, a path that SQLAlchemy reads as another file) returns
+False before anything is written, and the caller records through
+:class:`~zerodte.store.runs.RunStore`, which migrates the schema or says what is wrong.
+The connection gets the pragmas of :func:`zerodte.store.engine.make_engine` and the rows
+are written in one transaction.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ from zerodte.store.columns import (
 from zerodte.store.revisions import script_head
 
 logger = logging.getLogger(__name__)
+
+_URL_SPECIAL = "%?"
+"""Characters that make ``sqlite:///<path>`` (:func:`~zerodte.store.engine.make_engine`)
+name another file than ``path``: SQLAlchemy decodes ``%xx`` and ends the path at ``?``.
+Such a store is left to SQLAlchemy, so that both writers always write the same file."""
 
 _PRAGMAS = ("PRAGMA busy_timeout=10000", "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON")
 """As :func:`zerodte.store.engine._sqlite_pragmas` sets them on every connection."""
@@ -141,7 +147,7 @@ def record_run_if_current(
     if settings.url or settings.echo:
         return False
     path = Path(settings.path).expanduser()
-    if not path.is_file():
+    if any(c in str(path) for c in _URL_SPECIAL) or not path.is_file():
         return False
     row = _encoded_run(run_row(meta, summary))
     run_id = str(row["run_id"])
