@@ -86,3 +86,16 @@ def test_few_sessions_widen_the_interval_and_one_gives_none() -> None:
     assert fixed[1] == pytest.approx(est + f * (raw[1] - est))
     assert small_sample_factor(100) == pytest.approx(1.02, abs=0.01)
     assert session_bootstrap_ci({"p": pnl, "n": n}, stat, clusters=1) is None
+
+
+def test_seeded_indices_are_the_seeds_draws() -> None:
+    """The kept matrix is what a fresh generator of the seed draws, and cannot be changed."""
+    from zerodte.research.bootstrap import seeded_indices
+
+    for n, block in ((252, 252 ** (1 / 3)), (13, 1.0), (7, None), (300, 40.0)):
+        fresh = bootstrap_indices(n, 500, np.random.default_rng(4), block=block)
+        kept = seeded_indices(n, 500, 4, block)
+        assert np.array_equal(kept, fresh) and kept.dtype == fresh.dtype
+        assert seeded_indices(n, 500, 4, block) is kept
+        assert not kept.flags.writeable
+    assert np.array_equal(seeded_indices(50, 20, np.int64(4), 3.0), seeded_indices(50, 20, 4, 3.0))

@@ -20,6 +20,7 @@ Efron, B. and Tibshirani, R. (1993). An Introduction to the Bootstrap, ch. 13 (p
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -67,7 +68,29 @@ def bootstrap_indices(
     last_start = np.maximum.accumulate(np.where(new_block, col, 0), axis=1)
     offset = col - last_start
     first = np.take_along_axis(starts, last_start, axis=1)
-    return np.asarray((first + offset) % n)
+    # (first + offset) % n: both are in [0, n), so one subtraction wraps (5 times cheaper)
+    out = np.asarray(first + offset)
+    out[out >= n] -= n
+    return out
+
+
+def seeded_indices(n: int, n_boot: int, seed: int, block: float | None = None) -> np.ndarray:
+    """``bootstrap_indices(n, n_boot, numpy.random.default_rng(seed), block=block)``.
+
+    For an integer seed the matrix is read-only and the last one is kept: a run's summary
+    resamples its daily returns and its sessions' trades with the same ``n`` (its
+    sessions), seed and block, and a year's 2,000 x 252 matrix costs 0.02 s to draw.
+    """
+    if isinstance(seed, int | np.integer):
+        return _kept_indices(n, n_boot, int(seed), block)
+    return bootstrap_indices(n, n_boot, np.random.default_rng(seed), block=block)
+
+
+@lru_cache(maxsize=1)
+def _kept_indices(n: int, n_boot: int, seed: int, block: float | None) -> np.ndarray:
+    idx = bootstrap_indices(n, n_boot, np.random.default_rng(seed), block=block)
+    idx.setflags(write=False)
+    return idx
 
 
 def _apply(stat: Stat, samples: np.ndarray) -> np.ndarray:
@@ -128,8 +151,7 @@ def bootstrap_ci(
         raise ValueError("bootstrap_ci got NaN values; drop or explain them before resampling")
     if len(x) < 2:
         return None
-    rng = np.random.default_rng(seed)
-    idx = bootstrap_indices(len(x), n_boot, rng, block=block)
+    idx = seeded_indices(len(x), n_boot, seed, block)
     reps = _apply(stat, x[idx])
     valid = reps[np.isfinite(reps)]
     if len(valid) < min_valid * n_boot:
@@ -205,9 +227,8 @@ def session_bootstrap_ci(
     for name, v in arrays.items():
         if not np.isfinite(v).all():
             raise ValueError(f"per-session sums {name!r} hold NaN or inf; explain them first")
-    rng = np.random.default_rng(seed)
     b = default_block_length(n) if block is None else float(block)
-    idx = bootstrap_indices(n, n_boot, rng, block=b)
+    idx = seeded_indices(n, n_boot, seed, b)
     sums = {k: v[idx].sum(axis=1) for k, v in arrays.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
         reps = np.asarray(stat(sums), dtype=np.float64)
