@@ -32,6 +32,7 @@ from zerodte.research.bootstrap import (
     SESSION_BLOCK,
     bootstrap_ci,
     default_block_length,
+    seeded_indices,
     session_bootstrap_ci,
 )
 
@@ -189,6 +190,7 @@ def per_trade_ci95(
     seed: int = 0,
     block: float | None = None,
     alpha: float = 0.05,
+    indices: np.ndarray | None = None,
 ) -> tuple[float, float] | None:
     """95 % session-block bootstrap interval of the mean P&L per trade (level ``1 - alpha``).
 
@@ -198,7 +200,9 @@ def per_trade_ci95(
     blocks of consecutive sessions (:func:`~zerodte.research.bootstrap.session_bootstrap_ci`)
     and takes the ratio of summed P&L to summed trades of each replica, widened for the
     number of sessions with a trade (few sessions, few independent draws). ``sessions``
-    (every session the run covered, idle ones included) defaults to the trades' sessions.
+    (every session the run covered, idle ones included) defaults to the trades' sessions;
+    ``indices``, the sessions' resampling matrix when it is already drawn
+    (:func:`~zerodte.research.bootstrap.seeded_indices`).
     """
     if len(trades) < 2:
         return None
@@ -213,6 +217,7 @@ def per_trade_ci95(
         block=block,
         alpha=alpha,
         clusters=int((count > 0).sum()),
+        indices=indices,
     )
 
 
@@ -334,6 +339,7 @@ def summarize(
     sharpe = sortino = skew = kurt = None
     sharpe_ci: list[float] | None = None
     days = 0
+    indices: np.ndarray | None = None
     if not equity.empty:
         ordered = equity.sort_values("timestamp", kind="stable")
         curve = np.concatenate([[start_equity], ordered["equity"].astype(float).to_numpy()])
@@ -345,9 +351,18 @@ def summarize(
         sharpe = sharpe_ratio(rets)
         sortino = sortino_ratio(rets)
         skew, kurt = _moments(rets)
+        if days >= 2 and (n >= 2 or (sharpe is not None and days >= 3)):
+            # the Sharpe interval and the per-trade one resample the same sessions with the
+            # same seed and block: one matrix serves both
+            indices = seeded_indices(days, n_boot, seed, default_block_length(days))
         if sharpe is not None and days >= 3:
             ci = bootstrap_ci(
-                rets, "sharpe", n_boot=n_boot, seed=seed, block=default_block_length(days)
+                rets,
+                "sharpe",
+                n_boot=n_boot,
+                seed=seed,
+                block=default_block_length(days),
+                indices=indices,
             )
             if ci is not None:
                 sharpe_ci = [ci[0] * math.sqrt(TRADING_DAYS), ci[1] * math.sqrt(TRADING_DAYS)]
@@ -359,8 +374,15 @@ def summarize(
                 total,
             )
 
+    sessions = _equity_sessions(equity)
     per_trade_ci = (
-        per_trade_ci95(trades, _equity_sessions(equity), n_boot=n_boot, seed=seed)
+        per_trade_ci95(
+            trades,
+            sessions,
+            n_boot=n_boot,
+            seed=seed,
+            indices=indices if sessions is not None and len(sessions) == days else None,
+        )
         if n >= 2
         else None
     )
