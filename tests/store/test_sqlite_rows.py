@@ -238,3 +238,37 @@ def test_the_same_file_as_sqlalchemy(tmp_path: Path, trades: pd.DataFrame) -> No
         path.write_bytes(b"")  # a file where SQLAlchemy would not look
         assert make_engine(StoreSettings(path=path)).url.database != str(path)
         assert not record_run_if_current(StoreSettings(path=path), META, SUMMARY, trades)
+
+
+def _die_mid_insert(settings: StoreSettings, trades: pd.DataFrame) -> None:
+    """Rerun ``META``'s run and die (no cleanup) after inserting half of its trade rows."""
+    import os
+
+    from zerodte.store import sqlite_rows
+
+    real = sqlite_rows._encoded_trades
+
+    def dying(run_id: str, columns: Any) -> Any:
+        rows = real(run_id, columns)
+        yield from rows[: len(rows) // 2]
+        os._exit(3)
+
+    sqlite_rows._encoded_trades = dying  # type: ignore[assignment]
+    record_run_if_current(settings, {**META, "code_version": "rerun"}, {"pnl": -1.0}, trades)
+
+
+def test_a_kill_mid_transaction_keeps_the_previous_run(
+    tmp_path: Path, trades: pd.DataFrame, forkserver: Any
+) -> None:
+    """The rows are one transaction: a writer killed after the deletes, the run row and half
+    the trades leaves the run as it was recorded before."""
+    path = tmp_path / "runs.db"
+    settings = _store(path)
+    assert record_run_if_current(settings, META, SUMMARY, trades)
+    before = (_rows(path, "runs"), _rows(path, "trades"))
+    proc = forkserver.Process(target=_die_mid_insert, args=(settings, trades))
+    proc.start()
+    proc.join(timeout=120)
+    assert proc.exitcode == 3
+    assert (_rows(path, "runs"), _rows(path, "trades")) == before
+    assert record_run_if_current(settings, META, SUMMARY, trades)  # the store is usable
