@@ -52,7 +52,7 @@ FORKSERVER_PRELOAD = [
     "zerodte.market.store",
     "zerodte.market.files",
     "zerodte.market.synthetic",
-    "zerodte.store",
+    "zerodte.store.runs",  # the package itself imports its names on first use
     "zerodte.engine.publish",
     "market.crash_harness",  # builds the exchange calendar once, in the server
 ]

@@ -86,3 +86,25 @@ def test_few_sessions_widen_the_interval_and_one_gives_none() -> None:
     assert fixed[1] == pytest.approx(est + f * (raw[1] - est))
     assert small_sample_factor(100) == pytest.approx(1.02, abs=0.01)
     assert session_bootstrap_ci({"p": pnl, "n": n}, stat, clusters=1) is None
+
+
+def test_given_indices_are_the_seeds_draws() -> None:
+    """Passing seeded_indices gives the interval the seed gives; a wrong shape is refused."""
+    from zerodte.research.bootstrap import seeded_indices, session_bootstrap_ci
+
+    x = np.random.default_rng(5).normal(0.001, 0.01, 252)
+    block = 252 ** (1 / 3)
+    idx = seeded_indices(252, 500, 4, block)
+    assert np.array_equal(idx, bootstrap_indices(252, 500, np.random.default_rng(4), block=block))
+    kw = {"n_boot": 500, "seed": 4, "block": block}
+    assert bootstrap_ci(x, "sharpe", **kw, indices=idx) == bootstrap_ci(x, "sharpe", **kw)
+    sums = {"pnl": x, "n": np.ones(252)}
+
+    def ratio(s: dict[str, np.ndarray]) -> np.ndarray:
+        return s["pnl"] / s["n"]
+
+    assert session_bootstrap_ci(sums, ratio, **kw, indices=idx) == session_bootstrap_ci(
+        sums, ratio, **kw
+    )
+    with pytest.raises(ValueError, match="shape"):
+        bootstrap_ci(x[:100], "sharpe", **kw, indices=idx)

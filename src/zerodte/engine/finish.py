@@ -242,6 +242,12 @@ class _RunRows:
         )
         if token is not None:
             meta[TOKEN_KEY] = token
+        if self._store is None:
+            from zerodte.store.sqlite_rows import record_run_if_current
+
+            # a SQLite store already at head: the same rows, without importing SQLAlchemy
+            if record_run_if_current(self._settings.store, meta, self._summary, self._trades):
+                return
         self._runs().record_run(meta, self._summary, self._trades)
 
 

@@ -16,8 +16,6 @@ taking the lock.
 from __future__ import annotations
 
 import logging
-import re
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +25,7 @@ from sqlalchemy import event
 
 from zerodte.config.settings import StoreSettings
 from zerodte.errors import ConfigError
+from zerodte.store.revisions import MIGRATIONS_DIR, script_head
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -42,9 +41,6 @@ def __getattr__(name: str) -> Any:
 
         return command
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -149,30 +145,6 @@ def alembic_config() -> Config:
 
 MIGRATE_LOCK_TIMEOUT = 120.0
 _PG_LOCK_KEY = 0x7A65726F64746531  # "zerodte1": the advisory lock of the schema migration
-
-
-_REVISION = re.compile(r'^revision(?:: [^=\n]+)? = "([^"]+)"$', re.M)
-_DOWN_REVISION = re.compile(r'^down_revision(?:: [^=\n]+)? = (?:None|"([^"]+)")$', re.M)
-
-
-@cache
-def script_head() -> str | None:
-    """The single head revision of the packaged migration scripts, read from their text.
-
-    ``None`` when a script does not state its revisions plainly or the scripts have several
-    heads (alembic then decides). It lets :func:`migrate` see that a database is already at
-    head without importing alembic (about 0.3 s of every backtest's start-up).
-    """
-    parent_of: dict[str, str | None] = {}
-    for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
-        text = script.read_text()
-        rev, down = _REVISION.search(text), _DOWN_REVISION.search(text)
-        if rev is None or down is None:
-            return None
-        parent_of[rev[1]] = down[1]
-    parents = set(parent_of.values())
-    heads = [r for r in parent_of if r not in parents]
-    return heads[0] if len(heads) == 1 else None
 
 
 def _current(conn: sa.Connection) -> tuple[str, ...] | None:

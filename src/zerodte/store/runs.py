@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import logging
 from collections.abc import Mapping
@@ -12,37 +11,23 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from zerodte.errors import DataError
 from zerodte.records import TRADE_COLUMNS
-from zerodte.research.serialize import jsonable
-from zerodte.store.engine import migrate
-from zerodte.store.schema import (
+from zerodte.store.columns import (
     DATE_COLUMNS,
     INT_COLUMNS,
-    RUN_COLUMNS,
+    NY,
     STRING_COLUMNS,
     TEXT_COLUMNS,
     TIME_COLUMNS,
-    runs,
+    aware,
+    run_row,
+    trade_values,
 )
+from zerodte.store.engine import migrate
+from zerodte.store.schema import runs
 from zerodte.store.schema import trades as trades_table
 
 logger = logging.getLogger(__name__)
-
-NY = "America/New_York"
-_RUN_TIME_KEYS = ("created_at", "start", "end")
-
-
-def _aware(value: Any) -> dt.datetime | None:
-    """A tz-aware datetime from a datetime/date/str; naive values are exchange time."""
-    if value is None:
-        return None
-    ts = pd.Timestamp(value)
-    if ts is pd.NaT:
-        return None
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(NY)
-    return ts.to_pydatetime()
 
 
 def _filter_value(name: str, value: Any) -> Any:
@@ -50,50 +35,13 @@ def _filter_value(name: str, value: Any) -> Any:
     if name in DATE_COLUMNS:
         return pd.Timestamp(value).date()
     if name in TIME_COLUMNS:
-        return _aware(value)
+        return aware(value)
     return value
 
 
-def _column_values(name: str, col: pd.Series) -> list[Any]:
-    """Python values of one trade column ready for the driver; missing values are None."""
-    missing = col.isna().to_numpy()
-    if name in TIME_COLUMNS:
-        ts = pd.to_datetime(col)
-        if ts.dt.tz is None:
-            ts = ts.dt.tz_localize(NY)
-        values: list[Any] = list(ts.dt.tz_convert(dt.UTC).dt.to_pydatetime())
-    elif name in DATE_COLUMNS:
-        values = [
-            pd.Timestamp(v).date() if not m else None for v, m in zip(col, missing, strict=True)
-        ]
-    elif name in INT_COLUMNS:
-        values = [int(v) if not m else None for v, m in zip(col, missing, strict=True)]
-    elif name in STRING_COLUMNS or name in TEXT_COLUMNS:
-        values = [str(v) for v in col]
-    else:
-        try:
-            floats = pd.to_numeric(col, errors="raise").astype(float).to_numpy()
-        except (TypeError, ValueError) as exc:
-            raise DataError(
-                f"trade column {name!r} must be numeric; saw {col.dropna().iloc[:3].tolist()}"
-            ) from exc
-        values = [float(v) for v in floats]
-    return [None if m else v for v, m in zip(values, missing, strict=True)]
-
-
 def _trade_rows(run_id: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
-    missing = [c for c in TRADE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"trades frame lacks columns {missing}; it must have every column of "
-            "zerodte.records.TRADE_COLUMNS (null where a component supplied nothing)"
-        )
-    extra = sorted(set(frame.columns) - set(TRADE_COLUMNS))
-    if extra:
-        logger.debug("trade columns not stored in the SQL store: %s", extra)
-    columns = [_column_values(name, frame[name]) for name in TRADE_COLUMNS]
     names = ("run_id", *TRADE_COLUMNS)
-    rows = zip(*columns, strict=True)
+    rows = zip(*trade_values(frame), strict=True)
     return [dict(zip(names, (run_id, *values), strict=True)) for values in rows]
 
 
@@ -151,29 +99,8 @@ class RunStore:
         trades
             Trades with every column of ``TRADE_COLUMNS``; NaN/NaT are stored as NULL.
         """
-        run_id = meta.get("run_id")
-        if not run_id:
-            raise ValueError(f"meta must carry a non-empty run_id; got keys {sorted(meta)}")
-        run_id = str(run_id)
-        row: dict[str, Any] = {"run_id": run_id}
-        others: dict[str, Any] = {}
-        for key, value in meta.items():
-            if key == "run_id":
-                continue
-            if key in RUN_COLUMNS and key not in ("summary", "meta"):
-                row[key] = _aware(value) if key in _RUN_TIME_KEYS else value
-            else:
-                others[key] = value
-        if row.get("created_at") is None:
-            row.pop("created_at", None)  # the database clock fills it in
-        for key in ("seed",):
-            if row.get(key) is not None:
-                row[key] = int(row[key])
-        for key in ("controller", "mode", "config_hash", "data_hash", "code_version", "run_dir"):
-            if row.get(key) is not None:
-                row[key] = str(row[key])
-        row["summary"] = jsonable(dict(summary))
-        row["meta"] = jsonable(others) if others else None
+        row = run_row(meta, summary)
+        run_id = row["run_id"]
         trade_rows = _trade_rows(run_id, trades)
         with self.engine.begin() as conn:
             conn.execute(trades_table.delete().where(trades_table.c.run_id == run_id))
@@ -241,9 +168,9 @@ class RunStore:
             else:
                 query = query.where(column == _filter_value(key, value))
         if since is not None:
-            query = query.where(trades_table.c.entry_time >= _aware(since))
+            query = query.where(trades_table.c.entry_time >= aware(since))
         if until is not None:
-            query = query.where(trades_table.c.entry_time < _aware(until))
+            query = query.where(trades_table.c.entry_time < aware(until))
         query = query.order_by(trades_table.c.run_id, trades_table.c.trade_id, trades_table.c.id)
         with self.engine.connect() as conn:
             return _trades_frame(conn.execute(query), with_run_id=True)

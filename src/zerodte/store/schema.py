@@ -19,6 +19,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from zerodte.records import REGRET_COLUMNS, TRADE_COLUMNS
+from zerodte.store.columns import (
+    DATE_COLUMNS,
+    INT_COLUMNS,
+    REQUIRED_TRADE_COLUMNS,
+    RUN_COLUMNS,  # noqa: F401 (re-exported with the tables)
+    STRING_COLUMNS,
+    TEXT_COLUMNS,
+    TIME_COLUMNS,
+)
 
 metadata = sa.MetaData()
 
@@ -54,44 +63,8 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-INT_COLUMNS = frozenset({"trade_id", "qty", "legs"})
-DATE_COLUMNS = frozenset({"session", "expiry"})
-TIME_COLUMNS = frozenset({"entry_time", "exit_time"})
-STRING_COLUMNS = frozenset(
-    {
-        "tag",
-        "symbol",
-        "underlying",
-        "right",
-        "exit_reason",
-        "entry_controller",
-        "signal_strategy",
-        "position_tag",
-        "entry_quote",
-        "exit_quote",
-    }
-)
-TEXT_COLUMNS = frozenset({"signal_reasoning"})
-REQUIRED_TRADE_COLUMNS = frozenset(
-    {
-        "trade_id",
-        "session",
-        "entry_time",
-        "exit_time",
-        "symbol",
-        "right",
-        "qty",
-        "entry_price",
-        "exit_price",
-        "fees",
-        "pnl",
-    }
-)
-"""Columns every closed trade has; all others are context and may be NULL."""
-
-
 def trade_column_type(name: str) -> sa.types.TypeEngine[Any]:
-    """SQL type of a trade column (floats unless listed in one of the sets above)."""
+    """SQL type of a trade column (floats unless in a set of :mod:`zerodte.store.columns`)."""
     if name in INT_COLUMNS:
         return sa.Integer()
     if name in DATE_COLUMNS:
@@ -122,7 +95,6 @@ runs = sa.Table(
     sa.Column("run_dir", sa.String(1024), nullable=True),
     sa.Column("meta", sa.JSON(), nullable=True),
 )
-RUN_COLUMNS: tuple[str, ...] = tuple(c.name for c in runs.columns)
 
 trades = sa.Table(
     "trades",
