@@ -60,19 +60,20 @@ class Recorder:
         self.trades: list[dict[str, Any]] = []
 
     # -- decisions -----------------------------------------------------------------------
-    def set_batch_decisions(self, decisions: pd.DataFrame) -> None:
-        """Store a whole frame of controller decisions (the vectorised path)."""
-        n = len(decisions)
-        self.action[:n] = decisions["action"].to_numpy(dtype=np.int8)
-        self.scores[:n, :3] = decisions[["score_hold", "score_call", "score_put"]].to_numpy(float)
-        self.probs[:n, :3] = decisions[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
+    def set_batch_decisions(self, decisions: pd.DataFrame, start: int = 0) -> None:
+        """Store a frame of controller decisions of cycles ``start ..`` (the vectorised
+        path: the whole run at once, or a piece of it)."""
+        rows = slice(start, start + len(decisions))
+        self.action[rows] = decisions["action"].to_numpy(dtype=np.int8)
+        self.scores[rows, :3] = decisions[["score_hold", "score_call", "score_put"]].to_numpy(float)
+        self.probs[rows, :3] = decisions[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
         if all(c in decisions.columns for c in STRADDLE_COLUMNS):
             self.straddle = True
-            self.scores[:n, 3] = decisions["score_straddle"].to_numpy(float)
-            self.probs[:n, 3] = decisions["prob_straddle"].to_numpy(float)
-        self.reason[:n] = decisions["reason"].to_numpy(dtype=object)
-        self.confidence[:n] = decisions["confidence"].to_numpy(float)
-        self.controller_vetoes[:n] = decisions["controller_vetoes"].to_numpy(dtype=object)
+            self.scores[rows, 3] = decisions["score_straddle"].to_numpy(float)
+            self.probs[rows, 3] = decisions["prob_straddle"].to_numpy(float)
+        self.reason[rows] = decisions["reason"].to_numpy(dtype=object)
+        self.confidence[rows] = decisions["confidence"].to_numpy(float)
+        self.controller_vetoes[rows] = decisions["controller_vetoes"].to_numpy(dtype=object)
 
     def record_decision(self, i: int, decision: Decision) -> None:
         """Store the controller's decision of cycle ``i`` (the streaming path)."""
