@@ -367,9 +367,10 @@ def run_backtest(
     tick = None if progress is None else (lambda i: progress(i, total))
     run = engine.run(source, tick)
     mode = f"backtest:{source.name}"
-    # The features and precomputed decisions (about 50 MB a year) are not needed to finish
-    # the run: let them go before the records are framed and written.
-    del engine, source
+    # The features and precomputed decisions, the feed's quote books and bar blocks are
+    # not needed to finish the run: let them go before the records are framed and written.
+    columns = feed.columns
+    del engine, source, feed
 
     decisions = recorder.decisions_frame()
     if predictor is not None:
@@ -388,7 +389,7 @@ def run_backtest(
     done: BacktestResult = finish_run(
         settings,
         run,
-        feed.columns,
+        columns,
         info,
         execution=broker.execution.describe(),
         decisions=decisions,
