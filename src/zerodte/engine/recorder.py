@@ -39,8 +39,10 @@ class Recorder:
         self.action = np.zeros(n, dtype=np.int8)
         # Four slots: the fourth (BUY_STRADDLE) is written out only for a controller that
         # gave four propensities (records.STRADDLE_COLUMNS).
-        self.scores = np.zeros((n, 4))
-        self.probs = np.zeros((n, 4))
+        # Column-major: each action's column is contiguous (the records take it without a
+        # copy) and the straddle's, unless written, is never touched (no memory).
+        self.scores = np.zeros((n, 4), order="F")
+        self.probs = np.zeros((n, 4), order="F")
         self.probs[:, 0] = 1.0
         self.straddle = False
         self.reason = np.full(n, "", dtype=object)
@@ -137,6 +139,8 @@ class Recorder:
 
         ``executed_action``, ``flat`` and ``vetoes`` make the frame sufficient for a
         vectorised computation of missed opportunities (ghost rewards) after the run.
+        Its columns are views of the recorder's arrays where the types agree (a year of
+        them is 15 MB): frame the decisions once the run is over.
         """
         n = self.n_cycles
         vetoes = np.full(n, "", dtype=object)
@@ -167,7 +171,8 @@ class Recorder:
                 "open_positions": self.open_positions[:n].astype(np.int64),
                 "cash": cash,
                 "equity": cash + self.positions_value[:n],
-            }
+            },
+            copy=False,
         )
         columns = list(DECISION_COLUMNS)
         if self.straddle:
