@@ -180,7 +180,9 @@ class PieceDecisions:
 
     def action(self, i: int, observe: Callable[[], Observation]) -> int:
         """The precomputed action of cycle ``i`` (no observation is built)."""
-        j = self._at(i)  # first: it may move to the next piece
+        if self._lo <= i < self._hi:  # every cycle asks: the common case inline
+            return self._actions[i - self._lo]
+        j = self._at(i)  # first: it moves to the next piece
         return self._actions[j]
 
     def decision(self, i: int) -> Decision:
