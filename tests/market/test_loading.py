@@ -78,3 +78,35 @@ def test_missing_symbols_raise_with_hint(tmp_path: Path, small_market: dict) -> 
     store.write("SPY", small_market["SPY"], source="t")
     with pytest.raises(DataError, match=r"VIX.*zerodte data import"):
         load_market(s)
+
+
+def test_last_days_across_year_files_read_only_those_years(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--days N loads the year files of the last N sessions, and the data is what the whole
+    store cut to those sessions gives."""
+    from zerodte.market.synthetic import generate_market
+
+    s = _settings(tmp_path)
+    store = ParquetStore(s.data.data_dir)
+    store.write_many(generate_market(date(2024, 12, 26), 6, 9, 1.0), source="synthetic:test")
+    whole = load_market(s)
+    assert {d.year for d in whole.sessions} == {2024, 2025}
+    read: list[date | None] = []
+    load = ParquetStore.load
+
+    def spy(self: ParquetStore, symbols=None, start=None, end=None):  # type: ignore[no-untyped-def]
+        read.append(start)
+        return load(self, symbols, start, end)
+
+    monkeypatch.setattr(ParquetStore, "load", spy)
+    for n in (1, 2, 3, 6, 9):
+        read.clear()
+        got = load_market(s, days=n)
+        want = whole.sessions[-n:]
+        assert got.sessions == want
+        assert got.frame.equals(whole.frame[whole.frame["session"].isin(want)])
+        if n < len(whole.sessions):
+            assert read[-1] == want[0]  # the bars were loaded from the first wanted day
+    got = load_market(s, days=2, end=date(2024, 12, 31))
+    assert got.sessions == [d for d in whole.sessions if d.year == 2024][-2:]

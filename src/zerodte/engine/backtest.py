@@ -26,7 +26,7 @@ from zerodte.engine.finish import FinishedRun, RunInfo, finish_run
 from zerodte.engine.parts import ContextSource, ContractSelector
 from zerodte.engine.recorder import Recorder
 from zerodte.engine.rundir import make_run_id
-from zerodte.engine.sources import BatchDecisions, StreamDecisions
+from zerodte.engine.sources import BatchDecisions, PieceDecisions, StreamDecisions
 from zerodte.errors import ConfigError, ModelError
 from zerodte.features import FeatureStream, compute_features, get_feature_set
 from zerodte.options.params import apply_model_params
@@ -222,13 +222,22 @@ def _batch_source(
     decide_batch: Callable[[pd.DataFrame], pd.DataFrame],
     *,
     columns: FeedColumns,
-) -> BatchDecisions:
+) -> BatchDecisions | PieceDecisions:
     """``decide_batch`` over the frame joined with its features (and predictor context).
+
+    A controller whose ``decide_batch`` decides each row alone (``batch_rows_independent``)
+    is asked a piece of sessions at a time as the loop reaches it (:class:`PieceDecisions`:
+    the same decisions, while a longer replay holds no more features than a shorter one).
 
     The joined frame (a copy of the market and the features) lives only in here. Every
     entry attempt's observation carries its bar's Timestamp, so those of the cycles whose
     decision is not HOLD are boxed here at once (``columns.prime_times``).
     """
+    if getattr(ctrl, "batch_rows_independent", False):
+        extra = None if predictor is None else predictor.values
+        return PieceDecisions(
+            frame, feature_set, decide_batch, controller=ctrl, columns=columns, extra=extra
+        )
     features = compute_features(frame, feature_set)
     new = [c for c in features.columns if c not in frame.columns]
     # all of them, as a rule: then no copy of the features (tens of MB a year) is made
@@ -330,7 +339,7 @@ def run_backtest(
         context = _combined(predictor.source(), context)
     decide_batch = getattr(ctrl, "decide_batch", None)
     if path == "vectorised" and decide_batch is not None:
-        source: BatchDecisions | StreamDecisions = _batch_source(
+        source: BatchDecisions | PieceDecisions | StreamDecisions = _batch_source(
             frame, feature_set, predictor, ctrl, decide_batch, columns=feed.columns
         )
     else:
@@ -358,9 +367,10 @@ def run_backtest(
     tick = None if progress is None else (lambda i: progress(i, total))
     run = engine.run(source, tick)
     mode = f"backtest:{source.name}"
-    # The features and precomputed decisions (about 50 MB a year) are not needed to finish
-    # the run: let them go before the records are framed and written.
-    del engine, source
+    # The features and precomputed decisions, the feed's quote books and bar blocks are
+    # not needed to finish the run: let them go before the records are framed and written.
+    columns = feed.columns
+    del engine, source, feed
 
     decisions = recorder.decisions_frame()
     if predictor is not None:
@@ -379,7 +389,7 @@ def run_backtest(
     done: BacktestResult = finish_run(
         settings,
         run,
-        feed.columns,
+        columns,
         info,
         execution=broker.execution.describe(),
         decisions=decisions,

@@ -29,6 +29,9 @@ FEED_SYMBOLS: tuple[str, ...] = ("SPY", "QQQ", "VIX")
 ONE_MINUTE = pd.Timedelta(minutes=1)
 _BAR_FIELDS = ("open", "high", "low", "close", "volume")
 
+_BLOCK_ROWS = 4096
+"""Bars per block of the rows snapshots read (half a MB; a year of them is 11 MB)."""
+
 QuoteBookFactory = Callable[[int], QuoteBook]
 """``cycle index -> QuoteBook`` of that bar (open and close quotes)."""
 
@@ -193,16 +196,18 @@ class HistoricalFeed:
         self.quote_books = quote_books
         self.clock = clock if clock is not None else SimulatedClock()
         self.columns = _columns(frame, calendar or TradingCalendar())
-        # One row per bar: open, high, low, close, volume of each of FEED_SYMBOLS in turn.
-        self._ohlcv = np.column_stack(
-            [
-                frame[f"{sym.lower()}_{c}"].to_numpy(dtype=float)
-                if f"{sym.lower()}_{c}" in frame.columns
-                else np.full(len(frame), np.nan)
-                for sym in FEED_SYMBOLS
-                for c in _BAR_FIELDS
-            ]
-        )
+        # Open, high, low, close, volume of each of FEED_SYMBOLS in turn: the frame's own
+        # arrays (no copy of a year of prices), read a block of rows at a time (_load_block).
+        absent = np.broadcast_to(np.nan, len(frame))
+        self._bar_columns = [
+            frame[f"{sym.lower()}_{c}"].to_numpy(dtype=float)
+            if f"{sym.lower()}_{c}" in frame.columns
+            else absent
+            for sym in FEED_SYMBOLS
+            for c in _BAR_FIELDS
+        ]
+        self._block_lo = 0
+        self._block = np.empty((0, len(self._bar_columns)))
         self._row_cols = [
             c for c in frame.columns if c != "session" and pd.api.types.is_numeric_dtype(frame[c])
         ]
@@ -223,7 +228,10 @@ class HistoricalFeed:
         """Bars of SPY/QQQ/VIX at cycle ``i`` and its quote book."""
         c = self.columns
         t = c.time(i)
-        values = self._ohlcv[i].tolist()
+        j = i - self._block_lo
+        if not 0 <= j < len(self._block):
+            j = self._load_block(i)
+        values = self._block[j].tolist()
         n = len(_BAR_FIELDS)
         bars = {sym: Bar(t, *values[k * n : (k + 1) * n]) for k, sym in enumerate(FEED_SYMBOLS)}
         return Snapshot(
@@ -235,6 +243,14 @@ class HistoricalFeed:
             bars=bars,
             quotes=MemoBook(self.quote_books(i)),
         )
+
+    def _load_block(self, i: int) -> int:
+        """Make the block of bar rows that holds row ``i`` (one row per bar, as
+        ``snapshot`` reads them); returns ``i``'s row in it."""
+        lo = i - i % _BLOCK_ROWS
+        self._block_lo = lo
+        self._block = np.column_stack([c[lo : lo + _BLOCK_ROWS] for c in self._bar_columns])
+        return i - lo
 
     def row(self, i: int) -> dict[str, float]:
         """The market-frame row ``i`` as a dict (``session`` excluded)."""

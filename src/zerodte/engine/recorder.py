@@ -39,8 +39,10 @@ class Recorder:
         self.action = np.zeros(n, dtype=np.int8)
         # Four slots: the fourth (BUY_STRADDLE) is written out only for a controller that
         # gave four propensities (records.STRADDLE_COLUMNS).
-        self.scores = np.zeros((n, 4))
-        self.probs = np.zeros((n, 4))
+        # Column-major: each action's column is contiguous (the records take it without a
+        # copy) and the straddle's, unless written, is never touched (no memory).
+        self.scores = np.zeros((n, 4), order="F")
+        self.probs = np.zeros((n, 4), order="F")
         self.probs[:, 0] = 1.0
         self.straddle = False
         self.reason = np.full(n, "", dtype=object)
@@ -58,21 +60,30 @@ class Recorder:
         self.veto_pairs: dict[int, list[tuple[str, str]]] = {}
         self.veto_counts: dict[str, int] = {}
         self.trades: list[dict[str, Any]] = []
+        # (first cycle, reasons) of the batch decisions stored as Arrow text
+        self._reason_pieces: list[tuple[int, pd.arrays.ArrowStringArray]] = []
 
     # -- decisions -----------------------------------------------------------------------
-    def set_batch_decisions(self, decisions: pd.DataFrame) -> None:
-        """Store a whole frame of controller decisions (the vectorised path)."""
-        n = len(decisions)
-        self.action[:n] = decisions["action"].to_numpy(dtype=np.int8)
-        self.scores[:n, :3] = decisions[["score_hold", "score_call", "score_put"]].to_numpy(float)
-        self.probs[:n, :3] = decisions[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
+    def set_batch_decisions(self, decisions: pd.DataFrame, start: int = 0) -> None:
+        """Store a frame of controller decisions of cycles ``start ..`` (the vectorised
+        path: the whole run at once, or a piece of it)."""
+        rows = slice(start, start + len(decisions))
+        self.action[rows] = decisions["action"].to_numpy(dtype=np.int8)
+        self.scores[rows, :3] = decisions[["score_hold", "score_call", "score_put"]].to_numpy(float)
+        self.probs[rows, :3] = decisions[["prob_hold", "prob_call", "prob_put"]].to_numpy(float)
         if all(c in decisions.columns for c in STRADDLE_COLUMNS):
             self.straddle = True
-            self.scores[:n, 3] = decisions["score_straddle"].to_numpy(float)
-            self.probs[:n, 3] = decisions["prob_straddle"].to_numpy(float)
-        self.reason[:n] = decisions["reason"].to_numpy(dtype=object)
-        self.confidence[:n] = decisions["confidence"].to_numpy(float)
-        self.controller_vetoes[:n] = decisions["controller_vetoes"].to_numpy(dtype=object)
+            self.scores[rows, 3] = decisions["score_straddle"].to_numpy(float)
+            self.probs[rows, 3] = decisions["prob_straddle"].to_numpy(float)
+        reason = decisions["reason"].array
+        if isinstance(reason, pd.arrays.ArrowStringArray):
+            # Kept as Arrow text (a year of reasons: 4 MB) instead of a Python str per cycle
+            # (10 MB); the decisions frame joins the pieces (_reasons).
+            self._reason_pieces.append((start, reason))
+        else:
+            self.reason[rows] = decisions["reason"].to_numpy(dtype=object)
+        self.confidence[rows] = decisions["confidence"].to_numpy(float)
+        self.controller_vetoes[rows] = decisions["controller_vetoes"].to_numpy(dtype=object)
 
     def record_decision(self, i: int, decision: Decision) -> None:
         """Store the controller's decision of cycle ``i`` (the streaming path)."""
@@ -128,6 +139,8 @@ class Recorder:
 
         ``executed_action``, ``flat`` and ``vetoes`` make the frame sufficient for a
         vectorised computation of missed opportunities (ghost rewards) after the run.
+        Its columns are views of the recorder's arrays where the types agree (a year of
+        them is 15 MB): frame the decisions once the run is over.
         """
         n = self.n_cycles
         vetoes = np.full(n, "", dtype=object)
@@ -147,7 +160,7 @@ class Recorder:
                 "prob_hold": self.probs[:n, 0],
                 "prob_call": self.probs[:n, 1],
                 "prob_put": self.probs[:n, 2],
-                "reason": self.reason[:n],
+                "reason": self._reasons(n),
                 "confidence": self.confidence[:n],
                 "controller_vetoes": self.controller_vetoes[:n],
                 "vetoes": vetoes,
@@ -158,7 +171,8 @@ class Recorder:
                 "open_positions": self.open_positions[:n].astype(np.int64),
                 "cash": cash,
                 "equity": cash + self.positions_value[:n],
-            }
+            },
+            copy=False,
         )
         columns = list(DECISION_COLUMNS)
         if self.straddle:
@@ -167,6 +181,32 @@ class Recorder:
             at = columns.index("prob_put") + 1
             columns[at:at] = list(STRADDLE_COLUMNS)
         return frame.loc[:, columns]
+
+    def _reasons(self, n: int) -> Any:
+        """The reason of each of the first ``n`` cycles: the batch pieces' Arrow text joined
+        into one array when they cover the run in order (the column then is the one the
+        Python strings give, and Parquet writes it in the same bytes), else the strings."""
+        pieces = self._reason_pieces
+        if not pieces:
+            return self.reason[:n]
+        covered = 0
+        for start, piece in pieces:
+            if start != covered:
+                break
+            covered += len(piece)
+        else:
+            if covered >= n:
+                import pyarrow as pa
+
+                chunks = [c for _, p in pieces for c in p.__arrow_array__().iterchunks()]
+                joined = pa.concat_arrays(chunks)[:n]
+                return pd.array(joined, dtype=pieces[0][1].dtype)
+        out = self.reason[:n].copy()
+        for start, piece in pieces:
+            stop = min(start + len(piece), n)
+            if stop > start:
+                out[start:stop] = piece[: stop - start].to_numpy(dtype=object)
+        return out
 
     def trades_frame(self) -> pd.DataFrame:
         """Closed trades (:data:`~zerodte.records.TRADE_COLUMNS`), one row per exit fill."""

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from zerodte.errors import DataError
-from zerodte.features.context import Context
+from zerodte.features.context import Context, RunningSums
 from zerodte.features.groups import GROUPS, SESSION_ROWS
 from zerodte.features.sets import FeatureSet, get_feature_set
 from zerodte.market.calendar import TradingCalendar
@@ -109,6 +109,10 @@ def _check_symbols(frame: pd.DataFrame, fs: FeatureSet) -> None:
 def _frame_inputs(frame: pd.DataFrame, fs: FeatureSet) -> dict[str, np.ndarray]:
     """The input arrays of ``frame`` (price columns plus timestamp-derived ones)."""
     _check_inputs(frame, fs)
+    return _inputs(frame, fs)
+
+
+def _inputs(frame: pd.DataFrame, fs: FeatureSet) -> dict[str, np.ndarray]:
     x = {c: frame[c].to_numpy(dtype=np.float64, copy=True) for c in fs.inputs}
     local = _local_ns(pd.DatetimeIndex(frame.index))
     day = local // _NS_PER_DAY
@@ -133,9 +137,11 @@ def _evaluate(
     n: int,
     state: dict[str, dict[str, Any]],
     n_before: int,
+    *,
+    sums: RunningSums | None = None,
 ) -> np.ndarray:
     """Compute ``fs`` for the last ``n`` rows of ``x``; returns an ``(n, columns)`` array."""
-    ctx = Context(x=x, n=n, state=state, wanted=frozenset(fs.columns))
+    ctx = Context(x=x, n=n, state=state, wanted=frozenset(fs.columns), sums=sums)
     # Column-major: a DataFrame holds its float block as (columns, rows), so
     # compute_features can wrap this array without a copy (a year: 37 MB) in the layout
     # the copy had.
@@ -187,6 +193,67 @@ def _compute_with_state(
     state: dict[str, dict[str, Any]] = {}
     values = _evaluate(fs, x, len(frame), state, 0) if len(frame) else np.empty((0, 0))
     return values.reshape(len(frame), len(fs.columns)), state
+
+
+class FeatureChunks:
+    """:func:`compute_features` of a frame one run of whole sessions at a time.
+
+    Each piece is evaluated on its rows plus ``history`` rows before them (twice the
+    longest window, and at least two sessions), with the smoothers' state and the running
+    sums carried from the piece before (:class:`~zerodte.features.context.RunningSums`), so
+    every value equals the whole frame's bit for bit while only one piece of features (and
+    of its temporaries) exists at a time. Pieces must be asked for in order.
+
+    Parameters
+    ----------
+    frame
+        The market frame (as :func:`compute_features`).
+    feature_set
+        A registered name or a :class:`FeatureSet` (resolved against ``frame``).
+    """
+
+    def __init__(self, frame: pd.DataFrame, feature_set: str | FeatureSet = "default") -> None:
+        self.feature_set = get_feature_set(feature_set).resolve(frame.columns)
+        _check_inputs(frame, self.feature_set)
+        self.frame = frame
+        self.history = 2 * max(self.feature_set.lookback, SESSION_ROWS)
+        self._state: dict[str, dict[str, Any]] = {}
+        self._sums = RunningSums()
+        self._next = 0
+
+    @property
+    def columns(self) -> list[str]:
+        """The feature columns, in the set's order."""
+        return list(self.feature_set.columns)
+
+    def session_bounds(self, sessions_per_piece: int) -> list[int]:
+        """Row positions where pieces of ``sessions_per_piece`` whole sessions start, and
+        the frame's length last. A frame without a ``minute`` column is one piece (its
+        minutes are counted from the first bar of the buffer)."""
+        n = len(self.frame)
+        if n == 0 or "minute" not in self.frame.columns:
+            return [0, n]
+        day = _local_ns(pd.DatetimeIndex(self.frame.index)) // _NS_PER_DAY
+        starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+        return [*starts[::sessions_per_piece].tolist(), n]
+
+    def compute(self, stop: int) -> pd.DataFrame:
+        """Features of rows ``[previous stop, stop)``; ``stop`` must be a session start or
+        the frame's length."""
+        lo = self._next
+        if not lo < stop <= len(self.frame):
+            raise DataError(f"feature pieces go forward: asked for rows {lo}..{stop}")
+        first = max(0, lo - self.history)
+        piece = self.frame.iloc[first:stop]
+        x = _inputs(piece, self.feature_set)
+        following = stop - self.history  # where the next piece's buffer starts
+        self._sums.mark = following - 1 - first if following > 0 else None
+        values = _evaluate(self.feature_set, x, stop - lo, self._state, lo, sums=self._sums)
+        self._sums.advance()
+        self._next = stop
+        return pd.DataFrame(
+            values, index=self.frame.index[lo:stop], columns=self.columns, copy=False
+        )
 
 
 def valid_mask(features: pd.DataFrame) -> pd.Series:

@@ -10,6 +10,34 @@ import numpy as np
 from zerodte.features import kernels as k
 
 
+class RunningSums:
+    """Running sums carried from one piece of a batch to the next.
+
+    A piece's buffer starts ``history`` rows before its first row; the sum of the whole
+    history up to the row before the buffer (``before``) continues each sum exactly. After
+    a piece, ``mark`` (the row, within its buffer, before the next piece's buffer) holds
+    the sums the next piece starts from.
+    """
+
+    def __init__(self) -> None:
+        self.before: dict[str, float] = {}
+        self.mark: int | None = None
+        self._marked: dict[str, float] = {}
+
+    def running(self, name: str, values: np.ndarray) -> np.ndarray:
+        """``np.cumsum(values)`` continued from this buffer's ``before`` sum of ``name``."""
+        cs = k.running_sum(values, self.before.get(name, 0.0))
+        if self.mark is not None:
+            self._marked[name] = float(cs[self.mark])
+        return cs
+
+    def advance(self) -> None:
+        """The next piece starts from the marked sums (from zero without a mark)."""
+        self.before = self._marked if self.mark is not None else {}
+        self._marked = {}
+        self.mark = None
+
+
 @dataclass
 class Context:
     """Extended input arrays plus the number ``n`` of trailing rows being computed.
@@ -25,6 +53,7 @@ class Context:
     state: dict[str, dict[str, Any]]
     wanted: frozenset[str]
     cache: dict[str, np.ndarray] = field(default_factory=dict)
+    sums: RunningSums | None = None
 
     def col(self, name: str) -> np.ndarray:
         """The extended input array ``name``."""
@@ -41,6 +70,13 @@ class Context:
     def want(self, *names: str) -> bool:
         """Whether any of ``names`` was requested."""
         return any(name in self.wanted for name in names)
+
+    def running_sum(self, name: str, values: np.ndarray) -> np.ndarray:
+        """The cumulative sum of ``values`` over the extended rows, continued from the rows
+        before the buffer when the batch is computed in pieces (:class:`RunningSums`)."""
+        if self.sums is None:
+            return np.cumsum(values)
+        return self.sums.running(name, values)
 
     def log_close(self) -> np.ndarray:
         """``log(spy_close)`` over the extended rows (cached)."""

@@ -206,8 +206,9 @@ def _session(ctx: Context) -> Arrays:
     starts = ctx.session_starts()
     h, lo, c, v = (ctx.col(f"spy_{f}") for f in ("high", "low", "close", "volume"))
     typical = (h + lo + c) / 3.0
-    pv = k.session_cumsum(typical * v, starts, n)
-    vv = k.session_cumsum(v, starts, n)
+    pv_x = typical * v
+    pv = k.session_cumsum(pv_x, starts, n, ctx.running_sum("pv", pv_x))
+    vv = k.session_cumsum(v, starts, n, ctx.running_sum("v", v))
     close = k.tail(c, n)
     with np.errstate(divide="ignore", invalid="ignore"):
         vwap = np.where(vv > 0, pv / vv, np.nan)

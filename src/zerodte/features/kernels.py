@@ -129,11 +129,31 @@ def session_starts(sid: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(change, idx, 0))
 
 
-def session_cumsum(x: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
-    """Sum of ``x`` from the start of each row's session through the row (last ``n`` rows)."""
-    cs = np.cumsum(x)
+def session_cumsum(
+    x: np.ndarray, starts: np.ndarray, n: int, cs: np.ndarray | None = None
+) -> np.ndarray:
+    """Sum of ``x`` from the start of each row's session through the row (last ``n`` rows).
+
+    ``cs`` is the running sum of ``x`` to subtract from (default ``np.cumsum(x)``); a batch
+    computed in pieces passes the sum continued from the rows before its buffer
+    (:func:`running_sum`), so each piece gives the values of the whole.
+    """
+    if cs is None:
+        cs = np.cumsum(x)
     before = np.where(starts > 0, cs[np.maximum(starts - 1, 0)], 0.0)
     return tail(cs - before, n)
+
+
+def running_sum(x: np.ndarray, before: float) -> np.ndarray:
+    """``np.cumsum`` of ``x`` continued from ``before``, the running sum of the rows before.
+
+    A cumulative sum adds one value at a time, so the sum of a whole history at row ``p``
+    is the sum continued from row ``p - 1``'s bit for bit; ``before = 0.0`` gives
+    ``np.cumsum(x)`` itself.
+    """
+    if before == 0.0:
+        return np.cumsum(x)
+    return np.cumsum(np.concatenate(([before], np.asarray(x, dtype=np.float64))))[1:]
 
 
 def smooth(x: np.ndarray, alpha: float, state: dict[str, Any], seed: int) -> np.ndarray:

@@ -352,6 +352,11 @@ class ParquetStore:
             files.append((int(p.stem.split("=", 1)[1]), p))
         return sorted(files)
 
+    def years(self, symbol: str = "SPY") -> list[int]:
+        """Years with a stored file of ``symbol`` (the store keeps a file per year)."""
+        base = self._generations.current()
+        return [] if base is None else [y for y, _ in self._files_in(base, check_symbol(symbol))]
+
     def symbols(self) -> list[str]:
         """Symbols with at least one stored file."""
         return self._symbols_in(self._generations.current())

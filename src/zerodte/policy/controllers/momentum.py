@@ -48,6 +48,9 @@ class MomentumController:
     """Buy calls after an up-move, puts after a down-move, hold otherwise."""
 
     name = "momentum"
+    batch_rows_independent = True
+    """``decide_batch`` decides each row from that row alone, so the backtest may ask it a
+    piece of sessions at a time (:class:`~zerodte.engine.sources.PieceDecisions`)."""
 
     def __init__(self, lookback_minutes: int, threshold_pct: float) -> None:
         if lookback_minutes < 1 or threshold_pct < 0:
