@@ -96,3 +96,23 @@ def test_partial_fills_keep_the_order_pending_and_the_state_restores() -> None:
     (tag,) = again.exits
     again.rejected(Rejection("id", Order(tag, CALL, Side.SELL, 3), "cancelled"))
     assert again.exits == {}
+
+
+def test_cycle_row_reads_the_reason_of_batch_pieces() -> None:
+    # the vectorised path keeps batch reasons as Arrow text; a checkpoint row still has them
+    import numpy as np
+
+    from zerodte.engine.recorder import Recorder
+    from zerodte.engine.state import cycle_row
+    from zerodte.policy.base import decision_frame
+
+    times = pd.date_range("2024-01-02 09:30", periods=4, freq="min", tz="America/New_York")
+    rec = Recorder(times, [date(2024, 1, 2)] * 4)
+    reasons = ["up 0.2%", "flat", "down 0.3%", "up 0.1%"]
+    frame = decision_frame(
+        times, np.array([1, 0, 2, 1]), None, np.tile([0.0, 1.0, 0.0], (4, 1)), reasons
+    )
+    rec.set_batch_decisions(frame.iloc[:2], start=0)
+    rec.set_batch_decisions(frame.iloc[2:], start=2)
+    assert [cycle_row(rec, i, [])["reason"] for i in range(4)] == reasons
+    assert [rec.reason_of(i) for i in range(4)] == reasons

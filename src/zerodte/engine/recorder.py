@@ -85,6 +85,14 @@ class Recorder:
         self.confidence[rows] = decisions["confidence"].to_numpy(float)
         self.controller_vetoes[rows] = decisions["controller_vetoes"].to_numpy(dtype=object)
 
+    def reason_of(self, i: int) -> str:
+        """Cycle ``i``'s reason, from the batch pieces' Arrow text or the streamed strings."""
+        for start, piece in reversed(self._reason_pieces):
+            if start <= i < start + len(piece):
+                value = piece[i - start]
+                return "" if value is None or value is pd.NA else str(value)
+        return str(self.reason[i])
+
     def record_decision(self, i: int, decision: Decision) -> None:
         """Store the controller's decision of cycle ``i`` (the streaming path)."""
         self.action[i] = int(decision.action)

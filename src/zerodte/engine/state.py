@@ -154,7 +154,7 @@ def cycle_row(recorder: Recorder, i: int, vetoes: list[tuple[str, str]]) -> dict
             "action": int(recorder.action[i]),
             "scores": recorder.scores[i, :k].tolist(),
             "probs": recorder.probs[i, :k].tolist(),
-            "reason": str(recorder.reason[i]),
+            "reason": recorder.reason_of(i),
             "executed": int(recorder.executed[i]),
             "flat": bool(recorder.flat[i]),
             "open_positions": int(recorder.open_positions[i]),
