@@ -263,10 +263,10 @@ def session_bootstrap_ci(
 
 def small_sample_factor(clusters: int, alpha: float = 0.05) -> float:
     """``sqrt(G/(G-1)) t_{G-1}(1 - alpha/2) / z(1 - alpha/2)``; see :func:`session_bootstrap_ci`."""
-    # scipy.special's quantiles are what scipy.stats' t.ppf and norm.ppf evaluate, without
-    # importing scipy.stats (about 0.5 s and 30 MB at the start of every backtest).
-    from scipy.special import ndtri, stdtrit
+    # scipy.special's quantiles (what scipy.stats' t.ppf and norm.ppf evaluate), read from
+    # the shipped table at the usual level: see zerodte.research.quantiles.
+    from zerodte.research.quantiles import normal_quantile, t_quantile
 
     g = float(clusters)
     q = 1 - alpha / 2
-    return float(np.sqrt(g / (g - 1.0)) * stdtrit(g - 1.0, q) / ndtri(q))
+    return float(np.sqrt(g / (g - 1.0)) * t_quantile(g - 1.0, q) / normal_quantile(q))
