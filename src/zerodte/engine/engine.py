@@ -463,9 +463,11 @@ class Engine:
             decision = replace(decision, confidence=base * float(iv_conf))
         vetoes = [v for g in self.gates if (v := g.check(obs, decision)) is not None]
         rec = self.recorder
-        gate = {Action.BUY_CALLS: rec.gate_call, Action.BUY_PUTS: rec.gate_put}.get(Action(action))
-        if gate is not None:  # OPE's gate columns are for single calls and puts
-            gate[i] = 0.0 if vetoes else 1.0
+        # OPE's gate columns are for single calls and puts
+        if action == Action.BUY_CALLS:
+            rec.gate_call[i] = 0.0 if vetoes else 1.0
+        elif action == Action.BUY_PUTS:
+            rec.gate_put[i] = 0.0 if vetoes else 1.0
         if vetoes:
             self.recorder.record_vetoes(i, [(v.gate, v.reason) for v in vetoes])
             return

@@ -15,7 +15,7 @@ from array import array
 from collections.abc import Callable, Iterator, MutableSequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ _BAR_FIELDS = ("open", "high", "low", "close", "volume")
 
 _BLOCK_ROWS = 4096
 """Bars per block of the rows snapshots read (half a MB; a year of them is 11 MB)."""
+
+_UNPRICED: Any = object()
+"""The memo's marker of a quote not yet asked for (``None`` is a quote book's answer)."""
 
 QuoteBookFactory = Callable[[int], QuoteBook]
 """``cycle index -> QuoteBook`` of that bar (open and close quotes)."""
@@ -91,11 +94,10 @@ class MemoBook:
     def quote(self, contract: OptionContract, at: str = "close") -> OptionQuote | None:
         """The wrapped book's quote, computed at most once per ``(contract, at)``."""
         key = (contract, at)
-        try:
-            return self._memo[key]
-        except KeyError:
+        quote = self._memo.get(key, _UNPRICED)
+        if quote is _UNPRICED:  # a miss is the usual case: no exception raised for it
             quote = self._memo[key] = self.book.quote(contract, at=at)
-            return quote
+        return quote
 
 
 @dataclass
