@@ -23,6 +23,8 @@ from zerodte.config.settings import StoreSettings
 from zerodte.errors import ConfigError
 from zerodte.store import RunStore, make_engine
 
+from .helpers import at_once
+
 PROCESSES = 8
 ROUNDS = 20
 
@@ -43,17 +45,7 @@ def _open_and_record(
 
 
 def _round(ctx: Any, settings: StoreSettings, trades: pd.DataFrame) -> list[str]:
-    barrier = ctx.Barrier(PROCESSES)
-    results = ctx.Queue()
-    procs = [
-        ctx.Process(target=_open_and_record, args=(settings, i, barrier, results, trades))
-        for i in range(PROCESSES)
-    ]
-    for p in procs:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
+    outcomes = at_once(ctx, _open_and_record, PROCESSES, settings, trades)
     failures = [f"process {i}: {o}" for i, o in outcomes if o != "ok"]
     engine = make_engine(settings)
     runs = {r["run_id"] for r in RunStore(engine, migrate_schema=False).list_runs()}

@@ -27,6 +27,8 @@ from zerodte.store.revisions import script_head
 from zerodte.store.schema import runs
 from zerodte.store.sqlite_rows import record_run_if_current
 
+from .helpers import at_once
+
 NY = "America/New_York"
 
 META: dict[str, Any] = {
@@ -207,16 +209,7 @@ def test_concurrent_writers(
     for r in range(3):
         path = tmp_path / f"round{r}.db"
         settings = _store(path)
-        barrier, results = ctx.Barrier(WRITERS), ctx.Queue()
-        procs = [
-            ctx.Process(target=_write, args=(settings, i, barrier, results, trades))
-            for i in range(WRITERS)
-        ]
-        for p in procs:
-            p.start()
-        outcomes = [results.get(timeout=120) for _ in procs]
-        for p in procs:
-            p.join(timeout=30)
+        outcomes = at_once(ctx, _write, WRITERS, settings, trades)
         failures += [f"round {r} writer {i}: {o}" for i, o in outcomes if o != "ok"]
         with sqlite3.connect(path) as conn:
             counts = dict(conn.execute("SELECT run_id, COUNT(*) FROM trades GROUP BY run_id"))

@@ -27,6 +27,18 @@ from zerodte.policy.base import DecisionTable, EntryController
 from zerodte.types import Action, Decision, Observation
 
 
+def decision_table(decided: pd.DataFrame, bars: int) -> DecisionTable:
+    """``decide_batch``'s output for ``bars`` bars as a :class:`DecisionTable`, or a
+    :class:`~zerodte.errors.ConfigError` saying what is wrong with it."""
+    try:
+        table = DecisionTable(decided)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if len(decided) != bars:
+        raise ConfigError(f"decide_batch returned {len(decided)} rows for {bars} bars")
+    return table
+
+
 class BatchDecisions:
     """Precomputed decisions (``decide_batch`` output) and features, read per cycle.
 
@@ -42,14 +54,7 @@ class BatchDecisions:
         features: pd.DataFrame,
         controller: EntryController | None = None,
     ) -> None:
-        try:
-            self._table = DecisionTable(decisions)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
-        if len(decisions) != len(features):
-            raise ConfigError(
-                f"decide_batch returned {len(decisions)} rows for {len(features)} bars"
-            )
+        self._table = decision_table(decisions, len(features))
         self.decisions = decisions
         self.controller = controller
         self._actions = self._table.actions
@@ -164,12 +169,7 @@ class PieceDecisions:
             known = [*self._frame.columns, *self._new]
             parts.append(self._extra.iloc[lo:hi].drop(columns=known, errors="ignore"))
         decided = self._decide_batch(pd.concat(parts, axis=1))
-        if len(decided) != hi - lo:
-            raise ConfigError(f"decide_batch returned {len(decided)} rows for {hi - lo} bars")
-        try:
-            table = DecisionTable(decided)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
+        table = decision_table(decided, hi - lo)
         assert self._recorder is not None, "prepare() comes before the first cycle"
         self._recorder.set_batch_decisions(decided, start=lo)
         actions = np.asarray(table.actions, dtype=np.int64)

@@ -25,6 +25,7 @@ from sqlalchemy import event
 
 from zerodte.config.settings import StoreSettings
 from zerodte.errors import ConfigError
+from zerodte.store.pragmas import SQLITE_PRAGMAS
 from zerodte.store.revisions import MIGRATIONS_DIR, script_head
 
 if TYPE_CHECKING:
@@ -44,18 +45,11 @@ def __getattr__(name: str) -> Any:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    """Per-connection SQLite settings.
-
-    WAL lets dashboards read while a backtest writes; SQLite leaves foreign keys off unless
-    asked on every connection; a busy timeout makes concurrent writers wait, not fail.
-    """
+    """Per-connection SQLite settings (:data:`~zerodte.store.pragmas.SQLITE_PRAGMAS`)."""
     cursor = dbapi_conn.cursor()
     try:
-        # the busy timeout first: switching a new file to WAL needs a lock that another
-        # process opening the same database at the same moment may hold
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
     finally:
         cursor.close()
 

@@ -42,6 +42,7 @@ from zerodte.store.columns import (
     run_row,
     trade_values,
 )
+from zerodte.store.pragmas import SQLITE_PRAGMAS
 from zerodte.store.revisions import script_head
 
 logger = logging.getLogger(__name__)
@@ -50,9 +51,6 @@ _URL_SPECIAL = "%?"
 """Characters that make ``sqlite:///<path>`` (:func:`~zerodte.store.engine.make_engine`)
 name another file than ``path``: SQLAlchemy decodes ``%xx`` and ends the path at ``?``.
 Such a store is left to SQLAlchemy, so that both writers always write the same file."""
-
-_PRAGMAS = ("PRAGMA busy_timeout=10000", "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON")
-"""As :func:`zerodte.store.engine._sqlite_pragmas` sets them on every connection."""
 
 
 def utc_text(value: dt.datetime | None) -> str | None:
@@ -105,7 +103,7 @@ def _connect(path: Path) -> sqlite3.Connection | None:
         logger.debug("store %s not opened with sqlite3 (%s); using SQLAlchemy", path, exc)
         return None
     try:
-        for pragma in _PRAGMAS:
+        for pragma in SQLITE_PRAGMAS:
             conn.execute(pragma)
         found = conn.execute(
             "SELECT name FROM sqlite_master WHERE type='table' AND name='alembic_version'"
