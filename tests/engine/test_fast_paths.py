@@ -56,3 +56,75 @@ def test_array_columns_give_the_records_of_lists(
         m.setattr(build, "floats", lambda values: values.tolist())
         plain = _run(market, tmp_path, "lists")
     _same_records(fast, plain)
+
+
+def test_the_market_frame_is_released_before_the_run_is_finished(
+    market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller that keeps no reference to the market (the CLI) gets its frame freed
+    before the records are framed and written: the peak of a long run is not the frame
+    plus the records."""
+    import gc
+    import weakref
+    from dataclasses import replace
+
+    from zerodte.engine import backtest as bt
+
+    refs: list[weakref.ref[object]] = []
+    alive: list[bool] = []
+    finish = bt.finish_run
+
+    def checking(*args: object, **kw: object) -> object:
+        gc.collect()
+        alive.append(refs[0]() is not None)
+        return finish(*args, **kw)  # type: ignore[arg-type]
+
+    def fresh() -> Market:
+        copy = replace(market, frame=market.frame.copy())
+        refs.append(weakref.ref(copy.frame))
+        return copy
+
+    monkeypatch.setattr(bt, "finish_run", checking)
+    s = make_settings(tmp_path, momentum_threshold_pct=0.05)
+    res = bt.run_backtest(s, fresh(), write=True, record=False, run_dir=tmp_path / "r", n_boot=50)  # type: ignore[arg-type]
+    assert alive == [False]
+    assert len(res.decisions) == len(market.frame)  # the records are all there
+
+
+def test_parquet_records_dictionary_encode_text_only(tmp_path: Path) -> None:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from zerodte.engine.rundir import write_parquet
+
+    frame = pd.DataFrame(
+        {"x": [0.5, float("nan"), 1.5], "n": [1, 2, 3], "why": ["a", "b", "a"]}
+    ).astype({"why": "string[pyarrow]"})
+    path = write_parquet(tmp_path / "t.parquet", frame)
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(3)}
+    assert any("DICTIONARY" in e for e in encodings["why"])
+    assert not any("DICTIONARY" in e for e in encodings["x"] + encodings["n"])
+    pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
+
+
+def test_recorded_vetoes_share_one_text_per_distinct_set(market: Market) -> None:
+    from zerodte.engine.recorder import Recorder
+
+    frame = market.frame
+    rec = Recorder(frame.index, list(frame["session"]))  # type: ignore[arg-type]
+    cap = [("max_trades_per_day", "10 entries today >= 10")]
+    rec.record_vetoes(3, list(cap))
+    rec.record_vetoes(9, list(cap))
+    rec.record_vetoes(11, [("cooldown", "1.0 min"), *cap])
+    assert rec.vetoes[3] == "max_trades_per_day:10 entries today >= 10"
+    assert rec.vetoes[3] is rec.vetoes[9] and rec.veto_pairs[3] is rec.veto_pairs[9]
+    assert rec.vetoes[11] == "cooldown:1.0 min; max_trades_per_day:10 entries today >= 10"
+    assert rec.veto_pairs[11] == (("cooldown", "1.0 min"), *cap)
+    assert rec.veto_counts == {"max_trades_per_day": 3, "cooldown": 1}
+
+
+def test_market_frame_has_one_date_object_per_session(market: Market) -> None:
+    sessions = market.frame["session"]
+    assert len({id(d) for d in sessions}) == sessions.nunique() == 3
+    assert all(d == t.date() for d, t in zip(sessions, market.frame.index, strict=True))

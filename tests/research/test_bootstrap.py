@@ -108,3 +108,28 @@ def test_given_indices_are_the_seeds_draws() -> None:
     )
     with pytest.raises(ValueError, match="shape"):
         bootstrap_ci(x[:100], "sharpe", **kw, indices=idx)
+
+
+def _whole_matrix(n: int, n_boot: int, seed: int, block: float) -> np.ndarray:
+    """The stationary bootstrap's matrix drawn at once (the definition, no blocks)."""
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, n, size=(n_boot, n))
+    new_block = rng.random((n_boot, n)) < 1.0 / block
+    new_block[:, 0] = True
+    col = np.arange(n)
+    last = np.maximum.accumulate(np.where(new_block, col, 0), axis=1)
+    return (np.take_along_axis(starts, last, axis=1) + col - last) % n
+
+
+@pytest.mark.parametrize("n_boot", [1, 255, 256, 257, 2000])
+def test_replicas_drawn_by_blocks_equal_the_whole_matrix(n_boot: int) -> None:
+    # the indices and every interval are computed a block of replicas at a time (memory);
+    # the numbers are those of the whole matrix drawn at once
+    n, seed, block = 61, 4, 3.9
+    got = bootstrap_indices(n, n_boot, np.random.default_rng(seed), block=block)
+    want = _whole_matrix(n, n_boot, seed, block)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    x = np.random.default_rng(1).normal(size=n)
+    if n_boot >= 2:
+        lo, hi = np.quantile(x[want].mean(axis=1), [0.025, 0.975])
+        assert bootstrap_ci(x, "mean", n_boot=n_boot, seed=seed, block=block) == (lo, hi)

@@ -99,12 +99,12 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
         settings = with_overrides(settings, {"models.predictor_bundle": predictor}, "--predictor")
     settings = with_threshold_model(settings, threshold_model)
     ctrl = build_controller(settings)
-    # The replay reads the aligned frame only: the per-symbol bars (as large again) go.
-    data = replace(load_market_options(settings, days, start, end, seed, edge), bars={})
-    with _cycle_bar(len(data.frame), show=not json_out) as progress:
+    with _cycle_bar(show=not json_out) as progress:
         result = run_backtest(
             settings,
-            data,
+            # The replay reads the aligned frame only: the per-symbol bars (as large again)
+            # go now. No name here holds the frame, so it goes once the replay is done.
+            replace(load_market_options(settings, days, start, end, seed, edge), bars={}),
             controller=ctrl,
             run_dir=run_dir,
             path="streaming" if streaming else "vectorised",
@@ -121,7 +121,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
 
 
 @contextmanager
-def _cycle_bar(total: int, *, show: bool) -> Iterator[Callable[[int, int], None]]:
+def _cycle_bar(*, show: bool) -> Iterator[Callable[[int, int], None]]:
     """The replay's progress callback: a transient bar on stderr, or a no-op (``--json``
     prints nothing but the document, and then rich is not imported at all)."""
     if not show:
@@ -138,8 +138,8 @@ def _cycle_bar(total: int, *, show: bool) -> Iterator[Callable[[int, int], None]
         console=Console(stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task("cycles", total=total)
-        yield lambda i, _total: bar.update(task, completed=i)
+        task = bar.add_task("cycles", total=None)
+        yield lambda i, total: bar.update(task, completed=i, total=total)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from zerodte.engine.build import build_engine, market_quote_books, validate_sett
 from zerodte.engine.clock import SimulatedClock
 from zerodte.engine.feed import FeedColumns, HistoricalFeed, QuoteBookFactory
 from zerodte.engine.finish import FinishedRun, RunInfo, finish_run
+from zerodte.engine.memory import release_freed_memory
 from zerodte.engine.parts import ContextSource, ContractSelector
 from zerodte.engine.recorder import Recorder
 from zerodte.engine.rundir import make_run_id
@@ -326,6 +327,7 @@ def run_backtest(
     if path not in ("vectorised", "streaming"):
         raise ConfigError(f"path must be 'vectorised' or 'streaming', got {path!r}")
     ctrl = controller if controller is not None else build_controller(settings)
+    release_freed_memory()  # what loading the market left behind (the CLI's bars)
     frame: pd.DataFrame = market_data.frame
     feed = HistoricalFeed(
         frame,
@@ -367,14 +369,6 @@ def run_backtest(
     tick = None if progress is None else (lambda i: progress(i, total))
     run = engine.run(source, tick)
     mode = f"backtest:{source.name}"
-    # The features and precomputed decisions, the feed's quote books and bar blocks are
-    # not needed to finish the run: let them go before the records are framed and written.
-    columns = feed.columns
-    del engine, source, feed
-
-    decisions = recorder.decisions_frame()
-    if predictor is not None:
-        decisions = with_observation_columns(decisions, predictor.values)
     info = RunInfo(
         run_id=rid,
         controller=ctrl.name,
@@ -386,6 +380,19 @@ def run_backtest(
         created_at=created_at,
         feature_set=feature_set,
     )
+    # The market frame, the features and precomputed decisions, the feed's quote books and
+    # bar blocks are not needed to finish the run: let them go before the records are
+    # framed and written (the frame goes with them when the caller holds no other
+    # reference to it, as the CLI does not).
+    # finishing reads the cycles' times and sessions only
+    columns = FeedColumns(feed.columns.times, feed.columns.sessions)
+    del engine, source, feed, frame, market_data
+    release_freed_memory()
+
+    def decisions() -> pd.DataFrame:
+        made = recorder.decisions_frame()
+        return made if predictor is None else with_observation_columns(made, predictor.values)
+
     done: BacktestResult = finish_run(
         settings,
         run,

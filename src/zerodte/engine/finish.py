@@ -14,7 +14,7 @@ without the other once :func:`~zerodte.engine.publish.recover_runs` has run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ def finish_run(
     info: RunInfo,
     *,
     execution: Mapping[str, str],
-    decisions: pd.DataFrame | None = None,
+    decisions: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
     extra_summary: Mapping[str, Any] | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
     extra_files: Mapping[str, bytes] | None = None,
@@ -98,7 +98,9 @@ def finish_run(
     execution
         ``ExecutionModel.describe()`` of the friction assumptions in force.
     decisions
-        DecisionRecords to write (default: the recorder's).
+        DecisionRecords to write (default: the recorder's), or a function that makes them:
+        called once, after the summary, so the frame (a year of cycles: tens of MB) and
+        the summary's bootstrap are never in memory together.
     extra_summary, extra_manifest
         Keys added to ``summary.json`` and ``manifest.json`` (alignment, orders, ...).
     extra_files
@@ -116,8 +118,7 @@ def finish_run(
     recorder = run.recorder
     trades = recorder.trades_frame()
     equity = recorder.equity_frame()
-    if decisions is None:
-        decisions = recorder.decisions_frame()
+    make_decisions = recorder.decisions_frame if decisions is None else decisions
     stats = summarize(
         trades,
         equity,
@@ -166,6 +167,7 @@ def finish_run(
     )
     out_dir: Path | None = None
     rows = _RunRows(settings, manifest, summary, trades) if record else None
+    frame = make_decisions() if callable(make_decisions) else make_decisions
     if write:
         out_dir = Path(run_dir) if run_dir is not None else settings.engine.runs_dir / info.run_id
         target = out_dir
@@ -175,7 +177,7 @@ def finish_run(
                 where,
                 trades=trades,
                 equity=equity,
-                decisions=decisions if settings.engine.write_decisions else None,
+                decisions=frame if settings.engine.write_decisions else None,
             )
             write_run_report(
                 where,
@@ -199,7 +201,7 @@ def finish_run(
         )
     elif rows is not None:
         rows.record(None, None)
-    return FinishedRun(info.run_id, summary, trades, equity, decisions, out_dir, manifest)
+    return FinishedRun(info.run_id, summary, trades, equity, frame, out_dir, manifest)
 
 
 class _RunRows:

@@ -18,6 +18,9 @@ from zerodte.policy.base import VETO_SEPARATOR
 from zerodte.records import DECISION_COLUMNS, EQUITY_COLUMNS, STRADDLE_COLUMNS, TRADE_COLUMNS
 from zerodte.types import Action, Decision
 
+VetoSet = tuple[tuple[str, str], ...]
+"""The ``(gate, reason)`` vetoes of one cycle."""
+
 
 class Recorder:
     """Holds the records of one run.
@@ -57,7 +60,10 @@ class Recorder:
         self.cash = np.zeros(n)
         self.positions_value = np.zeros(n)
         self.vetoes: dict[int, str] = {}
-        self.veto_pairs: dict[int, list[tuple[str, str]]] = {}
+        self.veto_pairs: dict[int, VetoSet] = {}
+        # one text and one tuple per distinct set of vetoes, shared by the cycles that have
+        # it (a year has ~18,000 vetoed entry attempts and a few hundred distinct sets)
+        self._veto_sets: dict[VetoSet, tuple[str, VetoSet]] = {}
         self.veto_counts: dict[str, int] = {}
         self.trades: list[dict[str, Any]] = []
         # (first cycle, reasons) of the batch decisions stored as Arrow text
@@ -107,9 +113,12 @@ class Recorder:
 
     def record_vetoes(self, i: int, vetoes: Sequence[tuple[str, str]]) -> None:
         """Store the gates' vetoes of cycle ``i`` as ``(gate, reason)`` pairs."""
-        self.vetoes[i] = "; ".join(f"{g}:{r}" for g, r in vetoes)
-        self.veto_pairs[i] = list(vetoes)
-        for gate, _ in vetoes:
+        pairs = tuple(vetoes)
+        known = self._veto_sets.get(pairs)
+        if known is None:
+            known = self._veto_sets[pairs] = ("; ".join(f"{g}:{r}" for g, r in pairs), pairs)
+        self.vetoes[i], self.veto_pairs[i] = known
+        for gate, _ in pairs:
             self.veto_counts[gate] = self.veto_counts.get(gate, 0) + 1
 
     # -- trades --------------------------------------------------------------------------

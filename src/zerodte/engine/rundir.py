@@ -69,13 +69,32 @@ def code_version(repo: Path | None = None) -> str:
 def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
     """Write ``frame`` as Parquet atomically (no index).
 
-    Arrow's allocator keeps the pages of the conversion (tens of MB for a year of
-    decisions) for reuse; they are handed back once the file is written, so what a run
-    does next (its store row) does not stack on them.
+    Only text columns are dictionary-encoded. Parquet's writer holds a dictionary-encoded
+    column chunk's pages until its dictionary is complete, and the numbers of a run's
+    records (cash, equity, scores per cycle) have too many distinct values to gain from a
+    dictionary: encoding them plainly writes files of about the same size (a year of
+    decisions is smaller, the equity curve 2 % larger) with a third to a fifth of the
+    writer's memory (a three-year run's decisions: +15 MB instead of +53 MB).
+
+    Arrow's allocator keeps the pages of the conversion for reuse; they are handed back
+    once the file is written, so what a run does next (its store row) does not stack on
+    them.
     """
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    out = atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+    def write(target: Path) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        text = [
+            f.name
+            for f in table.schema
+            if pa.types.is_string(f.type)
+            or pa.types.is_large_string(f.type)
+            or pa.types.is_dictionary(f.type)
+        ]
+        pq.write_table(table, target, use_dictionary=text)
+
+    out = atomic_write(path, write)
     pa.default_memory_pool().release_unused()
     return out
 

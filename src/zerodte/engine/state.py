@@ -9,6 +9,7 @@ ISO-8601 with offset, NaN as ``null`` (PostgreSQL's JSON has no NaN).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -145,7 +146,7 @@ def open_trade_from_dict(d: dict[str, Any]) -> OpenTrade:
     )
 
 
-def cycle_row(recorder: Recorder, i: int, vetoes: list[tuple[str, str]]) -> dict[str, Any]:
+def cycle_row(recorder: Recorder, i: int, vetoes: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """Cycle ``i``'s record row (what the recorder's arrays hold for it)."""
     k = 4 if recorder.straddle else 3  # the straddle slot only for a controller that has it
     return plain(

@@ -130,13 +130,9 @@ def _assemble(
         values = proxy(frame)
         for col in PRICE_COLUMNS:
             frame[f"vix_{col}"] = values
-    frame = frame[
-        [*(c for c in frame.columns if c not in ("session", "minute")), "session", "minute"]
-    ]
-    # One date object per session instead of one per bar (a year of equal dates: 3 MB);
-    # the values are the same dates.
-    codes, days = pd.factorize(frame["session"], sort=False)
-    frame["session"] = np.asarray(days, dtype=object)[codes]
+    order = [*(c for c in frame.columns if c not in ("session", "minute")), "session", "minute"]
+    if list(frame.columns) != order:  # (a copy of the whole frame: only when needed)
+        frame = frame[order]
     sessions = sorted(set(frame["session"]))
     digest = data_hash_of(bars)
     described = dict(described or {"kind": "store", "path": source})

@@ -85,7 +85,10 @@ def market_frame(
             out[f"{sym.lower()}_{col}"] = f[col].to_numpy(dtype=np.float64)
         if interval == "1day":
             out[f"{sym.lower()}_daily"] = 1.0
-    out["session"] = sessions.date  # vectorised; same datetime.date values
+    # One datetime.date per session, shared by its minutes (a date per minute is 3 MB a
+    # year, and every per-cycle list of sessions made from the frame would keep them).
+    codes, days = pd.factorize(sessions, sort=False)
+    out["session"] = pd.DatetimeIndex(days).date[codes]
     day_open = pd.Series(out.index, index=out.index).groupby(sessions).transform("min")
     elapsed = pd.DatetimeIndex(out.index) - pd.DatetimeIndex(day_open)
     out["minute"] = (np.asarray(elapsed.total_seconds()) // 60).astype(np.int64)

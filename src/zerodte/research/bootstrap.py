@@ -25,6 +25,10 @@ from typing import Literal
 import numpy as np
 
 StatName = Literal["mean", "median", "sharpe"]
+
+_ROWS = 256
+"""Replicas handled at a time: a block's temporaries (256 x a year of sessions: 0.5 MB)
+instead of the whole matrix's (2,000 x 252 x 8 bytes each, several of them)."""
 Stat = StatName | Callable[[np.ndarray], float]
 
 
@@ -60,17 +64,22 @@ def bootstrap_indices(
     if block is None or block <= 1.0:
         return starts
     p = 1.0 / block
-    new_block = rng.random((n_boot, n)) < p
-    new_block[:, 0] = True
-    # Position of the most recent block start at or before each column.
     col = np.arange(n)
-    last_start = np.maximum.accumulate(np.where(new_block, col, 0), axis=1)
-    offset = col - last_start
-    first = np.take_along_axis(starts, last_start, axis=1)
-    # (first + offset) % n: both are in [0, n), so one subtraction wraps (5 times cheaper)
-    out = np.asarray(first + offset)
-    out[out >= n] -= n
-    return out
+    # A block of replicas at a time, written over their own rows of ``starts`` (each row
+    # reads only its own starts): the temporaries are a block's, not the whole matrix's.
+    # ``rng.random`` fills row after row, so drawing by blocks gives the same numbers.
+    for lo in range(0, n_boot, _ROWS):
+        rows = starts[lo : lo + _ROWS]
+        new_block = rng.random(rows.shape) < p
+        new_block[:, 0] = True
+        # Position of the most recent block start at or before each column.
+        last_start = np.maximum.accumulate(np.where(new_block, col, 0), axis=1)
+        first = np.take_along_axis(rows, last_start, axis=1)
+        # (first + offset) % n: both are in [0, n), so one subtraction wraps (5 times cheaper)
+        out = first + (col - last_start)
+        out[out >= n] -= n
+        rows[...] = out
+    return starts
 
 
 def seeded_indices(n: int, n_boot: int, seed: int, block: float | None = None) -> np.ndarray:
@@ -161,7 +170,9 @@ def bootstrap_ci(
         if indices is None
         else _given(indices, len(x), n_boot)
     )
-    reps = _apply(stat, x[idx])
+    reps = np.concatenate(
+        [_apply(stat, x[idx[lo : lo + _ROWS]]) for lo in range(0, len(idx), _ROWS)]
+    )
     valid = reps[np.isfinite(reps)]
     if len(valid) < min_valid * n_boot:
         return None
@@ -242,7 +253,11 @@ def session_bootstrap_ci(
             raise ValueError(f"per-session sums {name!r} hold NaN or inf; explain them first")
     b = default_block_length(n) if block is None else float(block)
     idx = seeded_indices(n, n_boot, seed, b) if indices is None else _given(indices, n, n_boot)
-    sums = {k: v[idx].sum(axis=1) for k, v in arrays.items()}
+    # each replica's sums, a block of replicas at a time (each row sums alone: same values)
+    sums = {
+        k: np.concatenate([v[idx[lo : lo + _ROWS]].sum(axis=1) for lo in range(0, n_boot, _ROWS)])
+        for k, v in arrays.items()
+    }
     with np.errstate(invalid="ignore", divide="ignore"):
         reps = np.asarray(stat(sums), dtype=np.float64)
     valid = reps[np.isfinite(reps)]

@@ -104,11 +104,19 @@ def _dates(days: np.ndarray) -> list[Any]:
     return list(np.asarray(days).astype("datetime64[D]").astype(object))
 
 
+def _in_time_order(equity: pd.DataFrame) -> pd.DataFrame:
+    """``equity`` sorted by ``timestamp`` (stable); a run's curve already is, and is then
+    used as it is instead of copying a cycle-by-cycle frame."""
+    if equity["timestamp"].is_monotonic_increasing:
+        return equity
+    return equity.sort_values("timestamp", kind="stable")
+
+
 def daily_equity(equity: pd.DataFrame) -> pd.Series:
     """Equity at the last cycle of each session, indexed by session date (sorted)."""
     if equity.empty:
         return pd.Series(dtype=float)
-    frame = equity.sort_values("timestamp", kind="stable")
+    frame = _in_time_order(equity)
     values = frame["equity"].astype(float)
     if values.isna().any():
         raise DataError(
@@ -341,7 +349,7 @@ def summarize(
     days = 0
     indices: np.ndarray | None = None
     if not equity.empty:
-        ordered = equity.sort_values("timestamp", kind="stable")
+        ordered = _in_time_order(equity)
         curve = np.concatenate([[start_equity], ordered["equity"].astype(float).to_numpy()])
         final_equity = float(curve[-1])
         dd_dollars, dd_pct = max_drawdown(curve)
