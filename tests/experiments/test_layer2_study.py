@@ -138,3 +138,15 @@ def test_cli_add_status_run_analyze(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert res.exit_code == 0 and (run_dir / "ANALYSIS.md").exists()
     res = runner.invoke(app, ["experiments", "analyze", str(tmp_path)])
     assert res.exit_code == 2 and "not a run directory" in res.output
+
+
+def test_the_default_study_storage_is_the_file_under_runs_dir(tmp_path: Path) -> None:
+    """The default Optuna storage URL names ``<runs_dir>/optuna.db`` even when a directory
+    name holds ``%`` or ``?`` (a plain ``sqlite:///`` string would name another file)."""
+    from sqlalchemy.engine import make_url
+
+    from zerodte.experiments.study import _sqlite_url
+
+    for name in ("plain", "p%20q", "r?s=1"):
+        path = tmp_path / name / "optuna.db"
+        assert make_url(_sqlite_url(path)).database == str(path)

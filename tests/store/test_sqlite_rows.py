@@ -13,6 +13,7 @@ import sqlite3
 import traceback
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -219,18 +220,19 @@ def test_concurrent_writers(
 
 
 def test_the_same_file_as_sqlalchemy(tmp_path: Path, trades: pd.DataFrame) -> None:
-    """SQLAlchemy's ``sqlite:///<path>`` decodes ``%xx`` and stops at ``?``: such paths are
-    left to it; any other path is the file SQLAlchemy opens."""
-    for name in ("a b#c@d:e+f", "g~h"):
+    """Both writers open the file ``store.path`` names, whatever its characters: a path is
+    never read as a URL (``%xx`` decoded, ``?`` starting a query)."""
+    for name in ("a b#c@d:e+f", "g~h", "p%20q", "r?s=1", "t%3Fu"):
         path = tmp_path / name / "runs.db"
-        assert make_engine(StoreSettings(path=path)).url.database == str(path)
+        engine = make_engine(StoreSettings(path=path))
+        assert engine.url.database == str(path)
+        engine.dispose()
         assert record_run_if_current(_store(path), META, SUMMARY, trades)
-    for name in ("p%20q", "r?s"):
-        path = tmp_path / name / "runs.db"
-        path.parent.mkdir()
-        path.write_bytes(b"")  # a file where SQLAlchemy would not look
-        assert make_engine(StoreSettings(path=path)).url.database != str(path)
-        assert not record_run_if_current(StoreSettings(path=path), META, SUMMARY, trades)
+        with sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True) as conn:
+            assert conn.execute("SELECT run_id FROM runs").fetchall() == [(META["run_id"],)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["a b#c@d:e+f", "g~h", "p%20q", "r?s=1", "t%3Fu"]
+    )
 
 
 def _die_mid_insert(settings: StoreSettings, trades: pd.DataFrame) -> None:

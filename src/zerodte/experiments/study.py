@@ -113,7 +113,7 @@ def run_study(
     name = study_name or f"{cfg.name}-study"
     root = Path(runs_dir) if runs_dir is not None else settings.engine.runs_dir
     root.mkdir(parents=True, exist_ok=True)
-    url = storage or f"sqlite:///{root / 'optuna.db'}"
+    url = storage or _sqlite_url(root / "optuna.db")
     steps = tuple(rungs) if rungs else default_rungs(cfg.quick_days)
     if max(steps) != cfg.quick_days:
         raise ConfigError(f"the last rung must be the whole quick window ({cfg.quick_days} days)")
@@ -202,3 +202,11 @@ def _track(  # noqa: PLR0917
         overrides,
         {"sharpe_daily": value, "trades": float(row.trades), "pnl": row.pnl},
     )
+
+
+def _sqlite_url(path: Path) -> str:
+    """``sqlite:///<path>`` with the path escaped, so that Optuna's URL parser gives back
+    this file (a ``%`` or ``?`` in a directory name would otherwise name another)."""
+    from sqlalchemy.engine import URL
+
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)

@@ -121,7 +121,11 @@ def make_engine(settings: StoreSettings) -> sa.Engine:
             ) from None
         if path.is_dir():
             raise ConfigError(f"store.path {path} is a directory; name a database file in it")
-        engine = sa.create_engine(f"sqlite:///{path}", echo=settings.echo)
+        # The URL object takes the path as it is: a ``sqlite:///<path>`` string would be
+        # parsed, decoding ``%xx`` and ending the file name at ``?`` (another file)
+        engine = sa.create_engine(
+            sa.engine.URL.create("sqlite", database=str(path)), echo=settings.echo
+        )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     logger.debug("store engine %s", engine.url.render_as_string(hide_password=True))

@@ -47,11 +47,6 @@ from zerodte.store.revisions import script_head
 
 logger = logging.getLogger(__name__)
 
-_URL_SPECIAL = "%?"
-"""Characters that make ``sqlite:///<path>`` (:func:`~zerodte.store.engine.make_engine`)
-name another file than ``path``: SQLAlchemy decodes ``%xx`` and ends the path at ``?``.
-Such a store is left to SQLAlchemy, so that both writers always write the same file."""
-
 
 def utc_text(value: dt.datetime | None) -> str | None:
     """An aware time as SQLAlchemy stores it in SQLite: naive UTC with microseconds."""
@@ -145,7 +140,7 @@ def record_run_if_current(
     if settings.url or settings.echo:
         return False
     path = Path(settings.path).expanduser()
-    if any(c in str(path) for c in _URL_SPECIAL) or not path.is_file():
+    if not path.is_file():
         return False
     row = _encoded_run(run_row(meta, summary))
     run_id = str(row["run_id"])
