@@ -145,8 +145,10 @@ def test_the_default_study_storage_is_the_file_under_runs_dir(tmp_path: Path) ->
     name holds ``%`` or ``?`` (a plain ``sqlite:///`` string would name another file)."""
     from sqlalchemy.engine import make_url
 
-    from zerodte.experiments.study import _sqlite_url
+    from zerodte.store.engine import sqlite_url
 
     for name in ("plain", "p%20q", "r?s=1"):
         path = tmp_path / name / "optuna.db"
-        assert make_url(_sqlite_url(path)).database == str(path)
+        assert make_url(sqlite_url(path).render_as_string(hide_password=False)).database == str(
+            path
+        )

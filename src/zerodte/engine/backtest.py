@@ -380,11 +380,10 @@ def run_backtest(
         created_at=created_at,
         feature_set=feature_set,
     )
-    # The market frame, the features and precomputed decisions, the feed's quote books and
-    # bar blocks are not needed to finish the run: let them go before the records are
-    # framed and written (the frame goes with them when the caller holds no other
-    # reference to it, as the CLI does not).
-    # finishing reads the cycles' times and sessions only
+    # Finishing reads the cycles' times and sessions only. The market frame, the features
+    # and precomputed decisions, the feed's quote books and bar blocks go before the records
+    # are framed and written (the frame with them when the caller holds no other reference
+    # to it, as the CLI does not).
     columns = FeedColumns(feed.columns.times, feed.columns.sessions)
     del engine, source, feed, frame, market_data
     release_freed_memory()

@@ -33,6 +33,7 @@ from zerodte.errors import ConfigError
 from zerodte.experiments.family import FamilyConfig, canonical_overrides, param_hash
 from zerodte.experiments.promotion import PRUNED, decision, family_report
 from zerodte.experiments.trial import MarketCache, run_trial
+from zerodte.store.engine import sqlite_url
 from zerodte.store.experiments import ExperimentStore, TrialRow
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,8 @@ def run_study(
     name = study_name or f"{cfg.name}-study"
     root = Path(runs_dir) if runs_dir is not None else settings.engine.runs_dir
     root.mkdir(parents=True, exist_ok=True)
-    url = storage or _sqlite_url(root / "optuna.db")
+    # escaped, so that Optuna's URL parser gives back this file whatever its directory
+    url = storage or sqlite_url(root / "optuna.db").render_as_string(hide_password=False)
     steps = tuple(rungs) if rungs else default_rungs(cfg.quick_days)
     if max(steps) != cfg.quick_days:
         raise ConfigError(f"the last rung must be the whole quick window ({cfg.quick_days} days)")
@@ -202,11 +204,3 @@ def _track(  # noqa: PLR0917
         overrides,
         {"sharpe_daily": value, "trades": float(row.trades), "pnl": row.pnl},
     )
-
-
-def _sqlite_url(path: Path) -> str:
-    """``sqlite:///<path>`` with the path escaped, so that Optuna's URL parser gives back
-    this file (a ``%`` or ``?`` in a directory name would otherwise name another)."""
-    from sqlalchemy.engine import URL
-
-    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)

@@ -25,11 +25,17 @@ from typing import Literal
 import numpy as np
 
 StatName = Literal["mean", "median", "sharpe"]
+Stat = StatName | Callable[[np.ndarray], float]
 
 _ROWS = 256
 """Replicas handled at a time: a block's temporaries (256 x a year of sessions: 0.5 MB)
 instead of the whole matrix's (2,000 x 252 x 8 bytes each, several of them)."""
-Stat = StatName | Callable[[np.ndarray], float]
+
+
+def _row_blocks(n_boot: int) -> list[slice]:
+    """The replicas ``0 .. n_boot-1`` in blocks of :data:`_ROWS`. Each replica (a row) is
+    drawn and reduced on its own, so block by block gives the whole matrix's numbers."""
+    return [slice(lo, lo + _ROWS) for lo in range(0, n_boot, _ROWS)]
 
 
 def default_block_length(n: int) -> float:
@@ -68,8 +74,8 @@ def bootstrap_indices(
     # A block of replicas at a time, written over their own rows of ``starts`` (each row
     # reads only its own starts): the temporaries are a block's, not the whole matrix's.
     # ``rng.random`` fills row after row, so drawing by blocks gives the same numbers.
-    for lo in range(0, n_boot, _ROWS):
-        rows = starts[lo : lo + _ROWS]
+    for block_rows in _row_blocks(n_boot):
+        rows = starts[block_rows]
         new_block = rng.random(rows.shape) < p
         new_block[:, 0] = True
         # Position of the most recent block start at or before each column.
@@ -170,9 +176,7 @@ def bootstrap_ci(
         if indices is None
         else _given(indices, len(x), n_boot)
     )
-    reps = np.concatenate(
-        [_apply(stat, x[idx[lo : lo + _ROWS]]) for lo in range(0, len(idx), _ROWS)]
-    )
+    reps = np.concatenate([_apply(stat, x[idx[rows]]) for rows in _row_blocks(n_boot)])
     valid = reps[np.isfinite(reps)]
     if len(valid) < min_valid * n_boot:
         return None
@@ -253,11 +257,8 @@ def session_bootstrap_ci(
             raise ValueError(f"per-session sums {name!r} hold NaN or inf; explain them first")
     b = default_block_length(n) if block is None else float(block)
     idx = seeded_indices(n, n_boot, seed, b) if indices is None else _given(indices, n, n_boot)
-    # each replica's sums, a block of replicas at a time (each row sums alone: same values)
-    sums = {
-        k: np.concatenate([v[idx[lo : lo + _ROWS]].sum(axis=1) for lo in range(0, n_boot, _ROWS)])
-        for k, v in arrays.items()
-    }
+    blocks = _row_blocks(n_boot)
+    sums = {k: np.concatenate([v[idx[r]].sum(axis=1) for r in blocks]) for k, v in arrays.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
         reps = np.asarray(stat(sums), dtype=np.float64)
     valid = reps[np.isfinite(reps)]

@@ -71,6 +71,13 @@ def shown_url(engine_or_url: sa.Engine | str) -> str:
         return "<not a URL>"
 
 
+def sqlite_url(path: Path) -> sa.URL:
+    """The URL of the SQLite file ``path``, taken as it is: a ``sqlite:///<path>`` string
+    would be parsed, decoding ``%xx`` and ending the file name at ``?`` (another file).
+    Its ``render_as_string(hide_password=False)`` is the escaped string form."""
+    return sa.engine.URL.create("sqlite", database=str(path))
+
+
 def make_engine(settings: StoreSettings) -> sa.Engine:
     """Create the store's engine from ``settings`` (``url`` wins over ``path``).
 
@@ -121,11 +128,7 @@ def make_engine(settings: StoreSettings) -> sa.Engine:
             ) from None
         if path.is_dir():
             raise ConfigError(f"store.path {path} is a directory; name a database file in it")
-        # The URL object takes the path as it is: a ``sqlite:///<path>`` string would be
-        # parsed, decoding ``%xx`` and ending the file name at ``?`` (another file)
-        engine = sa.create_engine(
-            sa.engine.URL.create("sqlite", database=str(path)), echo=settings.echo
-        )
+        engine = sa.create_engine(sqlite_url(path), echo=settings.echo)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     logger.debug("store engine %s", engine.url.render_as_string(hide_password=True))
