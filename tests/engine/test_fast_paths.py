@@ -2,7 +2,9 @@
 
 * ``plots=False`` (``zerodte backtest --no-plots``) skips only ``equity.png``;
 * the feed's and the quote model's per-cycle columns are ``array('d')`` (8 bytes a float)
-  where they were lists: a run on plain lists writes the same records, byte for byte.
+  where they were lists: a run on plain lists writes the same records, byte for byte;
+* the boxed bar times are forgotten behind the replay: a run that forgets them almost at
+  once writes the same records.
 """
 
 from __future__ import annotations
@@ -128,3 +130,57 @@ def test_market_frame_has_one_date_object_per_session(market: Market) -> None:
     sessions = market.frame["session"]
     assert len({id(d) for d in sessions}) == sessions.nunique() == 3
     assert all(d == t.date() for d, t in zip(sessions, market.frame.index, strict=True))
+
+
+def test_forgetting_boxed_times_changes_no_record(
+    market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = _run(market, tmp_path, "kept")
+    with monkeypatch.context() as m:
+        m.setattr(feed, "_BOXED_KEPT", 4)  # forget almost at once: every time boxed again
+        forgetful = _run(market, tmp_path, "forgetful")
+    _same_records(kept, forgetful)
+
+
+def test_boxed_times_keep_only_what_is_ahead_and_box_the_same_values() -> None:
+    import numpy as np
+    import pandas as pd
+
+    n = 3 * feed._BOXED_KEPT
+    times = pd.date_range("2024-03-01 09:30", periods=n, freq="min", tz="America/New_York")
+    boxed = feed.BoxedTimes(times)
+    boxed.prime(np.arange(10, 20))
+    for i in range(len(times)):
+        assert boxed[i] == times[i] and boxed[i].unit == times.unit
+        assert len(boxed._boxed) <= feed._BOXED_KEPT + 10
+    assert boxed[3] == times[3]  # behind the replay: boxed again, the same value
+    seconds = pd.DatetimeIndex(times.as_unit("s"))
+    assert feed.BoxedTimes(seconds)[5] == seconds[5] and feed.BoxedTimes(seconds)[5].unit == "s"
+
+
+def test_reason_pieces_give_back_their_text() -> None:
+    import pandas as pd
+    import pyarrow as pa
+
+    from zerodte.engine.recorder import ReasonPiece
+
+    arrow = pa.chunked_array([["hold: flat", "call: up 0.2%", None], ["hold: flat"]])
+    reasons = pd.array(arrow, dtype=pd.StringDtype("pyarrow"))
+    piece = ReasonPiece(reasons)
+    assert len(piece) == 4
+    assert [piece.text(j) for j in range(4)] == ["hold: flat", "call: up 0.2%", "", "hold: flat"]
+    stored = reasons.__arrow_array__()  # type: ignore[attr-defined]
+    assert pa.concat_arrays(piece.chunks()).equals(pa.concat_arrays(stored.chunks))
+    back = piece.array()
+    assert back.dtype == reasons.dtype and back.equals(reasons)
+
+
+def test_gate_codes_read_as_the_records_values() -> None:
+    import numpy as np
+
+    from zerodte.engine.recorder import GATE_ALLOWS, GATE_NOT_ASKED, GATE_VETOES, gate_values
+
+    codes = np.array([GATE_NOT_ASKED, GATE_ALLOWS, GATE_VETOES], dtype=np.int8)
+    values = gate_values(codes)
+    assert values.dtype == np.float64
+    assert np.isnan(values[0]) and values[1:].tolist() == [1.0, 0.0]

@@ -276,3 +276,24 @@ def test_features_needing_absent_data_are_left_out(market: dict[str, pd.DataFram
     empty = frame.assign(qqq_open=np.nan, qqq_high=np.nan, qqq_low=np.nan, qqq_close=np.nan)
     with pytest.raises(DataError, match=r"needs QQQ \(qqq_close.*every qqq_close value is missing"):
         compute_features(empty.assign(qqq_volume=np.nan), "default")
+
+
+def test_asof_frames_have_the_grid_the_columns_and_float_values(
+    market: dict[str, pd.DataFrame],
+) -> None:
+    grid = pd.DatetimeIndex(market["SPY"]["timestamp"])
+    cols = ["open", "high", "low", "close", "volume"]
+    for interval, bars in (("1min", market["VIX"]), ("5min", _resample(market["VIX"], "5min"))):
+        v = asof_values(bars, grid, interval, CAL)
+        assert v.index.equals(grid) and list(v.columns) == cols
+        assert (v.dtypes == np.float64).all()
+    empty = asof_values(market["VIX"].iloc[:0], grid, "1min", CAL)
+    assert empty.index.equals(grid) and empty.isna().all().all()
+
+
+def test_market_frame_takes_spy_as_it_is(market: dict[str, pd.DataFrame]) -> None:
+    frame = market_frame(market)
+    spy = market["SPY"]
+    assert frame.index.equals(pd.DatetimeIndex(spy["timestamp"], name="timestamp"))
+    for col in ("open", "high", "low", "close", "volume"):
+        assert np.array_equal(frame[f"spy_{col}"].to_numpy(), spy[col].to_numpy(dtype=float))

@@ -150,7 +150,7 @@ def modelled_quote_books(settings: Settings, frame: pd.DataFrame) -> QuoteBookFa
     # each Timestamp is boxed once (see BoxedTimes for why boxing is worth saving).
     next_starts_here = np.zeros(len(times), dtype=bool)
     next_starts_here[:-1] = ends_index.asi8[:-1] == times.asi8[1:]
-    chained = next_starts_here.tolist()
+    chained = next_starts_here.tobytes()  # 1 or 0 per bar, a byte each
     cols: Mapping[str, MutableSequence[float]] = {
         c: floats(frame[c].to_numpy(dtype=float))
         for c in ("spy_open", "spy_close", "vix_open", "vix_close")

@@ -45,7 +45,7 @@ from zerodte.engine.parts import (
     trade_observers,
 )
 from zerodte.engine.positions import SETTLED_REASON, TradeBook
-from zerodte.engine.recorder import Recorder
+from zerodte.engine.recorder import GATE_ALLOWS, GATE_VETOES, Recorder
 from zerodte.engine.trades import OpenTrade, entry_context, position_context, position_groups
 from zerodte.errors import OrderRejected
 from zerodte.exits.legs import combine_legs
@@ -226,7 +226,7 @@ class Engine:
         if first:
             self._day_start_equity = self._equity_now()
         if self.book.open:
-            self._manage_exits(cols.last_of_session[i])
+            self._manage_exits(bool(cols.last_of_session[i]))
         return skip
 
     def decide(self, i: int, action: int, skip: Skip | None = None) -> None:
@@ -451,7 +451,8 @@ class Engine:
         rec = self.recorder
         for right, column in ((Action.BUY_CALLS, rec.gate_call), (Action.BUY_PUTS, rec.gate_put)):
             probe = replace(base, action=right)
-            column[i] = 0.0 if any(g.check(obs, probe) is not None for g in self.gates) else 1.0
+            vetoed = any(g.check(obs, probe) is not None for g in self.gates)
+            column[i] = GATE_VETOES if vetoed else GATE_ALLOWS
 
     def _try_entry(self, i: int, action: int) -> None:
         assert self._source is not None
@@ -465,9 +466,9 @@ class Engine:
         rec = self.recorder
         # OPE's gate columns are for single calls and puts
         if action == Action.BUY_CALLS:
-            rec.gate_call[i] = 0.0 if vetoes else 1.0
+            rec.gate_call[i] = GATE_VETOES if vetoes else GATE_ALLOWS
         elif action == Action.BUY_PUTS:
-            rec.gate_put[i] = 0.0 if vetoes else 1.0
+            rec.gate_put[i] = GATE_VETOES if vetoes else GATE_ALLOWS
         if vetoes:
             self.recorder.record_vetoes(i, [(v.gate, v.reason) for v in vetoes])
             return

@@ -32,6 +32,10 @@ _BAR_FIELDS = ("open", "high", "low", "close", "volume")
 _BLOCK_ROWS = 4096
 """Bars per block of the rows snapshots read (half a MB; a year of them is 11 MB)."""
 
+_BOXED_KEPT = 8192
+"""Boxed times a :class:`BoxedTimes` holds before it drops those behind the replay (a year
+of them kept would be 5 MB: a dict entry and a Timestamp per bar the loop asked for)."""
+
 _UNPRICED: Any = object()
 """The memo's marker of a quote not yet asked for (``None`` is a quote book's answer)."""
 
@@ -49,21 +53,32 @@ class BoxedTimes:
     exactly, with the same unit and time zone.
     """
 
-    __slots__ = ("_boxed", "_tz", "_unit", "_values", "times")
+    __slots__ = ("_boxed", "_limit", "_tz", "_unit", "_values", "times")
 
     def __init__(self, times: pd.DatetimeIndex) -> None:
         self.times = times
         # DatetimeIndex.tz and .unit are properties that cost as much as the boxing.
         self._tz = times.tz
         self._unit = times.unit
-        self._values = array("q", times.asi8.tobytes())
+        # The index's own epoch integers (no copy): a memoryview reads each as a Python int.
+        self._values = np.ascontiguousarray(times.asi8).data
         self._boxed: dict[int, pd.Timestamp] = {}
+        self._limit = _BOXED_KEPT
 
     def __getitem__(self, i: int) -> pd.Timestamp:
         t = self._boxed.get(i)
         if t is None:
+            if len(self._boxed) >= self._limit:
+                self._forget_before(i)
             t = self._boxed[i] = self._box(self._values[i])
         return t
+
+    def _forget_before(self, i: int) -> None:
+        """Drop the boxed times of bars before ``i``: a replay moves forward, so the memo
+        stays the size of what is ahead (asked again, a bar is boxed again, equal to the
+        first). The limit then moves on, so the cost is a pass per ``_BOXED_KEPT`` boxes."""
+        self._boxed = {k: t for k, t in self._boxed.items() if k >= i}
+        self._limit = len(self._boxed) + _BOXED_KEPT
 
     def prime(self, cycles: np.ndarray) -> None:
         """Box the Timestamps of ``cycles`` now, in one pass (about 1 µs each instead of
@@ -106,7 +121,8 @@ class FeedColumns:
 
     ``minutes_since_open`` and ``minutes_to_close`` are measured at the decision time, the
     bar's close: 1 and ``session_length - 1`` at the first bar, ``session_length`` and 0 at
-    the last. ``last_of_session`` marks the session's final bar.
+    the last. ``last_of_session`` marks the session's final bar. The two markers are
+    ``bytearray`` flags (1 or 0, a byte a bar instead of a list's 8-byte reference).
     """
 
     times: pd.DatetimeIndex
@@ -116,8 +132,8 @@ class FeedColumns:
     spy: MutableSequence[float] = field(default_factory=list)
     qqq: MutableSequence[float] = field(default_factory=list)
     vix: MutableSequence[float] = field(default_factory=list)
-    first_of_session: list[bool] = field(default_factory=list)
-    last_of_session: list[bool] = field(default_factory=list)
+    first_of_session: MutableSequence[int] = field(default_factory=bytearray)
+    last_of_session: MutableSequence[int] = field(default_factory=bytearray)
     data_lag_s: MutableSequence[float] = field(default_factory=list)
     """Age at decision time of the oldest input of each cycle (NaN: none); empty when every
     cycle sees its own bar's data (see engine/alignment.py)."""
@@ -291,8 +307,8 @@ def _columns(frame: pd.DataFrame, calendar: TradingCalendar) -> FeedColumns:
         spy=col("spy_close"),
         qqq=col("qqq_close"),
         vix=col("vix_close"),
-        first_of_session=first.tolist(),
-        last_of_session=last.tolist(),
+        first_of_session=bytearray(first.tobytes()),
+        last_of_session=bytearray(last.tobytes()),
         data_lag_s=_lags(frame),
     )
 

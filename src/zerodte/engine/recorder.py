@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from zerodte.policy.base import VETO_SEPARATOR
 from zerodte.records import DECISION_COLUMNS, EQUITY_COLUMNS, STRADDLE_COLUMNS, TRADE_COLUMNS
@@ -20,6 +21,48 @@ from zerodte.types import Action, Decision
 
 VetoSet = tuple[tuple[str, str], ...]
 """The ``(gate, reason)`` vetoes of one cycle."""
+
+
+GATE_ALLOWS, GATE_VETOES, GATE_NOT_ASKED = 1, 0, -1
+"""The recorder's codes of a cycle's gate state (``Recorder.gate_call``, ``gate_put``)."""
+
+
+def gate_values(codes: np.ndarray) -> np.ndarray:
+    """Gate codes as the records' values: 1.0 allowed, 0.0 vetoed, NaN not asked."""
+    return np.where(codes == GATE_NOT_ASKED, np.nan, codes.astype(np.float64))
+
+
+class ReasonPiece:
+    """The reasons of a piece of batch decisions, as dictionary-encoded Arrow text.
+
+    A run's reasons repeat: a year of momentum decisions has about 1,500 distinct texts
+    in 97,740 cycles, so codes and one copy of each text take a tenth of the plain text.
+    """
+
+    __slots__ = ("_codes", "dtype")
+
+    def __init__(self, reason: pd.arrays.ArrowStringArray) -> None:
+        self.dtype = reason.dtype
+        self._codes: pa.ChunkedArray = reason.__arrow_array__().dictionary_encode()
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def text(self, j: int) -> str:
+        """The ``j``-th reason of the piece ("" for a missing one)."""
+        value = self._codes[j].as_py()
+        return "" if value is None else str(value)
+
+    def chunks(self) -> list[pa.Array]:
+        """The piece as plain Arrow text, chunk by chunk (the arrays it was made from)."""
+        return [c.dictionary_decode() for c in self._codes.iterchunks()]
+
+    def array(self) -> Any:
+        """The piece as the pandas array it was made from."""
+        chunks = self.chunks()
+        value_type = self._codes.type.value_type
+        joined = pa.concat_arrays(chunks) if chunks else pa.array([], type=value_type)
+        return pd.array(joined, dtype=self.dtype)
 
 
 class Recorder:
@@ -37,7 +80,7 @@ class Recorder:
     def __init__(self, times: pd.DatetimeIndex, sessions: Sequence[date]) -> None:
         n = len(times)
         self.times = times
-        self.sessions = np.asarray(sessions, dtype=object)
+        self.sessions: Sequence[date] | np.ndarray = sessions  # the feed's own list
         self.n_cycles = 0
         self.action = np.zeros(n, dtype=np.int8)
         # Four slots: the fourth (BUY_STRADDLE) is written out only for a controller that
@@ -48,13 +91,15 @@ class Recorder:
         self.probs = np.zeros((n, 4), order="F")
         self.probs[:, 0] = 1.0
         self.straddle = False
-        self.reason = np.full(n, "", dtype=object)
+        self._n = n
+        self._reason: np.ndarray | None = None  # made on first use (see reason)
         self.confidence = np.full(n, np.nan)
         self.controller_vetoes = np.full(n, "", dtype=object)
         self.executed = np.zeros(n, dtype=np.int8)
-        # 1.0 / 0.0: the gates would allow / veto a call (put) entry; NaN: not asked
-        self.gate_call = np.full(n, np.nan)
-        self.gate_put = np.full(n, np.nan)
+        # GATE_ALLOWS / GATE_VETOES: the gates would allow / veto a call (put) entry;
+        # GATE_NOT_ASKED otherwise. A byte a cycle; the records hold 1.0 / 0.0 / NaN.
+        self.gate_call = np.full(n, GATE_NOT_ASKED, dtype=np.int8)
+        self.gate_put = np.full(n, GATE_NOT_ASKED, dtype=np.int8)
         self.flat = np.ones(n, dtype=bool)
         self.open_positions = np.zeros(n, dtype=np.int16)
         self.cash = np.zeros(n)
@@ -67,7 +112,15 @@ class Recorder:
         self.veto_counts: dict[str, int] = {}
         self.trades: list[dict[str, Any]] = []
         # (first cycle, reasons) of the batch decisions stored as Arrow text
-        self._reason_pieces: list[tuple[int, pd.arrays.ArrowStringArray]] = []
+        self._reason_pieces: list[tuple[int, ReasonPiece]] = []
+
+    @property
+    def reason(self) -> np.ndarray:
+        """Each cycle's reason as a Python string (made on first use: a batch run keeps
+        the controller's reasons as Arrow text instead, see :meth:`set_batch_decisions`)."""
+        if self._reason is None:
+            self._reason = np.full(self._n, "", dtype=object)
+        return self._reason
 
     # -- decisions -----------------------------------------------------------------------
     def set_batch_decisions(self, decisions: pd.DataFrame, start: int = 0) -> None:
@@ -83,9 +136,10 @@ class Recorder:
             self.probs[rows, 3] = decisions["prob_straddle"].to_numpy(float)
         reason = decisions["reason"].array
         if isinstance(reason, pd.arrays.ArrowStringArray):
-            # Kept as Arrow text (a year of reasons: 4 MB) instead of a Python str per cycle
-            # (10 MB); the decisions frame joins the pieces (_reasons).
-            self._reason_pieces.append((start, reason))
+            # Kept as dictionary-encoded Arrow text (a year of reasons: 0.4 MB; as plain
+            # Arrow text 4 MB, as a Python str per cycle 10 MB); the decisions frame joins
+            # the pieces (_reasons).
+            self._reason_pieces.append((start, ReasonPiece(reason)))
         else:
             self.reason[rows] = decisions["reason"].to_numpy(dtype=object)
         self.confidence[rows] = decisions["confidence"].to_numpy(float)
@@ -95,9 +149,8 @@ class Recorder:
         """Cycle ``i``'s reason, from the batch pieces' Arrow text or the streamed strings."""
         for start, piece in reversed(self._reason_pieces):
             if start <= i < start + len(piece):
-                value = piece[i - start]
-                return "" if value is None or value is pd.NA else str(value)
-        return str(self.reason[i])
+                return piece.text(i - start)
+        return "" if self._reason is None else str(self._reason[i])
 
     def record_decision(self, i: int, decision: Decision) -> None:
         """Store the controller's decision of cycle ``i`` (the streaming path)."""
@@ -182,8 +235,8 @@ class Recorder:
                 "controller_vetoes": self.controller_vetoes[:n],
                 "vetoes": vetoes,
                 "executed_action": self.executed[:n].astype(np.int64),
-                "gate_call": self.gate_call[:n],
-                "gate_put": self.gate_put[:n],
+                "gate_call": gate_values(self.gate_call[:n]),
+                "gate_put": gate_values(self.gate_put[:n]),
                 "flat": self.flat[:n],
                 "open_positions": self.open_positions[:n].astype(np.int64),
                 "cash": cash,
@@ -213,16 +266,14 @@ class Recorder:
             covered += len(piece)
         else:
             if covered >= n:
-                import pyarrow as pa
-
-                chunks = [c for _, p in pieces for c in p.__arrow_array__().iterchunks()]
+                chunks = [c for _, p in pieces for c in p.chunks()]
                 joined = pa.concat_arrays(chunks)[:n]
                 return pd.array(joined, dtype=pieces[0][1].dtype)
         out = self.reason[:n].copy()
         for start, piece in pieces:
             stop = min(start + len(piece), n)
             if stop > start:
-                out[start:stop] = piece[: stop - start].to_numpy(dtype=object)
+                out[start:stop] = piece.array()[: stop - start].to_numpy(dtype=object)
         return out
 
     def trades_frame(self) -> pd.DataFrame:

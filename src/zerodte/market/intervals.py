@@ -101,9 +101,8 @@ def asof_values(
     open of the decision's own session (the only value known during it) and ``volume`` is
     NaN. Decisions with nothing known are NaN.
     """
-    out = pd.DataFrame(index=grid, columns=list(columns), dtype=np.float64)
     if bars.empty or len(grid) == 0:
-        return out
+        return pd.DataFrame(index=grid, columns=list(columns), dtype=np.float64)
     # datetime64[D] days: a year of Python dates costs more than the whole as-of join
     grid_days = local_days(grid)  # type: ignore[arg-type]
     if interval == "1day":
@@ -112,6 +111,7 @@ def asof_values(
             index=bars["timestamp"].dt.tz_convert("America/New_York").dt.date.to_numpy(),
         )
         opens = pd.Series(grid_days.astype(object)).map(by_day).to_numpy(dtype=np.float64)
+        out = pd.DataFrame(index=grid, columns=list(columns), dtype=np.float64)
         for col in columns:
             out[col] = np.nan if col == "volume" else opens
         return out
@@ -125,10 +125,12 @@ def asof_values(
     g_rank, b_rank = _session_ranks(grid_days, bar_days, calendar)
     safe = np.where(ok, pos, 0)
     ok &= g_rank - b_rank[safe] <= 1
-    for col in columns:
-        values = bars[col].to_numpy(dtype=np.float64)[safe]
-        out[col] = np.where(ok, values, np.nan)
-    return out
+    # built from its columns (writing them into a frame of NaN would keep that frame's
+    # block alive beside the new columns: a transient copy of the prices)
+    known_values = {
+        col: np.where(ok, bars[col].to_numpy(dtype=np.float64)[safe], np.nan) for col in columns
+    }
+    return pd.DataFrame(known_values, index=grid, copy=False)
 
 
 def _session_ranks(

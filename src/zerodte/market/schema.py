@@ -76,7 +76,7 @@ def market_frame(
     for sym, frame in bars.items():
         interval = intervals.get(sym, "1min")
         if sym == "SPY":
-            f = frame.set_index("timestamp").reindex(out.index)
+            f = spy  # the grid is SPY's own index: reindexing onto it would only copy
         else:
             if cal is None:
                 cal = TradingCalendar()
