@@ -91,7 +91,6 @@ class Recorder:
         self.probs = np.zeros((n, 4), order="F")
         self.probs[:, 0] = 1.0
         self.straddle = False
-        self._n = n
         self._reason: np.ndarray | None = None  # made on first use (see reason)
         self.confidence = np.full(n, np.nan)
         self.controller_vetoes = np.full(n, "", dtype=object)
@@ -119,7 +118,7 @@ class Recorder:
         """Each cycle's reason as a Python string (made on first use: a batch run keeps
         the controller's reasons as Arrow text instead, see :meth:`set_batch_decisions`)."""
         if self._reason is None:
-            self._reason = np.full(self._n, "", dtype=object)
+            self._reason = np.full(len(self.action), "", dtype=object)
         return self._reason
 
     # -- decisions -----------------------------------------------------------------------
