@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     """Parse the options and run every (seed, edge)."""
     from zerodte.config import Settings
+    from zerodte.config.settings import EngineSettings, StoreSettings
     from zerodte.learning.effect import EffectSetup, measure_effect
 
     p = argparse.ArgumentParser(description=__doc__)
@@ -43,7 +44,8 @@ def main() -> None:
     rows = json.loads(out.read_text()) if out.exists() else []
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
-            store={"path": Path(tmp) / "runs.db"}, engine={"runs_dir": Path(tmp) / "runs"}
+            store=StoreSettings(path=Path(tmp) / "runs.db"),
+            engine=EngineSettings(runs_dir=Path(tmp) / "runs"),
         )
         for edge in (float(e) for e in args.edges.split(",")):
             for seed in seeds:
