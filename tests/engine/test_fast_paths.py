@@ -4,7 +4,9 @@
 * the feed's and the quote model's per-cycle columns are ``array('d')`` (8 bytes a float)
   where they were lists: a run on plain lists writes the same records, byte for byte;
 * the boxed bar times are forgotten behind the replay: a run that forgets them almost at
-  once writes the same records.
+  once writes the same records;
+* the loop carries a quiet cycle (flat, idle, HOLD) in one step: a run that takes every
+  cycle through open_cycle, decide and close_cycle writes the same records.
 """
 
 from __future__ import annotations
@@ -140,6 +142,31 @@ def test_forgetting_boxed_times_changes_no_record(
         m.setattr(feed, "_BOXED_KEPT", 4)  # forget almost at once: every time boxed again
         forgetful = _run(market, tmp_path, "forgetful")
     _same_records(kept, forgetful)
+
+
+def test_carrying_quiet_cycles_changes_no_record(
+    market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zerodte.engine.engine import Engine
+
+    asked: list[bool] = []
+    carries = Engine._carries_idle_cycles
+
+    def noted(self: Engine, source: object) -> bool:
+        asked.append(carries(self, source))  # type: ignore[arg-type]
+        return asked[-1]
+
+    with monkeypatch.context() as m:
+        m.setattr(Engine, "_carries_idle_cycles", noted)
+        carried = _run(market, tmp_path, "carried")
+        _run(market, tmp_path, "streamed", path="streaming")
+    # a streaming controller observes every bar: none of its cycles is carried
+    assert asked == [True, False]
+    with monkeypatch.context() as m:
+        m.setattr(Engine, "_carries_idle_cycles", lambda self, source: False)
+        stepped = _run(market, tmp_path, "stepped")
+    _same_records(carried, stepped)
+    assert (carried / "ANALYSIS.md").read_bytes() == (stepped / "ANALYSIS.md").read_bytes()
 
 
 def test_boxed_times_keep_only_what_is_ahead_and_box_the_same_values() -> None:

@@ -164,20 +164,49 @@ class Engine:
         """Run every cycle of the feed with decisions from ``source``."""
         self.begin(source)
         observe = self._observe
+        action_of = source.action
         limit = self.max_cycles
+        carries = self._carries_idle_cycles(source)
+        first, book, cash = self.feed.columns.first_of_session, self.book, self.recorder.cash
+        hold = int(Action.HOLD)
         i = -1
         for i in self.feed.cycles():
             if limit is not None and i >= limit:
                 i -= 1
                 break
+            if (
+                carries
+                and not (first[i] or book.open or book.entries or book.exits)
+                and action_of(i, observe) == hold
+            ):
+                cash[i] = self._cash  # what open_cycle, decide and close_cycle would do
+                if progress is not None and i % 4096 == 0:
+                    progress(i)
+                continue
             skip = self.open_cycle(i)
             if skip is not None and skip.scope == "cycle":
                 continue
-            self.decide(i, source.action(i, observe), skip)
+            self.decide(i, action_of(i, observe), skip)
             self.close_cycle(i)
             if progress is not None and i % 4096 == 0:
                 progress(i)
         return self.end(i + 1)
+
+    def _carries_idle_cycles(self, source: DecisionSource) -> bool:
+        """Whether :meth:`run` may carry a quiet cycle in one step: flat, nothing working,
+        not a session's first bar, and a HOLD decision known without an observation.
+
+        Such a cycle polls nothing, runs no exit and asks no gate, so all it does is record
+        the cash. That holds only without hooks and gate probes, with a broker that is not
+        polled when idle, and for a source whose actions are precomputed (a streaming
+        source observes every bar).
+        """
+        return (
+            self.hooks is None
+            and not self.probe_gates
+            and not self.broker.polls_when_idle
+            and bool(getattr(source, "precomputed", False))
+        )
 
     # -- the cycle in steps (the loop above, and environments that step it) --------------
     def begin(self, source: DecisionSource) -> None:

@@ -58,7 +58,9 @@ class DecisionSource(Protocol):
     """Where the decision of cycle ``i`` comes from (batch arrays or a streaming controller).
 
     A source may carry the ``controller`` behind its decisions; the engine shows it closed
-    trades when it has ``observe_trade``.
+    trades when it has ``observe_trade``. A source whose ``precomputed`` is true gives its
+    actions without calling ``observe``, so the loop may carry a quiet HOLD cycle without
+    preparing it (``Engine.run``).
     """
 
     name: str

@@ -47,6 +47,8 @@ class BatchDecisions:
     """
 
     name = "vectorised"
+    precomputed = True
+    """Actions are read from arrays, without an observation (see ``Engine.run``)."""
 
     def __init__(
         self,
@@ -113,6 +115,8 @@ class PieceDecisions:
     """
 
     name = "vectorised"
+    precomputed = True
+    """Actions are read from arrays, without an observation (see ``Engine.run``)."""
 
     def __init__(
         self,
