@@ -209,23 +209,15 @@ def _split(tr: pd.DataFrame, sessions: list[Any], slip: float) -> dict[str, Any]
 
     if tr.empty:
         return {"trades": 0}
-    qty = tr["qty"].astype(float)
-    cols = {
-        "pnl": tr["pnl"],
-        "friction": tr["fees"] + tr["spread_cost"],
-        "slippage": 2.0 * slip * tr["spread_cost"],
-        "before_friction": tr["pnl"] + tr["fees"] + tr["spread_cost"],
-    }
-    cols["mid_to_mid"] = cols["before_friction"] + cols["slippage"]
-    cols["delta_part"] = tr["delta"] * (tr["exit_spy_price"] - tr["spy_price"]) * 100.0 * qty
-    cols["premium_part"] = cols["mid_to_mid"] - cols["delta_part"]
+    cols = _parts(tr, slip)
     blocks = time_blocks(pd.to_datetime(tr["entry_time"]))
 
     def summary(sel: np.ndarray, with_ci: bool) -> dict[str, Any]:
         part = tr[sel]
         out: dict[str, Any] = {"trades": int(sel.sum())}
-        for name, v in cols.items():
-            out[name] = round(float(v[sel].mean()), 3)
+        for name in cols.columns:
+            v = cols[name]
+            out[str(name)] = round(float(v[sel].mean()), 3)
             if with_ci and name in ("pnl", "before_friction", "mid_to_mid", "premium_part"):
                 ci = per_trade_ci95(part.assign(pnl=v[sel]), sessions, n_boot=N_BOOT)
                 out[f"{name}_ci95"] = None if ci is None else [round(c, 3) for c in ci]
@@ -294,14 +286,22 @@ def _explain(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     return out
 
 
+def _parts(tr: pd.DataFrame, slip: float) -> pd.DataFrame:
+    """:func:`zerodte.research.pnl_parts.pnl_parts` of ``tr`` (slippage ``slip`` of the
+    spread per fill); the default costs always determine it."""
+    from zerodte.research.pnl_parts import pnl_parts
+
+    parts = pnl_parts(tr, slip * 100.0)
+    if parts is None:
+        raise SystemExit("the trades do not determine the P&L split (see research/pnl_parts.py)")
+    return parts
+
+
 def _with_pnl(tr: pd.DataFrame, name: str, slip: float) -> pd.DataFrame:
     """``tr`` with ``pnl`` replaced by one column of :func:`_split` (for paired diffs)."""
-    before = tr["pnl"] + tr["fees"] + tr["spread_cost"]
-    mid = before + 2.0 * slip * tr["spread_cost"]
-    delta = tr["delta"] * (tr["exit_spy_price"] - tr["spy_price"]) * 100.0 * tr["qty"]
-    values = {"pnl": tr["pnl"], "before_friction": before, "mid_to_mid": mid}
-    values["premium_part"] = mid - delta
-    return tr.assign(pnl=values[name])
+    from zerodte.research.pnl_parts import with_pnl_of
+
+    return with_pnl_of(tr, _parts(tr, slip), name)
 
 
 def _qthink(seeds: list[int], tmp: Path) -> dict[str, Any]:

@@ -53,3 +53,26 @@ def test_the_friction_split_adds_up(result: dict[str, Any]) -> None:
         assert s["per_trade_before_friction"] - s["per_trade_friction"] == pytest.approx(
             s["per_trade_pnl"]
         )
+
+
+def test_the_direction_and_premium_split_adds_up(result: dict[str, Any]) -> None:
+    # per trade: mid-to-mid = P&L before friction + slippage = direction part + premium part
+    for side in ("plain", "qthink"):
+        s = result[side]
+        assert s["per_trade_slippage"] > 0, s
+        assert s["per_trade_mid_to_mid"] == pytest.approx(
+            s["per_trade_before_friction"] + s["per_trade_slippage"]
+        )
+        assert s["per_trade_delta_part"] + s["per_trade_premium_part"] == pytest.approx(
+            s["per_trade_mid_to_mid"]
+        )
+        for part in ("delta_part", "premium_part"):
+            lo, hi = s[f"per_trade_{part}_ci95"]
+            assert lo <= s[f"per_trade_{part}"] <= hi, (side, part)
+    # the paired differences of the two parts add up to that of the mid-to-mid P&L (the
+    # P&L with friction and slippage given back)
+    split = result["diff_per_trade_delta_part"] + result["diff_per_trade_premium_part"]
+    assert split == pytest.approx(result["diff_per_trade_mid_to_mid"], abs=1e-9)
+    for part in ("mid_to_mid", "delta_part", "premium_part"):
+        lo, hi = result[f"diff_per_trade_{part}_ci95"]
+        assert lo <= result[f"diff_per_trade_{part}"] <= hi, part

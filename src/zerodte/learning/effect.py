@@ -8,6 +8,12 @@ Only positions entered in the evaluation window are compared, paired by session
 minus plain, with the session-block bootstrap interval). Both runs see the same market,
 exits and friction; the state used in the evaluation window was made only from the
 learning window's trades (every version is published before the window opens).
+
+Each side's P&L and the paired difference are also taken apart
+(:mod:`zerodte.research.pnl_parts`): friction, slippage, the direction part (entry delta
+times the SPY move, zero-mean on edge 0) and the premium part (how the option's price
+compared with the moves that followed). A difference on edge 0 is then seen to come from
+the direction of the moves (chance) or from the premium (the option prices).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from zerodte.learning.reinforce import reinforce
 from zerodte.learning.run_inputs import records_from_frame
 from zerodte.market.loading import load_market
 from zerodte.qscorer.compare import per_trade_diff
+from zerodte.research.pnl_parts import pnl_parts, with_pnl_of
 from zerodte.research.stats import per_trade_ci95
 
 logger = logging.getLogger(__name__)
@@ -56,7 +63,57 @@ def _positions(trades: pd.DataFrame) -> int:
     return int(tags.nunique())
 
 
-def _side(trades: pd.DataFrame, sessions: list[Any], n_boot: int) -> dict[str, Any]:
+SPLIT = ("delta_part", "premium_part")
+"""The parts of the P&L given with intervals and paired differences (module docstring)."""
+
+
+def _parts(trades: pd.DataFrame, settings: Settings) -> pd.DataFrame | None:
+    costs = settings.costs
+    return pnl_parts(trades, costs.slippage_pct_of_spread, costs.slippage_min_ticks)
+
+
+def _split(
+    trades: pd.DataFrame, settings: Settings, sessions: list[Any], n_boot: int
+) -> dict[str, Any]:
+    """Per-trade slippage, mid-to-mid P&L and the two parts with their intervals (each
+    None where :func:`pnl_parts` cannot tell them)."""
+    parts = _parts(trades, settings) if len(trades) else None
+    out: dict[str, Any] = {}
+    for name in ("slippage", "mid_to_mid", *SPLIT):
+        out[f"per_trade_{name}"] = None if parts is None else float(parts[name].mean())
+    for name in SPLIT:
+        ci = None
+        if parts is not None:
+            ci = per_trade_ci95(with_pnl_of(trades, parts, name), sessions, n_boot=n_boot)
+        out[f"per_trade_{name}_ci95"] = None if ci is None else [float(ci[0]), float(ci[1])]
+    return out
+
+
+def _split_diff(
+    q_eval: pd.DataFrame,
+    b_eval: pd.DataFrame,
+    settings: Settings,
+    sessions: list[Any],
+    n_boot: int,
+) -> dict[str, Any]:
+    """The paired difference of the mid-to-mid P&L and of each part, QThink minus plain,
+    with its interval."""
+    q_parts = _parts(q_eval, settings) if len(q_eval) else None
+    b_parts = _parts(b_eval, settings) if len(b_eval) else None
+    out: dict[str, Any] = {}
+    for name in ("mid_to_mid", *SPLIT):
+        diff, ci = None, None
+        if q_parts is not None and b_parts is not None:
+            q, b = with_pnl_of(q_eval, q_parts, name), with_pnl_of(b_eval, b_parts, name)
+            diff, ci = per_trade_diff(q, b, sessions, n_boot=n_boot)
+        out[f"diff_per_trade_{name}"] = diff
+        out[f"diff_per_trade_{name}_ci95"] = ci
+    return out
+
+
+def _side(
+    trades: pd.DataFrame, settings: Settings, sessions: list[Any], n_boot: int
+) -> dict[str, Any]:
     ci = per_trade_ci95(trades, sessions, n_boot=n_boot) if len(trades) else None
     n = len(trades)
     # friction split: fees plus the half-spreads paid at entry and exit (``spread_cost``,
@@ -78,6 +135,7 @@ def _side(trades: pd.DataFrame, sessions: list[Any], n_boot: int) -> dict[str, A
         "per_trade_before_friction": (
             None if per_friction is None else float(trades["pnl"].mean()) + per_friction
         ),
+        **_split(trades, settings, sessions, n_boot),
     }
 
 
@@ -145,10 +203,11 @@ def measure_effect(settings: Settings, setup: EffectSetup, out_dir: Path) -> dic
         "weights": dict(last.weights),
         "penalties": dict(last.penalties),
         "min_quality": setup.min_quality,
-        "plain": _side(b_eval, eval_days, setup.n_boot),
-        "qthink": _side(q_eval, eval_days, setup.n_boot),
+        "plain": _side(b_eval, plain, eval_days, setup.n_boot),
+        "qthink": _side(q_eval, plain, eval_days, setup.n_boot),
         "diff_per_trade_pnl": diff,
         "diff_per_trade_ci95": ci,
         "significant": ci is not None and (ci[0] > 0 or ci[1] < 0),
+        **_split_diff(q_eval, b_eval, plain, eval_days, setup.n_boot),
         "friction": base.manifest.get("execution"),
     }
