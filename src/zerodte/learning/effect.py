@@ -68,16 +68,17 @@ SPLIT = ("delta_part", "premium_part")
 
 
 def _parts(trades: pd.DataFrame, settings: Settings) -> pd.DataFrame | None:
+    if trades.empty:
+        return None
     costs = settings.costs
     return pnl_parts(trades, costs.slippage_pct_of_spread, costs.slippage_min_ticks)
 
 
 def _split(
-    trades: pd.DataFrame, settings: Settings, sessions: list[Any], n_boot: int
+    trades: pd.DataFrame, parts: pd.DataFrame | None, sessions: list[Any], n_boot: int
 ) -> dict[str, Any]:
     """Per-trade slippage, mid-to-mid P&L and the two parts with their intervals (each
     None where :func:`pnl_parts` cannot tell them)."""
-    parts = _parts(trades, settings) if len(trades) else None
     out: dict[str, Any] = {}
     for name in ("slippage", "mid_to_mid", *SPLIT):
         out[f"per_trade_{name}"] = None if parts is None else float(parts[name].mean())
@@ -91,15 +92,15 @@ def _split(
 
 def _split_diff(
     q_eval: pd.DataFrame,
+    q_parts: pd.DataFrame | None,
     b_eval: pd.DataFrame,
-    settings: Settings,
+    b_parts: pd.DataFrame | None,
     sessions: list[Any],
+    *,
     n_boot: int,
 ) -> dict[str, Any]:
     """The paired difference of the mid-to-mid P&L and of each part, QThink minus plain,
     with its interval."""
-    q_parts = _parts(q_eval, settings) if len(q_eval) else None
-    b_parts = _parts(b_eval, settings) if len(b_eval) else None
     out: dict[str, Any] = {}
     for name in ("mid_to_mid", *SPLIT):
         diff, ci = None, None
@@ -112,7 +113,7 @@ def _split_diff(
 
 
 def _side(
-    trades: pd.DataFrame, settings: Settings, sessions: list[Any], n_boot: int
+    trades: pd.DataFrame, parts: pd.DataFrame | None, sessions: list[Any], n_boot: int
 ) -> dict[str, Any]:
     ci = per_trade_ci95(trades, sessions, n_boot=n_boot) if len(trades) else None
     n = len(trades)
@@ -135,7 +136,7 @@ def _side(
         "per_trade_before_friction": (
             None if per_friction is None else float(trades["pnl"].mean()) + per_friction
         ),
-        **_split(trades, settings, sessions, n_boot),
+        **_split(trades, parts, sessions, n_boot),
     }
 
 
@@ -187,6 +188,7 @@ def measure_effect(settings: Settings, setup: EffectSetup, out_dir: Path) -> dic
         return trades[pd.to_datetime(trades["entry_time"]) >= cut]
 
     b_eval, q_eval = in_eval(base.trades), in_eval(with_q.trades)
+    b_parts, q_parts = _parts(b_eval, plain), _parts(q_eval, plain)
     diff, ci = per_trade_diff(q_eval, b_eval, eval_days, n_boot=setup.n_boot)
     last = state.versions[-1]
     return {
@@ -203,11 +205,11 @@ def measure_effect(settings: Settings, setup: EffectSetup, out_dir: Path) -> dic
         "weights": dict(last.weights),
         "penalties": dict(last.penalties),
         "min_quality": setup.min_quality,
-        "plain": _side(b_eval, plain, eval_days, setup.n_boot),
-        "qthink": _side(q_eval, plain, eval_days, setup.n_boot),
+        "plain": _side(b_eval, b_parts, eval_days, setup.n_boot),
+        "qthink": _side(q_eval, q_parts, eval_days, setup.n_boot),
         "diff_per_trade_pnl": diff,
         "diff_per_trade_ci95": ci,
         "significant": ci is not None and (ci[0] > 0 or ci[1] < 0),
-        **_split_diff(q_eval, b_eval, plain, eval_days, setup.n_boot),
+        **_split_diff(q_eval, q_parts, b_eval, b_parts, eval_days, n_boot=setup.n_boot),
         "friction": base.manifest.get("execution"),
     }
