@@ -6,7 +6,7 @@ immutable; the engine builds new ones each cycle rather than mutating shared sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum, IntEnum
@@ -235,6 +235,26 @@ class Observation:
     context: Mapping[str, float] = field(default_factory=dict)
     positions: tuple[Position, ...] = ()
     account: AccountState | None = None
+
+
+def features_read(parts: Iterable[object]) -> frozenset[str] | None:
+    """The feature columns ``parts`` read, or ``None`` when one of them does not say.
+
+    A part (gate, exit rule, sizer, contract selector, controller, cycle hooks) says which
+    columns of ``observation.features`` it reads (a controller: also of the frame its
+    ``decide_batch`` is given) with a ``feature_inputs`` attribute, a collection of column
+    names (empty: it reads none). A part without the attribute may read any feature, so
+    then every feature is computed. ``None`` parts are skipped.
+    """
+    read: set[str] = set()
+    for part in parts:
+        if part is None:
+            continue
+        columns = getattr(part, "feature_inputs", None)
+        if columns is None:
+            return None
+        read.update(columns)
+    return frozenset(read)
 
 
 class ExitReason(str, Enum):

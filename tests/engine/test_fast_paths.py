@@ -6,16 +6,23 @@
 * the boxed bar times are forgotten behind the replay: a run that forgets them almost at
   once writes the same records;
 * the loop carries a quiet cycle (flat, idle, HOLD) in one step: a run that takes every
-  cycle through open_cycle, decide and close_cycle writes the same records.
+  cycle through open_cycle, decide and close_cycle writes the same records;
+* a run computes only the features its parts say they read: a run with a gate that does
+  not say (so every feature is computed) writes the same records.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from zerodte.engine import build, feed
+from zerodte.errors import ConfigError
+from zerodte.features import FeatureSet, get_feature_set
+from zerodte.types import Decision, Observation, Veto, features_read
 
 from .helpers import Market, make_market, make_settings
 
@@ -211,3 +218,70 @@ def test_gate_codes_read_as_the_records_values() -> None:
     values = gate_values(codes)
     assert values.dtype == np.float64
     assert np.isnan(values[0]) and values[1:].tolist() == [1.0, 0.0]
+
+
+class _QuietGate:
+    """Lets every entry in and does not say which features it reads."""
+
+    name = "quiet"
+
+    def check(self, observation: Observation, decision: Decision) -> Veto | None:
+        return None
+
+
+class _SecretReader:
+    """Says it reads no feature, and reads one."""
+
+    name = "secret"
+    feature_inputs = ()
+
+    def check(self, observation: Observation, decision: Decision) -> Veto | None:
+        observation.features.get("rsi_14", 0.0)
+        return None
+
+
+def test_computing_only_the_features_read_changes_no_record(
+    market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zerodte.engine import sources
+    from zerodte.policy.gates import build_gates
+
+    computed: list[list[str]] = []
+
+    class Chunks(sources.FeatureChunks):
+        def __init__(self, frame: pd.DataFrame, feature_set: FeatureSet) -> None:
+            super().__init__(frame, feature_set)
+            computed.append(self.columns)
+
+    monkeypatch.setattr(sources, "FeatureChunks", Chunks)
+    lean = _run(market, tmp_path, "lean")
+    gates = [*build_gates(make_settings(tmp_path, momentum_threshold_pct=0.05)), _QuietGate()]
+    whole = _run(market, tmp_path, "whole", gates=gates)
+    _same_records(lean, whole)
+    # momentum reads its 5-minute return; every trade row carries three entry features
+    assert sorted(computed[0]) == ["momentum_15m", "momentum_5m", "volume_spike"]
+    assert computed[1] == list(get_feature_set("default").resolve(market.frame.columns).columns)
+
+
+def test_reading_a_feature_not_computed_is_an_error(market: Market, tmp_path: Path) -> None:
+    """A part that reads a feature it did not declare gets a ConfigError naming it, never
+    the default of ``get`` (a missing value silently standing in for a number)."""
+    from zerodte.engine.backtest import run_backtest
+    from zerodte.policy.gates import build_gates
+
+    s = make_settings(tmp_path, momentum_threshold_pct=0.05)
+    gates = [*build_gates(s), _SecretReader()]
+    with pytest.raises(ConfigError, match="'rsi_14' is not computed in this run"):
+        run_backtest(s, market, write=False, record=False, n_boot=10, gates=gates)  # type: ignore[arg-type]
+
+
+def test_features_read_is_all_when_a_part_does_not_say() -> None:
+    said = SimpleNamespace(feature_inputs=("a", "b"))
+    empty = SimpleNamespace(feature_inputs=())
+    assert features_read([said, None, empty, SimpleNamespace(feature_inputs=("b", "c"))]) == {
+        "a",
+        "b",
+        "c",
+    }
+    assert features_read([empty]) == frozenset()
+    assert features_read([said, SimpleNamespace()]) is None

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from zerodte.errors import DataError
-from zerodte.features import compute_features
+from zerodte.features import compute_features, get_feature_set
 from zerodte.features.compute import FeatureChunks
 from zerodte.market.schema import market_frame
 from zerodte.market.synthetic import generate_market
@@ -64,3 +64,32 @@ def test_pieces_go_forward(long_frame: pd.DataFrame) -> None:
 def test_frame_without_minute_is_one_piece(long_frame: pd.DataFrame) -> None:
     frame = long_frame.drop(columns=["minute"])
     assert FeatureChunks(frame).session_bounds(1) == [0, len(frame)]
+
+
+@pytest.mark.parametrize("feature_set", ["default", "flow"])
+def test_each_column_alone_has_the_whole_sets_values(
+    long_frame: pd.DataFrame, feature_set: str
+) -> None:
+    """A backtest computes only the features its parts read (``FeatureSet.only``): each
+    column computed alone, whole or in pieces, has the bits of the whole set's column."""
+    whole_set = get_feature_set(feature_set).resolve(long_frame.columns)
+    whole = compute_features(long_frame, whole_set)
+    for column in whole_set.columns:
+        alone = whole_set.only({column, "not_a_feature"})
+        assert alone.columns == (column,)
+        expected = whole[column].to_numpy().view(np.int64)
+        got = compute_features(long_frame, alone)[column].to_numpy()
+        assert np.array_equal(got.view(np.int64), expected), column
+        chunks = FeatureChunks(long_frame, alone)
+        pieces = [chunks.compute(stop)[column] for stop in chunks.session_bounds(2)[1:]]
+        assert np.array_equal(pd.concat(pieces).to_numpy().view(np.int64), expected), column
+
+
+def test_a_cut_set_keeps_the_whole_sets_order(long_frame: pd.DataFrame) -> None:
+    whole = get_feature_set("default").resolve(long_frame.columns)
+    wanted = {"volume_spike", "momentum_15m", "rsi_14", "momentum_5m"}
+    cut = whole.only(wanted)
+    assert set(cut.columns) == wanted
+    assert list(cut.columns) == [c for c in whole.columns if c in wanted]
+    assert set(cut.groups) < set(whole.groups)  # fewer groups to compute
+    assert whole.only(()).columns == ()

@@ -126,6 +126,7 @@ class AlignmentGate:
     """Vetoes an entry when the cycle's data is STALE or NONE (``iv_conf < 0.5``)."""
 
     name = "alignment"
+    feature_inputs: tuple[str, ...] = ()
 
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Veto on stale or missing data."""

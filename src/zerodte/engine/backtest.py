@@ -21,13 +21,20 @@ from zerodte.config.root import Settings
 from zerodte.engine.alignment import AlignmentTracker
 from zerodte.engine.build import build_engine, market_quote_books, validate_settings
 from zerodte.engine.clock import SimulatedClock
+from zerodte.engine.engine import Engine
 from zerodte.engine.feed import FeedColumns, HistoricalFeed, QuoteBookFactory
 from zerodte.engine.finish import FinishedRun, RunInfo, finish_run
 from zerodte.engine.memory import release_freed_memory
 from zerodte.engine.parts import ContextSource, ContractSelector
 from zerodte.engine.recorder import Recorder
 from zerodte.engine.rundir import make_run_id
-from zerodte.engine.sources import BatchDecisions, PieceDecisions, StreamDecisions
+from zerodte.engine.sources import (
+    BatchDecisions,
+    PieceDecisions,
+    StreamDecisions,
+    features_to_compute,
+)
+from zerodte.engine.trades import FEATURE_CONTEXT
 from zerodte.errors import ConfigError, ModelError
 from zerodte.features import FeatureStream, compute_features, get_feature_set
 from zerodte.options.params import apply_model_params
@@ -35,7 +42,7 @@ from zerodte.policy.base import EntryController, Gate
 from zerodte.policy.controllers import build_controller
 from zerodte.regime import OUTPUT_COLUMNS as REGIME_COLUMNS
 from zerodte.regime import RegimeConfig, walk_forward_regime
-from zerodte.types import Action
+from zerodte.types import Action, features_read
 
 logger = logging.getLogger(__name__)
 
@@ -223,8 +230,12 @@ def _batch_source(
     decide_batch: Callable[[pd.DataFrame], pd.DataFrame],
     *,
     columns: FeedColumns,
+    reads: frozenset[str] | None,
 ) -> BatchDecisions | PieceDecisions:
     """``decide_batch`` over the frame joined with its features (and predictor context).
+
+    Only the features the run's parts read are computed (``reads``, from
+    :func:`_features_read`; all of them for ``None``).
 
     A controller whose ``decide_batch`` decides each row alone (``batch_rows_independent``)
     is asked a piece of sessions at a time as the loop reaches it (:class:`PieceDecisions`:
@@ -237,19 +248,35 @@ def _batch_source(
     if getattr(ctrl, "batch_rows_independent", False):
         extra = None if predictor is None else predictor.values
         return PieceDecisions(
-            frame, feature_set, decide_batch, controller=ctrl, columns=columns, extra=extra
+            frame,
+            feature_set,
+            decide_batch,
+            controller=ctrl,
+            columns=columns,
+            extra=extra,
+            reads=reads,
         )
-    features = compute_features(frame, feature_set)
+    computed, left_out = features_to_compute(frame, feature_set, reads)
+    features = compute_features(frame, computed)
     new = [c for c in features.columns if c not in frame.columns]
     # all of them, as a rule: then no copy of the features (tens of MB a year) is made
     parts = [frame, features if len(new) == features.shape[1] else features[new]]
     if predictor is not None:
         parts.append(predictor.values.drop(columns=[*frame.columns, *new], errors="ignore"))
     decided = decide_batch(pd.concat(parts, axis=1))
-    source = BatchDecisions(decided, features, controller=ctrl)
+    source = BatchDecisions(decided, features, controller=ctrl, left_out=left_out)
     actions = decided["action"].to_numpy(dtype=np.int64)
     columns.prime_times(np.flatnonzero(actions != int(Action.HOLD)))
     return source
+
+
+def _features_read(engine: Engine, ctrl: EntryController) -> frozenset[str] | None:
+    """The features a run reads: those its parts say they read
+    (:func:`~zerodte.types.features_read`) and the entry features of every trade row;
+    ``None`` (all) when a part does not say."""
+    parts = [*engine.gates, engine.sizer, engine.selector, engine.exits, engine.hooks, ctrl]
+    read = features_read(parts)
+    return None if read is None else read | frozenset(FEATURE_CONTEXT)
 
 
 BacktestResult = FinishedRun
@@ -339,15 +366,6 @@ def run_backtest(
     predictor = market_context(settings, frame)
     if predictor is not None:
         context = _combined(predictor.source(), context)
-    decide_batch = getattr(ctrl, "decide_batch", None)
-    if path == "vectorised" and decide_batch is not None:
-        source: BatchDecisions | PieceDecisions | StreamDecisions = _batch_source(
-            frame, feature_set, predictor, ctrl, decide_batch, columns=feed.columns
-        )
-    else:
-        if path == "vectorised":
-            logger.info("controller %s has no decide_batch; running the streaming path", ctrl.name)
-        source = StreamDecisions(ctrl, FeatureStream(feature_set), feed)
     config_hash = settings_hash(settings)
     rid = run_id or make_run_id(config_hash, market_data.data_hash, ctrl.name, settings.engine.seed)
     alignment = AlignmentTracker(settings.alignment, feed.columns.data_lag_s)
@@ -365,6 +383,21 @@ def run_backtest(
         probe_gates=probe_gates,
         gates=gates,
     )
+    decide_batch = getattr(ctrl, "decide_batch", None)
+    if path == "vectorised" and decide_batch is not None:
+        source: BatchDecisions | PieceDecisions | StreamDecisions = _batch_source(
+            frame,
+            feature_set,
+            predictor,
+            ctrl,
+            decide_batch,
+            columns=feed.columns,
+            reads=_features_read(engine, ctrl),
+        )
+    else:
+        if path == "vectorised":
+            logger.info("controller %s has no decide_batch; running the streaming path", ctrl.name)
+        source = StreamDecisions(ctrl, FeatureStream(feature_set), feed)
     total = len(frame)
     tick = None if progress is None else (lambda i: progress(i, total))
     run = engine.run(source, tick)

@@ -107,6 +107,8 @@ def _with_alignment(context: ContextSource | None, tracker: AlignmentTracker) ->
 class ModelContractSelector:
     """Contract selection by ``options.selection`` (ATM, target delta or N strikes OTM)."""
 
+    feature_inputs: tuple[str, ...] = ()
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 

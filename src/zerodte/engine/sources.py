@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,21 @@ from zerodte.engine.recorder import Recorder
 from zerodte.errors import ConfigError
 from zerodte.features import FeatureStream
 from zerodte.features.compute import FeatureChunks
+from zerodte.features.sets import FeatureSet, get_feature_set
 from zerodte.policy.base import DecisionTable, EntryController
 from zerodte.types import Action, Decision, Observation
+
+
+def features_to_compute(
+    frame: pd.DataFrame, feature_set: str | FeatureSet, reads: Collection[str] | None
+) -> tuple[FeatureSet, frozenset[str]]:
+    """``feature_set`` resolved for ``frame`` and cut to the columns ``reads`` (all of them
+    for ``None``: :func:`~zerodte.types.features_read`), and the columns left out."""
+    whole = get_feature_set(feature_set).resolve(frame.columns)
+    if reads is None:
+        return whole, frozenset()
+    kept = whole.only(reads)
+    return kept, frozenset(whole.columns) - frozenset(kept.columns)
 
 
 def decision_table(decided: pd.DataFrame, bars: int) -> DecisionTable:
@@ -43,7 +56,9 @@ class BatchDecisions:
     """Precomputed decisions (``decide_batch`` output) and features, read per cycle.
 
     ``controller`` is the controller that made the decisions; the engine shows it every
-    closed trade when it has ``observe_trade`` (as in the streaming path).
+    closed trade when it has ``observe_trade`` (as in the streaming path). ``left_out``
+    are the feature set's columns not computed (:func:`features_to_compute`): reading one
+    is a :class:`~zerodte.errors.ConfigError`.
     """
 
     name = "vectorised"
@@ -55,8 +70,10 @@ class BatchDecisions:
         decisions: pd.DataFrame,
         features: pd.DataFrame,
         controller: EntryController | None = None,
+        left_out: frozenset[str] = frozenset(),
     ) -> None:
         self._table = decision_table(decisions, len(features))
+        self._left_out = left_out
         self.decisions = decisions
         self.controller = controller
         self._actions = self._table.actions
@@ -78,7 +95,7 @@ class BatchDecisions:
 
     def features(self, i: int) -> Mapping[str, float]:
         """Feature values of cycle ``i`` (a read-only view; nothing is copied)."""
-        return RowView(self._index, self._features[i])
+        return RowView(self._index, self._features[i], self._left_out)
 
 
 SESSIONS_PER_PIECE = 20
@@ -102,6 +119,10 @@ class PieceDecisions:
         The market frame the feed replays.
     feature_set
         Name or :class:`~zerodte.features.sets.FeatureSet` of the features.
+    reads
+        The feature columns the run's parts read
+        (:func:`~zerodte.types.features_read`): only those are computed, and
+        reading another is a :class:`~zerodte.errors.ConfigError`. ``None``: all of them.
     decide_batch
         The controller's ``decide_batch``.
     controller
@@ -121,17 +142,19 @@ class PieceDecisions:
     def __init__(
         self,
         frame: pd.DataFrame,
-        feature_set: str,
+        feature_set: str | FeatureSet,
         decide_batch: Callable[[pd.DataFrame], pd.DataFrame],
         *,
         controller: EntryController | None,
         columns: FeedColumns,
         extra: pd.DataFrame | None = None,
         sessions_per_piece: int | None = None,
+        reads: Collection[str] | None = None,
     ) -> None:
         self.controller = controller
         self._frame = frame
-        self._chunks = FeatureChunks(frame, feature_set)
+        computed, self._left_out = features_to_compute(frame, feature_set, reads)
+        self._chunks = FeatureChunks(frame, computed)
         self._bounds = self._chunks.session_bounds(sessions_per_piece or SESSIONS_PER_PIECE)
         self._decide_batch = decide_batch
         self._columns = columns
@@ -198,24 +221,40 @@ class PieceDecisions:
     def features(self, i: int) -> Mapping[str, float]:
         """Feature values of cycle ``i`` (a read-only view; nothing is copied)."""
         j = self._at(i)
-        return RowView(self._index, self._features[j])
+        return RowView(self._index, self._features[j], self._left_out)
 
 
 class RowView(Mapping[str, float]):
     """A read-only mapping over one row of a feature matrix.
 
     Building a dict of every feature for every observation was the costliest part of an
-    entry attempt; gates and most controllers read none or a few of them.
+    entry attempt; gates and most controllers read none or a few of them. A column of
+    ``left_out`` (of the feature set, not computed in this run) is a
+    :class:`~zerodte.errors.ConfigError`, never a missing key that ``get`` would turn into
+    its default.
     """
 
-    __slots__ = ("_index", "_row")
+    __slots__ = ("_index", "_left_out", "_row")
 
-    def __init__(self, index: Mapping[str, int], row: np.ndarray) -> None:
+    def __init__(
+        self, index: Mapping[str, int], row: np.ndarray, left_out: frozenset[str] = frozenset()
+    ) -> None:
         self._index = index
         self._row = row
+        self._left_out = left_out
 
     def __getitem__(self, key: str) -> float:
-        return float(self._row[self._index[key]])
+        try:
+            j = self._index[key]
+        except KeyError:
+            if key in self._left_out:
+                raise ConfigError(
+                    f"feature {key!r} is not computed in this run: every part of it says "
+                    "which features it reads (feature_inputs) and none lists this one; add "
+                    "it to the feature_inputs of the part that reads it"
+                ) from None
+            raise
+        return float(self._row[j])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)

@@ -51,6 +51,7 @@ class GreeksStopLoss:
     """Stop loss at ``stop_loss_pct x scale`` (replaces the plain stop when enabled)."""
 
     name = ExitReason.STOP_LOSS.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = True
 
     def __init__(self, stop_pct: float, min_hold: float, config: GreeksExitSettings) -> None:
@@ -72,6 +73,7 @@ class GreeksTakeProfit:
     """Take profit at ``take_profit_pct x scale``."""
 
     name = ExitReason.TAKE_PROFIT.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = True
 
     def __init__(self, target_pct: float, config: GreeksExitSettings) -> None:
@@ -101,6 +103,7 @@ class DynamicExit:
 
     name = ExitReason.DYNAMIC.value
     needs_quote = True
+    feature_inputs = ("rsi_14", "jerk_5m", "rv_15m")
 
     def __init__(self, config: DynamicExitSettings) -> None:
         self.config = config

@@ -20,7 +20,14 @@ from collections.abc import Iterable, Sequence
 from zerodte.config.settings import ExitsSettings
 from zerodte.exits.base import ExitRule, TrackedPosition
 from zerodte.exits.rules import build_exit_rules
-from zerodte.types import ExitSignal, Observation, OptionContract, OptionQuote, Position
+from zerodte.types import (
+    ExitSignal,
+    Observation,
+    OptionContract,
+    OptionQuote,
+    Position,
+    features_read,
+)
 
 _NS_PER_MINUTE = 60_000_000_000
 _Key = tuple[OptionContract, int, str]
@@ -58,6 +65,12 @@ class ExitManager:
         )
         self.bar_minutes = bar_minutes
         self._state: dict[_Key, TrackedPosition] = {}
+
+    @property
+    def feature_inputs(self) -> frozenset[str] | None:
+        """The features the rules read (``None`` when a rule does not say:
+        :func:`~zerodte.types.features_read`)."""
+        return features_read(self.rules)
 
     @classmethod
     def from_settings(cls, settings: ExitsSettings) -> ExitManager:

@@ -41,6 +41,7 @@ class LossCap:
 
     __slots__ = ("max_loss",)
     name = ExitReason.LOSS_CAP.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = True
 
     def __init__(self, max_loss: float) -> None:
@@ -68,6 +69,7 @@ class StopLoss:
 
     __slots__ = ("min_hold", "stop_pct")
     name = ExitReason.STOP_LOSS.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = True
 
     def __init__(self, stop_pct: float, min_hold_minutes: float) -> None:
@@ -90,6 +92,7 @@ class TakeProfit:
 
     __slots__ = ("take_profit_pct",)
     name = ExitReason.TAKE_PROFIT.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = True
 
     def __init__(self, take_profit_pct: float) -> None:
@@ -118,6 +121,7 @@ class TrailingStop:
 
     __slots__ = ("activation_pct", "trail_pct")
     name = ExitReason.TRAILING_STOP.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = True
 
     def __init__(self, activation_pct: float, trail_pct: float) -> None:
@@ -165,6 +169,7 @@ class PartialTakeProfit:
 
     __slots__ = ("fraction", "partial_pct")
     name = ExitReason.PARTIAL_TAKE_PROFIT.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = True
 
     def __init__(self, partial_pct: float, fraction: float) -> None:
@@ -198,6 +203,7 @@ class RunnerTrail:
 
     __slots__ = ("partial_pct", "trail_pct")
     name = ExitReason.RUNNER_TRAIL.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = True
 
     def __init__(self, partial_pct: float, trail_pct: float) -> None:
@@ -219,6 +225,7 @@ class MaxHold:
 
     __slots__ = ("max_hold",)
     name = ExitReason.MAX_HOLD.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = False
 
     def __init__(self, max_hold_minutes: float) -> None:
@@ -243,6 +250,7 @@ class ExpiryGuard:
 
     __slots__ = ("minutes",)
     name = ExitReason.EXPIRY_GUARD.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = False
 
     def __init__(self, minutes: float) -> None:
@@ -268,6 +276,7 @@ class EodFlatten:
 
     __slots__ = ("minutes",)
     name = ExitReason.EOD_FLATTEN.value
+    feature_inputs: tuple[str, ...] = ()
     needs_quote = False
 
     def __init__(self, minutes: float) -> None:

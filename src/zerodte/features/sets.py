@@ -117,6 +117,15 @@ class FeatureSet:
             return replace(self, optional_groups=())
         return FeatureSet(self.name, self.version, (*kept, *extra), ())
 
+    def only(self, columns: Collection[str]) -> FeatureSet:
+        """This set cut to those of ``columns`` it has, in its own order (resolve first).
+
+        Each group computes every column it is asked for the same way whatever else is
+        asked, so each kept column's values are those of the whole set.
+        """
+        kept = tuple(c for c in self.columns if c in columns)
+        return FeatureSet(self.name, self.version, kept, ())
+
 
 def _cols(*groups: str) -> tuple[str, ...]:
     return tuple(c for g in groups for c in GROUPS[g].columns)

@@ -3,7 +3,8 @@
 Gates only judge *entries* (a decision other than HOLD); exits are never gated. They are
 pure functions of the observation and the decision: the account counters they need
 (trades today, day trades in the PDT window, the day's P&L, the last exit time) arrive in
-``observation.account``, kept by the engine.
+``observation.account``, kept by the engine. None of them reads a feature (an empty
+``feature_inputs``: :func:`~zerodte.types.features_read`).
 
 Time conventions (see :class:`~zerodte.types.Observation`): a decision at bar ``t`` is made
 at the bar's close, so ``minutes_since_open`` counts the minutes of the session already seen
@@ -18,6 +19,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import numpy as np
 
@@ -39,6 +41,7 @@ class MarketHoursGate:
     """
 
     name: str = "market_hours"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Veto when the session is over or has no bar left to fill in."""
@@ -55,6 +58,7 @@ class OpenWindowGate:
 
     minutes: float
     name: str = "open_window"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Veto while fewer than ``minutes`` of the session have passed."""
@@ -72,6 +76,7 @@ class CloseWindowGate:
 
     minutes: float
     name: str = "close_window"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Veto when fewer than ``minutes`` remain in the session."""
@@ -112,6 +117,7 @@ class PatternDayTraderGate:
     max_day_trades: int
     window_days: int
     name: str = "pdt"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Veto when one more day trade would break the rule."""
@@ -140,6 +146,7 @@ class MaxPositionsGate:
 
     max_positions: int
     name: str = "max_positions"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Veto when the open (or pending) positions already reach the limit."""
@@ -156,6 +163,7 @@ class MaxTradesPerDayGate:
 
     max_trades: int
     name: str = "max_trades_per_day"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Veto once the session's entries reach the limit."""
@@ -171,6 +179,7 @@ class DayOfWeekGate:
 
     allowed: frozenset[str]
     name: str = "day_of_week"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Veto on a weekday outside ``allowed``."""
@@ -197,6 +206,7 @@ class DailyLossLimitGate:
 
     limit: float
     name: str = "daily_loss_limit"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Veto when realised + unrealised P&L of the session is at or below ``-limit``."""
@@ -215,6 +225,7 @@ class CooldownGate:
 
     minutes: float
     name: str = "cooldown"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def check(self, observation: Observation, decision: Decision) -> Veto | None:
         """Veto while the last exit is less than ``minutes`` old."""

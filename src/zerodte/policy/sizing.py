@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 from zerodte.config.decision_settings import QuantorSettings
 from zerodte.config.root import Settings
@@ -80,6 +80,7 @@ class FixedContracts:
     contracts: int = 1
     fee_per_contract: float = 0.65
     name: str = "fixed_contracts"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def size(self, ask: float, account: AccountState) -> SizeDecision:
         """``min(contracts, affordable)``."""
@@ -108,6 +109,7 @@ class FixedDollarRisk:
     fee_per_contract: float = 0.65
     basis: Literal["stop", "premium"] = "stop"
     name: str = "fixed_risk"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def size(self, ask: float, account: AccountState) -> SizeDecision:
         """``floor(risk_dollars / risk_per_contract)``, capped by buying power."""
@@ -133,6 +135,7 @@ class EquityFraction:
     fraction: float = 0.05
     fee_per_contract: float = 0.65
     name: str = "equity_fraction"
+    feature_inputs: ClassVar[tuple[str, ...]] = ()
 
     def size(self, ask: float, account: AccountState) -> SizeDecision:
         """``floor(equity * fraction / (ask * 100))``."""

@@ -58,6 +58,8 @@ class MomentumController:
         self.lookback_minutes = int(lookback_minutes)
         self.threshold_pct = float(threshold_pct)
         self.column = momentum_column(self.lookback_minutes)
+        self.feature_inputs = (self.column,)
+        """The one feature the rule reads (:func:`~zerodte.types.features_read`)."""
 
     def _reason_parts(self) -> tuple[str, str]:
         """The reason's text before and after the return: ``head + f"{ret:+.3f}" + tail``."""

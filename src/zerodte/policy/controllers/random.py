@@ -41,6 +41,7 @@ class RandomController:
     """Enter at random with fixed probabilities (seeded, reproducible, look-ahead free)."""
 
     name = "random"
+    feature_inputs: tuple[str, ...] = ()
 
     def __init__(self, p_call: float, p_put: float, seed: int) -> None:
         if p_call < 0 or p_put < 0 or p_call + p_put > 1:
