@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -36,6 +37,23 @@ def test_spread_fraction_slippage_and_min_ticks() -> None:
     locked = make_quote(CALL, T, 1.00, 1.00)
     assert SpreadFractionSlippage(10.0, 0).slippage(locked) == 0.0
     assert SpreadFractionSlippage(10.0, 1).slippage(locked) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize(("pct", "ticks"), [(10.0, 0), (25.0, 2), (0.0, 1)])
+def test_array_forms_equal_the_scalar_models(pct: float, ticks: int) -> None:
+    """The ghost rewards price arrays of quotes with these; each element is the scalar's."""
+    bid = np.array([1.00, 1.00, 0.05, 2.10, 0.0, np.nan])
+    ask = np.array([1.20, 1.00, 0.07, 2.00, 0.01, 1.00])  # locked, tight, crossed, NaN
+    slip = SpreadFractionSlippage(pct, ticks, tick=0.01)
+    fill = AskBidFill()
+    got = slip.slippage_array(bid, ask)
+    for k, (b, a) in enumerate(zip(bid.tolist(), ask.tolist(), strict=True)):
+        q = make_quote(CALL, T, b, a)
+        assert got[k] == slip.slippage(q), k  # exactly: the same formula
+        for side in Side:
+            assert fill.base_price_array(side, bid, ask)[k] == pytest.approx(
+                fill.base_price(side, q), nan_ok=True
+            )
 
 
 def test_per_contract_fee() -> None:

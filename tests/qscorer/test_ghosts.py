@@ -14,13 +14,9 @@ from hypothesis import strategies as st
 from zerodte.broker.fills import build_execution_model
 from zerodte.config import Settings
 from zerodte.config.settings import CostsSettings
-from zerodte.qscorer.ghosts import (
-    GhostTradeEvaluator,
-    compare_estimates,
-    fill_prices,
-    read_missed,
-    write_missed,
-)
+from zerodte.qscorer.ghost_fills import fill_prices
+from zerodte.qscorer.ghosts import GhostTradeEvaluator
+from zerodte.qscorer.missed import compare_estimates, read_missed, write_missed
 from zerodte.records import MISSED_KEY_COLUMNS, ghost_column
 from zerodte.types import Observation, OptionContract, OptionQuote, Right, Side
 

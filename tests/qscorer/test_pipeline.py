@@ -13,7 +13,7 @@ from zerodte.errors import ConfigError
 from zerodte.market.loading import load_market
 from zerodte.qscorer.artifacts import load_model, save_model
 from zerodte.qscorer.compare import slice_market
-from zerodte.qscorer.ghosts import read_missed
+from zerodte.qscorer.missed import read_missed
 from zerodte.qscorer.optimize import optimize_thresholds
 from zerodte.qscorer.pipeline import (
     default_cycles,

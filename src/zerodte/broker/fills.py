@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 from zerodte.config.settings import CostsSettings
@@ -94,6 +95,10 @@ class AskBidFill:
         """``quote.ask`` for a buy, ``quote.bid`` for a sell."""
         return quote.ask if side is Side.BUY else quote.bid
 
+    def base_price_array(self, side: Side, bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
+        """:meth:`base_price` of every element (the ghost rewards price arrays of quotes)."""
+        return ask if side is Side.BUY else bid
+
 
 @dataclass(frozen=True, slots=True)
 class SpreadFractionSlippage:
@@ -119,6 +124,14 @@ class SpreadFractionSlippage:
         slip = self.pct_of_spread * 0.01 * spread if spread > 0 else 0.0
         floor = self.min_ticks * self.tick
         return slip if slip > floor else floor
+
+    def slippage_array(self, bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
+        """:meth:`slippage` of every element (a NaN spread is charged the floor, as there)."""
+        spread = ask - bid
+        with np.errstate(invalid="ignore"):
+            slip = np.where(spread > 0, self.pct_of_spread * 0.01 * spread, 0.0)
+        floor = self.min_ticks * self.tick
+        return np.where(slip > floor, slip, floor)
 
 
 @dataclass(frozen=True, slots=True)

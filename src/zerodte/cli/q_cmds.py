@@ -96,7 +96,8 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
     """Log the market with the exploratory policy and write its missed-opportunity records."""
     import pandas as pd
 
-    from zerodte.qscorer.ghosts import GhostTradeEvaluator, compare_estimates
+    from zerodte.qscorer.ghosts import GhostTradeEvaluator
+    from zerodte.qscorer.missed import compare_estimates
     from zerodte.qscorer.pipeline import generate_dataset
 
     settings = current_settings()

@@ -40,226 +40,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 import pandas as pd
 
 from zerodte.broker.fills import ExecutionModel, build_execution_model
 from zerodte.config.root import Settings
-from zerodte.io import atomic_write
 from zerodte.options.params import apply_model_params
 from zerodte.qscorer.ghost_exits import GhostPath, first_exit_step
+from zerodte.qscorer.ghost_fills import StrikeSelector, VectorPricer, fill_prices, latency_bars
+from zerodte.qscorer.ghost_geometry import GhostGeometry, ghost_geometry
 from zerodte.qscorer.ghost_quotes import overlay_frame
 from zerodte.qscorer.ghost_retry import BarArrays, retry_zero_bid_exits
+from zerodte.qscorer.missed import RIGHTS, ghost_columns, missed_reason, select_missed
 from zerodte.records import MISSED_KEY_COLUMNS, ghost_column
-from zerodte.types import CONTRACT_MULTIPLIER, Action, OptionContract, OptionQuote, Right, Side
+from zerodte.types import CONTRACT_MULTIPLIER, Right, Side
 
 if TYPE_CHECKING:
     from zerodte.options.real_book import RealQuotes
 
 logger = logging.getLogger(__name__)
-
-MISSED_FILE = "missed.parquet"
-RIGHTS: tuple[tuple[str, Right], ...] = (("call", Right.CALL), ("put", Right.PUT))
-
-
-class VectorPricer(Protocol):
-    """A vectorised option pricer (``zerodte.options.model.OptionModel``)."""
-
-    def price(  # noqa: PLR0917 (OptionModel.price signature)
-        self,
-        spot: np.ndarray,
-        strike: np.ndarray,
-        is_call: np.ndarray | bool,
-        minutes_to_expiry: np.ndarray,
-        vix: np.ndarray,
-        minutes_to_close: np.ndarray | None = None,
-    ) -> Mapping[str, np.ndarray]:
-        """Return at least ``bid`` and ``ask`` arrays (premium per share)."""
-        ...
-
-
-StrikeSelector = Callable[[np.ndarray, Right, np.ndarray, np.ndarray], np.ndarray]
-"""``(spot, right, vix, minutes_to_expiry) -> strikes``: the broker's contract selection,
-vectorised, evaluated with what the decision saw (bar close)."""
-
-
-# --------------------------------------------------------------------------------------
-# friction, vectorised with the broker's own objects
-# --------------------------------------------------------------------------------------
-def slippage_array(execution: ExecutionModel, bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
-    """Slippage per share of the execution model's slippage object, element-wise.
-
-    Uses the object's ``slippage_array`` when it has one; otherwise evaluates the scalar
-    ``slippage(quote)`` of the same object on every element (identical semantics, slower).
-    """
-    model = execution.slippage
-    vec = getattr(model, "slippage_array", None)
-    if callable(vec):
-        return np.asarray(vec(bid, ask), dtype=np.float64)
-    pct = getattr(model, "pct_of_spread", None)
-    min_ticks = getattr(model, "min_ticks", None)
-    tick = getattr(model, "tick", None)
-    if type(model).__name__ == "SpreadFractionSlippage" and None not in (pct, min_ticks, tick):
-        # Same formula as SpreadFractionSlippage.slippage: max(pct% * spread, ticks * tick).
-        spread = ask - bid
-        with np.errstate(invalid="ignore"):
-            slip = np.where(spread > 0, float(pct) * 0.01 * spread, 0.0)  # type: ignore[arg-type]
-        floor = float(min_ticks) * float(tick)  # type: ignore[arg-type]
-        return np.where(slip > floor, slip, floor)
-    return _scalar_slippage(execution, bid, ask)
-
-
-def _scalar_slippage(execution: ExecutionModel, bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
-    contract = OptionContract("SPY", date(2000, 1, 3), Right.CALL, 0.0)
-    stamp = pd.Timestamp("2000-01-03 09:30", tz="America/New_York")
-    out = np.full(bid.shape, np.nan)
-    for i, (b, a) in enumerate(zip(bid.tolist(), ask.tolist(), strict=True)):
-        if np.isfinite(b) and np.isfinite(a):
-            q = OptionQuote(contract, stamp, b, a, 0.0)
-            out[i] = execution.slippage.slippage(q)
-    return out
-
-
-def fill_prices(
-    execution: ExecutionModel, side: Side, bid: np.ndarray, ask: np.ndarray
-) -> np.ndarray:
-    """Element-wise :meth:`ExecutionModel.price` for marketable orders (price only)."""
-    base = ask if side is Side.BUY else bid
-    fill_base = getattr(execution.fill, "name", "")
-    if fill_base != "ask_bid":
-        # Another fill model: evaluate its scalar base price (identical semantics).
-        contract = OptionContract("SPY", date(2000, 1, 3), Right.CALL, 0.0)
-        stamp = pd.Timestamp("2000-01-03 09:30", tz="America/New_York")
-        base = np.array(
-            [
-                execution.fill.base_price(side, OptionQuote(contract, stamp, b, a, 0.0))
-                for b, a in zip(bid.tolist(), ask.tolist(), strict=True)
-            ]
-        )
-    slip = slippage_array(execution, bid, ask)
-    if side is Side.BUY:
-        return base + slip
-    price = base - slip
-    return np.where(price < 0.0, 0.0, price)
-
-
-def latency_bars(execution: ExecutionModel) -> int:
-    """Whole bars between a decision bar and the bar whose open its order fills at."""
-    t0 = pd.Timestamp("2000-01-03 09:30", tz="America/New_York")
-    due = execution.latency.due_time(t0)
-    return max(round((due - t0).total_seconds() / 60.0), 1)
-
-
-# --------------------------------------------------------------------------------------
-# geometry: which bars an order at t would enter and exit at
-# --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class GhostGeometry:
-    """Entry and exit bar positions of every cycle (``-1`` where unavailable)."""
-
-    entry: np.ndarray  # (n,) positions into the frame
-    exits: np.ndarray  # (n, n_horizons) positions into the frame, -1 = unavailable
-    horizons: tuple[int, ...]
-    minutes_to_close: np.ndarray  # (len(frame),) at each bar START (wall time)
-    minutes_to_expiry: np.ndarray  # (len(frame),) at each bar START
-
-
-def session_closes(sessions: Sequence[date] | np.ndarray) -> dict[date, pd.Timestamp]:
-    """Regular-session close of each distinct session."""
-    from zerodte.market.calendar import TradingCalendar
-
-    cal = TradingCalendar()
-    return {d: cal.session_close(d) for d in sorted(set(sessions))}
-
-
-def _expiry_closes(sessions: Sequence[date], expiry_days: int) -> dict[date, pd.Timestamp]:
-    """Close of the expiry session of contracts bought on each session."""
-    from zerodte.market.calendar import TradingCalendar
-
-    cal = TradingCalendar()
-    out: dict[date, pd.Timestamp] = {}
-    for d in sorted(set(sessions)):
-        expiry = cal.sessions_from(d, expiry_days + 1)[-1] if expiry_days > 0 else d
-        out[d] = cal.session_close(expiry)
-    return out
-
-
-def ghost_geometry(
-    frame: pd.DataFrame,
-    horizons: Sequence[int],
-    *,
-    latency: int,
-    guard_minutes: float,
-    expiry_days: int = 0,
-    rows: np.ndarray | None = None,
-) -> GhostGeometry:
-    """Entry/exit bar positions for ``rows`` of ``frame`` (all rows by default).
-
-    Parameters
-    ----------
-    frame
-        Market frame indexed by bar-start timestamps with a ``session`` column.
-    horizons
-        Exit horizons in minutes after the decision bar's start.
-    latency
-        Bars from the decision bar to the entry bar (1 for sub-minute latency).
-    guard_minutes
-        The broker force-exits positions this many minutes before the close; an exit
-        later than that is unavailable.
-    """
-    ts = pd.DatetimeIndex(frame.index)
-    n_all = len(ts)
-    rows = np.arange(n_all) if rows is None else np.asarray(rows, dtype=np.int64)
-    session = frame["session"].to_numpy()
-    closes = session_closes(list(pd.unique(session)))
-    close_ns = np.array([closes[d].value for d in session], dtype=np.int64)
-    if expiry_days > 0:
-        exp = _expiry_closes(list(pd.unique(session)), expiry_days)
-        expiry_ns = np.array([exp[d].value for d in session], dtype=np.int64)
-    else:
-        expiry_ns = close_ns
-    t_ns = ts.asi8
-    mtc = (close_ns - t_ns) / 60e9
-    mte = (expiry_ns - t_ns) / 60e9
-    minute_ns = np.int64(60_000_000_000)
-    t_rows = t_ns[rows]
-    s_rows = session[rows]
-    # Entry: first bar at or after the due time, within the same session.
-    entry = np.searchsorted(t_ns, t_rows + latency * minute_ns, side="left")
-    ok = entry < n_all
-    entry_c = np.minimum(entry, n_all - 1)
-    ok &= session[entry_c] == s_rows
-    entry = np.where(ok, entry_c, -1)
-    exits = np.full((len(rows), len(horizons)), -1, dtype=np.int64)
-    for j, h in enumerate(horizons):
-        target = t_rows + int(h) * minute_ns
-        pos = np.searchsorted(t_ns, target, side="left")
-        pos_c = np.minimum(pos, n_all - 1)
-        good = (pos < n_all) & (t_ns[pos_c] == target) & (session[pos_c] == s_rows)
-        good &= entry >= 0
-        good &= pos_c > entry  # the exit must come after the fill
-        good &= mtc[pos_c] >= guard_minutes
-        exits[:, j] = np.where(good, pos_c, -1)
-    return GhostGeometry(entry, exits, tuple(int(h) for h in horizons), mtc, mte)
-
-
-# --------------------------------------------------------------------------------------
-# the evaluator
-# --------------------------------------------------------------------------------------
-def guard_minutes(settings: Settings) -> float:
-    """Minutes before the close after which the broker holds no position.
-
-    Same-day expiry: ``exits.expiry_exit_minutes``; later expiries: ``exits.eod_flatten_minutes``.
-    """
-    exits = settings.exits
-    if settings.options.expiry_days == 0:
-        return float(exits.expiry_exit_minutes)
-    return float(exits.eod_flatten_minutes)
 
 
 def _default_pricer(settings: Settings) -> VectorPricer:
@@ -648,84 +449,8 @@ class GhostTradeEvaluator:
                 "cycle": chosen["cycle"].to_numpy(np.int64),
                 "timestamp": ts,
                 "session": chosen["session"].to_numpy(),
-                "reason": _missed_reason(chosen),
+                "reason": missed_reason(chosen),
             }
         )
         out = pd.concat([keys, ghosts.reset_index(drop=True)], axis=1)
         return out.loc[:, [*MISSED_KEY_COLUMNS, *ghosts.columns]]
-
-
-def ghost_columns(horizons: Sequence[int]) -> list[str]:
-    """Ghost column names in canonical order: calls by horizon, then puts by horizon."""
-    return [ghost_column(label, int(h)) for label, _ in RIGHTS for h in horizons]
-
-
-def select_missed(decisions: pd.DataFrame, label_mode: str) -> np.ndarray:
-    """Boolean mask of the decisions that get a MissedOpportunityRecord."""
-    executed = decisions["executed_action"].to_numpy(np.int64)
-    not_entered = executed == int(Action.HOLD)
-    if label_mode == "all":
-        return not_entered
-    if label_mode == "flat_only":
-        return not_entered & decisions["flat"].to_numpy(bool)
-    if label_mode == "hold_only":
-        return decisions["action"].to_numpy(np.int64) == int(Action.HOLD)
-    raise ValueError(f"unknown qscorer.label_mode {label_mode!r}; use all, flat_only or hold_only")
-
-
-def _missed_reason(chosen: pd.DataFrame) -> np.ndarray:
-    action = chosen["action"].to_numpy(np.int64)
-    vetoes = chosen["vetoes"].fillna("").astype(str).to_numpy() if "vetoes" in chosen else None
-    reason = np.full(len(chosen), "hold", dtype=object)
-    entered_wish = action != int(Action.HOLD)
-    if vetoes is not None:
-        vetoed = entered_wish & (vetoes != "")
-        reason[vetoed] = np.char.add("veto: ", vetoes[vetoed].astype(str)).astype(object)
-        reason[entered_wish & ~vetoed] = "not executed"
-    else:
-        reason[entered_wish] = "not executed"
-    return reason
-
-
-def write_missed(run_dir: Path, records: pd.DataFrame) -> Path:
-    """Write MissedOpportunityRecords to ``run_dir/missed.parquet`` atomically."""
-    return atomic_write(Path(run_dir) / MISSED_FILE, lambda p: records.to_parquet(p, index=False))
-
-
-def read_missed(run_dir: Path) -> pd.DataFrame:
-    """Read ``run_dir/missed.parquet``."""
-    return pd.read_parquet(Path(run_dir) / MISSED_FILE)
-
-
-def compare_estimates(full: pd.DataFrame, simple: pd.DataFrame) -> pd.DataFrame:
-    """Gap between the full repricing and the simplified estimate, per right and horizon.
-
-    Columns: ``right, horizon, n, mean_full, mean_simple, mean_abs_diff, median_abs_diff,
-    corr`` (Pearson; NaN with fewer than 3 rows or no variance).
-    """
-    rows = []
-    for col in full.columns:
-        if not col.startswith("ghost_"):
-            continue
-        _, right, hz = col.split("_")
-        a = full[col].to_numpy(np.float64)
-        b = simple[col].to_numpy(np.float64)
-        ok = np.isfinite(a) & np.isfinite(b)
-        a, b = a[ok], b[ok]
-        diff = np.abs(a - b)
-        corr = float("nan")
-        if len(a) >= 3 and a.std() > 0 and b.std() > 0:
-            corr = float(np.corrcoef(a, b)[0, 1])
-        rows.append(
-            {
-                "right": right,
-                "horizon": int(hz.rstrip("m")),
-                "n": len(a),
-                "mean_full": float(a.mean()) if len(a) else float("nan"),
-                "mean_simple": float(b.mean()) if len(b) else float("nan"),
-                "mean_abs_diff": float(diff.mean()) if len(a) else float("nan"),
-                "median_abs_diff": float(np.median(diff)) if len(a) else float("nan"),
-                "corr": corr,
-            }
-        )
-    return pd.DataFrame(rows).sort_values(["horizon", "right"]).reset_index(drop=True)

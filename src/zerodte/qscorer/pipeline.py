@@ -47,12 +47,9 @@ from zerodte.qscorer.controller import (
 )
 from zerodte.qscorer.dataset import QDataset, build_dataset
 from zerodte.qscorer.evaluate import evaluate_q_scorer
-from zerodte.qscorer.ghosts import (
-    GhostTradeEvaluator,
-    guard_minutes,
-    session_closes,
-    write_missed,
-)
+from zerodte.qscorer.ghost_geometry import guard_minutes, session_closes
+from zerodte.qscorer.ghosts import GhostTradeEvaluator
+from zerodte.qscorer.missed import write_missed
 from zerodte.qscorer.train import TrainResult, train_q_scorer
 from zerodte.research.serialize import format_figure as _fmt
 
@@ -99,7 +96,7 @@ def label_exit_mismatch(settings: Settings, horizon: int) -> str | None:
     max-hold sale fills at ``t + H`` (``max_hold_minutes + latency = H``).
     """
     from zerodte.broker.fills import build_execution_model
-    from zerodte.qscorer.ghosts import latency_bars
+    from zerodte.qscorer.ghost_fills import latency_bars
 
     lat = latency_bars(build_execution_model(settings.costs, tick=settings.options.tick))
     problems = []
