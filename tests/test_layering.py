@@ -73,7 +73,4 @@ def test_root_modules_import_no_packages() -> None:
         path = SRC / f"{name}.py"
         for line, module in _imports(path):
             target = _layer_of(module)
-            allowed = target in ROOT_MODULES or (
-                name == "types" and module == "zerodte.options.occ"
-            )
-            assert allowed, f"{name}.py:{line} imports {module}"
+            assert target in ROOT_MODULES, f"{name}.py:{line} imports {module}"

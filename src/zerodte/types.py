@@ -6,11 +6,14 @@ immutable; the engine builds new ones each cycle rather than mutating shared sta
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Protocol
+
+from zerodte.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,6 +75,10 @@ class Bar:
     volume: float
 
 
+_OCC_ROOT = re.compile(r"[A-Z][A-Z0-9.]{0,5}")
+_MAX_STRIKE_MILLIS = 99_999_999
+
+
 @dataclass(frozen=True, slots=True)
 class OptionContract:
     """A listed option contract."""
@@ -83,10 +90,27 @@ class OptionContract:
 
     @property
     def symbol(self) -> str:
-        """OCC symbol, e.g. ``SPY241122C00590000``."""
-        from zerodte.options.occ import format_occ
+        """Compact OCC symbol, e.g. ``SPY241122C00590000`` (:mod:`zerodte.options.occ`).
 
-        return format_occ(self)
+        Raises
+        ------
+        DataError
+            If the strike is not positive, is not a multiple of 0.001, or does not fit in
+            eight digits, or the root is not 1-6 upper-case characters.
+        """
+        root = self.underlying.upper()
+        if not _OCC_ROOT.fullmatch(root):
+            raise DataError(
+                f"cannot build an OCC symbol for underlying {self.underlying!r}: the root "
+                "must be 1-6 characters, letters/digits/'.', starting with a letter"
+            )
+        millis = round(self.strike * 1000)
+        if millis <= 0 or millis > _MAX_STRIKE_MILLIS or abs(millis - self.strike * 1000) > 1e-6:
+            raise DataError(
+                f"cannot build an OCC symbol for strike {self.strike!r}: it must be positive, "
+                "below 100000 and a multiple of 0.001"
+            )
+        return f"{root}{self.expiry:%y%m%d}{Right(self.right).value}{millis:08d}"
 
 
 @dataclass(frozen=True, slots=True)

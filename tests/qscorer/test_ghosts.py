@@ -198,7 +198,7 @@ def test_default_evaluator_matches_broker_objects(small_frame: pd.DataFrame) -> 
     rows = np.array([20, 150, 300, 420])
     out = ev.rewards(small_frame, rows)
     books = modelled_quote_books(s, small_frame)
-    selector = ModelContractSelector(s)
+    selector = ModelContractSelector(s.options)
     execu = build_execution_model(s.costs, tick=s.options.tick)
     minute = small_frame["minute"].to_numpy()
     for r_i, row in enumerate(rows):
@@ -259,7 +259,7 @@ def test_exit_rules_equal_the_exit_manager(small_frame: pd.DataFrame, exits: dic
     out = ev.rewards(small_frame, rows)
     plain = fixed.rewards(small_frame, rows)
     books = modelled_quote_books(s, small_frame)
-    selector = ModelContractSelector(s)
+    selector = ModelContractSelector(s.options)
     execu = build_execution_model(s.costs, tick=s.options.tick)
     fee = execu.fees.fee(1)
     minute = small_frame["minute"].to_numpy()

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from zerodte.broker.base import Broker
 from zerodte.broker.tags import TagFactory
 from zerodte.config.root import Settings
+from zerodte.config.settings import OptionsSettings
 from zerodte.engine.alignment import AlignmentGate, AlignmentTracker
 from zerodte.engine.engine import Engine
 from zerodte.engine.feed import ONE_MINUTE, BoxedTimes, Feed, QuoteBookFactory, floats
@@ -85,7 +86,7 @@ def build_engine(
         recorder=recorder,
         gates=chosen,
         sizer=sizer if sizer is not None else build_sizer(settings),
-        selector=selector if selector is not None else ModelContractSelector(settings),
+        selector=selector if selector is not None else ModelContractSelector(settings.options),
         exits=exits if exits is not None else ExitManager.from_settings(settings.exits),
         controller_name=controller_name,
         tags=TagFactory(settings.broker.client_tag_prefix, run_id),
@@ -109,8 +110,8 @@ class ModelContractSelector:
 
     feature_inputs: tuple[str, ...] = ()
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, options: OptionsSettings) -> None:
+        self.options = options
 
     def select(
         self, observation: Observation, right: Right, quotes: QuoteBook
@@ -118,7 +119,7 @@ class ModelContractSelector:
         """The contract ``options.selection`` picks at this observation."""
         from zerodte.options.chain import select_contract
 
-        opts = self.settings.options
+        opts = self.options
         expiry = expiry_for(observation.session, opts.expiry_days)
         return select_contract(
             observation.spy,

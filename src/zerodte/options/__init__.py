@@ -1,7 +1,7 @@
 """Option pricing for SPY 0DTE: Black–Scholes–Merton, implied vol, VIX surface, quotes.
 
-Modules (import them directly; this package re-exports nothing so that
-``OptionContract.symbol`` -> :mod:`zerodte.options.occ` stays a cheap import):
+Modules (import them directly; this package re-exports nothing, so importing one module
+stays cheap):
 
 * :mod:`~zerodte.options.black_scholes` -- ``bs_price``, ``bs_greeks`` (vectorised)
 * :mod:`~zerodte.options.iv` -- ``implied_vol`` (vectorised, robust to minutes to expiry)

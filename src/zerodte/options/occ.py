@@ -16,32 +16,12 @@ from zerodte.types import OptionContract, Right
 _OCC = re.compile(
     r"^(?P<root>[A-Z][A-Z0-9.]{0,5}) *(?P<date>\d{6})(?P<right>[CP])(?P<strike>\d{8})$"
 )
-_MAX_STRIKE_MILLIS = 99_999_999
 
 
 def format_occ(contract: OptionContract) -> str:
-    """Compact OCC symbol of ``contract``.
-
-    Raises
-    ------
-    DataError
-        If the strike is not positive, is not a multiple of 0.001, or does not fit in eight
-        digits, or the root is not 1-6 upper-case characters.
-    """
-    root = contract.underlying.upper()
-    if not re.fullmatch(r"[A-Z][A-Z0-9.]{0,5}", root):
-        raise DataError(
-            f"cannot build an OCC symbol for underlying {contract.underlying!r}: the root "
-            "must be 1-6 characters, letters/digits/'.', starting with a letter"
-        )
-    millis = round(contract.strike * 1000)
-    if millis <= 0 or millis > _MAX_STRIKE_MILLIS or abs(millis - contract.strike * 1000) > 1e-6:
-        raise DataError(
-            f"cannot build an OCC symbol for strike {contract.strike!r}: it must be positive, "
-            "below 100000 and a multiple of 0.001"
-        )
-    right = Right(contract.right).value
-    return f"{root}{contract.expiry:%y%m%d}{right}{millis:08d}"
+    """Compact OCC symbol of ``contract`` (its ``symbol``; a :class:`DataError` for a root
+    or strike the format cannot hold)."""
+    return contract.symbol
 
 
 def parse_occ(symbol: str) -> OptionContract:
