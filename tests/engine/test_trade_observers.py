@@ -1,4 +1,8 @@
-"""Gates and controllers that learn from closed trades see every trade, in order, once."""
+"""Gates and controllers that learn from closed trades see every trade, in order, once.
+
+Everything runs through ``run_backtest``: a learning part is any gate or controller with
+``observe_trade`` (:data:`~zerodte.engine.parts.TradeObserver`).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from zerodte.broker.paper import PaperBroker
 from zerodte.config.root import Settings
-from zerodte.engine.backtest import run_backtest
-from zerodte.engine.build import build_engine
-from zerodte.engine.clock import SimulatedClock
-from zerodte.engine.feed import HistoricalFeed
-from zerodte.engine.recorder import Recorder
-from zerodte.engine.sources import BatchDecisions, StreamDecisions
-from zerodte.features import FeatureStream, compute_features
-from zerodte.policy.base import Gate
+from zerodte.engine.backtest import BacktestResult, run_backtest
 from zerodte.policy.controllers.momentum import MomentumController
 from zerodte.policy.gates import build_gates
 from zerodte.records import TRADE_COLUMNS
@@ -43,6 +39,15 @@ class LearningGate:
         self.rows.append(trade)
 
 
+class MeddlingGate(LearningGate):
+    """Remembers each trade, then scribbles over the row it was handed."""
+
+    def observe_trade(self, trade: dict[str, Any]) -> None:
+        self.rows.append(dict(trade))
+        trade["pnl"] = 1e9
+        trade["exit_reason"] = "meddled"
+
+
 class LearningMomentum(MomentumController):
     """The momentum rule, remembering the trades it is shown."""
 
@@ -55,85 +60,20 @@ class LearningMomentum(MomentumController):
         self.rows.append(trade)
 
 
-class NonLearningGate:
-    """A gate without ``observe_trade`` that counts how often the engine looks for it."""
-
-    name = "plain"
-
-    def __init__(self) -> None:
-        self.lookups = 0
-
-    def check(self, observation: Observation, decision: Decision) -> Veto | None:
-        return None
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "observe_trade":
-            self.lookups += 1
-        raise AttributeError(name)
-
-
 @pytest.fixture(scope="module")
 def market() -> Market:
     return make_market(3, seed=1)
 
 
-def _engine_run(
-    market: Market, settings: Settings, path: str, extra_gate: Gate
-) -> tuple[Recorder, LearningMomentum]:
-    """The composition of ``run_backtest`` with one more gate after the configured ones."""
-    frame = market.frame
-    feed = HistoricalFeed(frame, simple_books(frame), SimulatedClock())
-    recorder = Recorder(feed.columns.times, feed.columns.sessions)
-    controller = LearningMomentum(settings)
-    source: BatchDecisions | StreamDecisions
-    if path == "vectorised":
-        features = compute_features(frame, "default")
-        new = [c for c in features.columns if c not in frame.columns]
-        decisions = controller.decide_batch(pd.concat([frame, features[new]], axis=1))
-        source = BatchDecisions(decisions, features, controller=controller)
-    else:
-        source = StreamDecisions(controller, FeatureStream("default"), feed)
-    engine = build_engine(
-        settings,
-        feed=feed,
-        broker=PaperBroker.from_settings(settings),
-        recorder=recorder,
-        controller_name=controller.name,
-        selector=AtmSelector(),
-        gates=[*build_gates(settings), extra_gate],
-        run_id="observers-test",
-    )
-    engine.run(source)
-    return recorder, controller
-
-
-def test_gates_and_controller_see_every_closed_trade_in_order(
-    market: Market, tmp_path: Path
-) -> None:
-    settings = make_settings(tmp_path, momentum_threshold_pct=0.05)
-    seen: dict[str, list[dict[str, Any]]] = {}
-    for path in PATHS:
-        gate = LearningGate()
-        recorder, controller = _engine_run(market, settings, path, gate)
-        assert len(recorder.trades) > 5, f"{path}: too few trades to check"
-        assert gate.rows == recorder.trades, path
-        assert controller.rows == recorder.trades, path
-        assert all(list(row) == list(TRADE_COLUMNS) for row in gate.rows)
-        assert [r["trade_id"] for r in gate.rows] == list(range(len(gate.rows)))
-        # each observer gets its own copy of the record
-        assert gate.rows[0] is not recorder.trades[0]
-        assert gate.rows[0] is not controller.rows[0]
-        seen[path] = gate.rows
-    pd.testing.assert_frame_equal(pd.DataFrame(seen["vectorised"]), pd.DataFrame(seen["streaming"]))
-
-
-@pytest.mark.parametrize("path", PATHS)
-def test_run_backtest_shows_its_controller_the_trades(
-    market: Market, tmp_path: Path, path: str
-) -> None:
-    settings = make_settings(tmp_path, momentum_threshold_pct=0.05)
-    controller = LearningMomentum(settings)
-    result = run_backtest(
+def _run(
+    market: Market,
+    settings: Settings,
+    path: str,
+    controller: LearningMomentum,
+    extra_gates: list[LearningGate] | None = None,
+) -> BacktestResult:
+    """A backtest with the configured gates plus ``extra_gates`` after them."""
+    return run_backtest(
         settings,
         market,
         controller=controller,
@@ -143,16 +83,51 @@ def test_run_backtest_shows_its_controller_the_trades(
         n_boot=50,
         quote_books=simple_books(market.frame),
         selector=AtmSelector(),
+        gates=None if extra_gates is None else [*build_gates(settings), *extra_gates],
     )
-    assert len(controller.rows) == len(result.trades) > 5
-    shown = pd.DataFrame(controller.rows, columns=list(TRADE_COLUMNS))
-    pd.testing.assert_frame_equal(shown, result.trades)
 
 
-def test_gates_without_the_hook_cost_one_lookup_per_run(market: Market, tmp_path: Path) -> None:
-    """The hook is resolved once per run, not per trade or cycle (the loop stays as fast)."""
+def _shown(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
+
+
+def test_gates_and_controller_see_every_closed_trade_in_order(
+    market: Market, tmp_path: Path
+) -> None:
     settings = make_settings(tmp_path, momentum_threshold_pct=0.05)
-    gate = NonLearningGate()
-    recorder, _ = _engine_run(market, settings, "vectorised", gate)
-    assert len(recorder.trades) > 5
-    assert gate.lookups == 1
+    seen: dict[str, pd.DataFrame] = {}
+    for path in PATHS:
+        gate, controller = LearningGate(), LearningMomentum(settings)
+        result = _run(market, settings, path, controller, [gate])
+        assert len(result.trades) > 5, f"{path}: too few trades to check"
+        assert all(list(row) == list(TRADE_COLUMNS) for row in gate.rows)
+        assert [r["trade_id"] for r in gate.rows] == list(range(len(gate.rows)))
+        pd.testing.assert_frame_equal(_shown(gate.rows), result.trades)
+        pd.testing.assert_frame_equal(_shown(controller.rows), result.trades)
+        seen[path] = _shown(gate.rows)
+    pd.testing.assert_frame_equal(seen["vectorised"], seen["streaming"])
+
+
+def test_an_observer_cannot_alter_the_record(market: Market, tmp_path: Path) -> None:
+    """Each observer is handed its own copy: what one does to it reaches neither the
+    stored trades nor the next observer."""
+    settings = make_settings(tmp_path, momentum_threshold_pct=0.05)
+    meddler, after = MeddlingGate(), LearningGate()
+    controller = LearningMomentum(settings)
+    result = _run(market, settings, "vectorised", controller, [meddler, after])
+    assert len(result.trades) > 5
+    assert "meddled" not in set(result.trades["exit_reason"])
+    pd.testing.assert_frame_equal(_shown(meddler.rows), result.trades)
+    pd.testing.assert_frame_equal(_shown(after.rows), result.trades)
+    pd.testing.assert_frame_equal(_shown(controller.rows), result.trades)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_run_backtest_shows_its_controller_the_trades(
+    market: Market, tmp_path: Path, path: str
+) -> None:
+    settings = make_settings(tmp_path, momentum_threshold_pct=0.05)
+    controller = LearningMomentum(settings)
+    result = _run(market, settings, path, controller)
+    assert len(controller.rows) == len(result.trades) > 5
+    pd.testing.assert_frame_equal(_shown(controller.rows), result.trades)
