@@ -249,9 +249,9 @@ class RowView(Mapping[str, float]):
         except KeyError:
             if key in self._left_out:
                 raise ConfigError(
-                    f"feature {key!r} is not computed in this run: every part of it says "
-                    "which features it reads (feature_inputs) and none lists this one; add "
-                    "it to the feature_inputs of the part that reads it"
+                    f"feature {key!r} is not computed in this run: each of its parts "
+                    "declared the features it reads (feature_inputs) and none declared this "
+                    "one; add it to the feature_inputs of the part that reads it"
                 ) from None
             raise
         return float(self._row[j])

@@ -50,7 +50,7 @@ from zerodte.config.root import Settings
 from zerodte.options.params import apply_model_params
 from zerodte.qscorer.ghost_exits import GhostPath, first_exit_step
 from zerodte.qscorer.ghost_fills import StrikeSelector, VectorPricer, fill_prices, latency_bars
-from zerodte.qscorer.ghost_geometry import GhostGeometry, ghost_geometry
+from zerodte.qscorer.ghost_geometry import GhostGeometry, ghost_geometry, guard_minutes
 from zerodte.qscorer.ghost_quotes import overlay_frame
 from zerodte.qscorer.ghost_retry import BarArrays, retry_zero_bid_exits
 from zerodte.qscorer.missed import RIGHTS, ghost_columns, missed_reason, select_missed
@@ -118,7 +118,8 @@ class GhostTradeEvaluator:
         apply_exit_rules: bool | None = None,
         real_quotes: RealQuotes | None = None,
     ) -> None:
-        self.settings = settings
+        # the sections it reads, not the whole tree
+        self.options, self.exits, self.qscorer = settings.options, settings.exits, settings.qscorer
         self.real_quotes = real_quotes if real_quotes is not None and len(real_quotes) else None
         self.horizons = tuple(int(h) for h in (horizons or settings.qscorer.horizons))
         if not self.horizons or min(self.horizons) < 1:
@@ -131,12 +132,7 @@ class GhostTradeEvaluator:
         self.apply_exit_rules = (
             settings.qscorer.apply_exit_rules if apply_exit_rules is None else apply_exit_rules
         )
-        exits = settings.exits
-        self.guard_minutes = (
-            exits.expiry_exit_minutes
-            if settings.options.expiry_days == 0
-            else exits.eod_flatten_minutes
-        )
+        self.guard_minutes = guard_minutes(settings)
 
     @classmethod
     def for_market(cls, settings: Settings, market_data: object, **kwargs: object) -> Self:
@@ -164,7 +160,7 @@ class GhostTradeEvaluator:
         ask = np.asarray(quote["ask"], np.float64)
         if self.real_quotes is None:
             return bid, ask
-        days = self.settings.options.expiry_days
+        days = self.options.expiry_days
         return overlay_frame(self.real_quotes, frame, pos, strike, right, at, bid, ask, days)
 
     # -- full repricing ----------------------------------------------------------------
@@ -175,7 +171,7 @@ class GhostTradeEvaluator:
             self.horizons,
             latency=latency_bars(self.execution),
             guard_minutes=self.guard_minutes,
-            expiry_days=self.settings.options.expiry_days,
+            expiry_days=self.options.expiry_days,
             rows=rows,
         )
 
@@ -207,9 +203,7 @@ class GhostTradeEvaluator:
         d_pos = rows[e_rows]
         # What the decision saw: the close of bar t, one minute after its start; the
         # engine's selector uses minutes_to_close + 1440 * expiry_days as time to expiry.
-        mte_decision = (
-            geo.minutes_to_close[d_pos] - 1.0 + 1440.0 * self.settings.options.expiry_days
-        )
+        mte_decision = geo.minutes_to_close[d_pos] - 1.0 + 1440.0 * self.options.expiry_days
         for label, right in RIGHTS:
             strike_all = np.full(len(rows), np.nan)
             strike_all[e_rows] = self.selector(
@@ -321,7 +315,7 @@ class GhostTradeEvaluator:
         spot_close = frame["spy_close"].to_numpy(np.float64)
         vix_close = frame["vix_close"].to_numpy(np.float64)
         fee = float(self.execution.fees.fee(1))
-        expiry_days = self.settings.options.expiry_days
+        expiry_days = self.options.expiry_days
         block = max(1, 2_000_000 // max(steps, 1))
         for lo in range(0, len(rows), block):
             r = np.arange(lo, min(lo + block, len(rows)))
@@ -360,7 +354,7 @@ class GhostTradeEvaluator:
                 entry_fee=fee,
                 expires_today=expiry_days == 0,
             )
-            k = first_exit_step(path, self.settings.exits)
+            k = first_exit_step(path, self.exits)
             fired = k >= 0
             fire_bar = np.where(fired, geo.entry[r] + np.maximum(k, 0), -1)
             rule_exit = np.where(fired, fill_bar[np.maximum(fire_bar, 0)], -1)
@@ -388,7 +382,7 @@ class GhostTradeEvaluator:
         """
         rows = np.arange(len(frame)) if rows is None else np.asarray(rows, dtype=np.int64)
         geo = self.geometry(frame, rows)
-        q = self.settings.qscorer
+        q = self.qscorer
         close = frame["spy_close"].to_numpy(np.float64)
         s0 = close[rows]
         premium = q.ghost_premium_pct * 0.01 * s0
@@ -432,7 +426,7 @@ class GhostTradeEvaluator:
             :data:`~zerodte.records.MISSED_KEY_COLUMNS` plus one ghost column per right and
             horizon. Every selected cycle has a row; unavailable horizons are null.
         """
-        mode = label_mode or self.settings.qscorer.label_mode
+        mode = label_mode or self.qscorer.label_mode
         sel = select_missed(decisions, mode)
         chosen = decisions.loc[sel]
         ts = pd.DatetimeIndex(pd.to_datetime(chosen["timestamp"]))
