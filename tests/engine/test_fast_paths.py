@@ -272,7 +272,7 @@ def test_reading_a_feature_not_computed_is_an_error(market: Market, tmp_path: Pa
     s = make_settings(tmp_path, momentum_threshold_pct=0.05)
     gates = [*build_gates(s), _SecretReader()]
     with pytest.raises(ConfigError, match="'rsi_14' is not computed in this run"):
-        run_backtest(s, market, write=False, record=False, n_boot=10, gates=gates)  # type: ignore[arg-type]
+        run_backtest(s, market, write=False, record=False, n_boot=10, gates=gates)
 
 
 def test_features_read_is_all_when_a_part_does_not_say() -> None:
