@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 CONTRACT_MULTIPLIER = 100
 """Shares per option contract. P&L is always ``(exit - entry) * 100 * qty - fees``."""
 
+SESSION_MINUTES = 390
+"""Minutes (one-minute bars) of a full regular session, 09:30-16:00."""
+
 SYMBOL_PATTERN = r"^[A-Z0-9.^-]*[A-Z0-9][A-Z0-9.^-]*$"
 """A market symbol: characters of ``A-Z 0-9 . ^ -`` with at least one letter or digit
 (``SPY``, ``BRK.B``, ``^VIX``), at most :data:`SYMBOL_MAX_LENGTH` of them. Symbols name store

@@ -22,6 +22,7 @@ from zerodte.cli import options_cmds
 from zerodte.cli.context import current_settings
 from zerodte.cli.output import print_json
 from zerodte.cli.state import STATE
+from zerodte.types import SESSION_MINUTES
 
 if TYPE_CHECKING:
     from zerodte.market.loading import MarketData
@@ -31,7 +32,6 @@ DEMO_DAYS = 250
 """Sessions of the synthetic year the demo pipeline runs on."""
 DEMO_DATASET_SESSIONS = 100
 """Sessions logged for the dataset; the remaining 150 are out of sample."""
-MINUTES_PER_SESSION = 390
 
 
 def _market_summary(data: MarketData) -> None:
@@ -131,7 +131,7 @@ def demo(
     if as_json:
         q_cmds.pipeline(
             horizon=None,
-            cycles=DEMO_DATASET_SESSIONS * MINUTES_PER_SESSION if synthetic else None,
+            cycles=DEMO_DATASET_SESSIONS * SESSION_MINUTES if synthetic else None,
             deploy=False,
             baseline="momentum",
             out=None,
@@ -161,7 +161,7 @@ def demo(
         )
     q_cmds.pipeline(
         horizon=None,
-        cycles=DEMO_DATASET_SESSIONS * MINUTES_PER_SESSION if synthetic else None,
+        cycles=DEMO_DATASET_SESSIONS * SESSION_MINUTES if synthetic else None,
         deploy=False,
         baseline="momentum",
         out=None,

@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from zerodte.config.section import Section as _Section
+from zerodte.types import SESSION_MINUTES
 
-_Minutes = Annotated[int, Field(ge=1, le=390)]
+_Minutes = Annotated[int, Field(ge=1, le=SESSION_MINUTES)]
 _Layer = Annotated[int, Field(ge=1, le=4096)]
 _Weight = Annotated[float, Field(ge=0)]
 

@@ -41,10 +41,7 @@ from zerodte.config.decision_settings import (
 )
 from zerodte.config.names import ControllerName, FeatureSetName
 from zerodte.config.section import Section
-from zerodte.types import SYMBOL_MAX_LENGTH, SYMBOL_PATTERN
-
-SESSION_MINUTES = 390
-"""Minutes of a regular session: the bound of every minutes-within-a-day setting."""
+from zerodte.types import SESSION_MINUTES, SYMBOL_MAX_LENGTH, SYMBOL_PATTERN
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 DayMinutes = Annotated[float, Field(ge=0, le=SESSION_MINUTES)]

@@ -33,9 +33,9 @@ import math
 
 from zerodte.config.decision_settings import DynamicExitSettings, GreeksExitSettings
 from zerodte.exits.base import TrackedPosition
-from zerodte.types import ExitReason, ExitSignal, Observation, OptionQuote, Right
+from zerodte.types import SESSION_MINUTES, ExitReason, ExitSignal, Observation, OptionQuote, Right
 
-_FIFTEEN_MIN_YEARS = 15.0 / (252.0 * 390.0)
+_FIFTEEN_MIN_YEARS = 15.0 / (252.0 * SESSION_MINUTES)
 
 
 def greeks_scale(config: GreeksExitSettings, quote: OptionQuote | None, vix: float) -> float:
@@ -178,6 +178,6 @@ class DynamicExit:
         theta, delta = quote.theta, quote.delta
         if not all(math.isfinite(x) for x in (rv, theta, delta)):
             return False
-        decay = abs(theta) * 15.0 / 390.0
+        decay = abs(theta) * 15.0 / SESSION_MINUTES
         gain = abs(delta) * observation.spy * (rv / 100.0) * math.sqrt(_FIFTEEN_MIN_YEARS)
         return decay > gain

@@ -25,8 +25,6 @@ from typing import Any
 from zerodte.config import Settings, with_overrides
 from zerodte.errors import ConfigError, DataError
 
-MINUTES_PER_SESSION = 390
-
 
 @dataclass(frozen=True)
 class FamilyConfig:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from zerodte.features import kernels as k
+from zerodte.types import SESSION_MINUTES
 
 
 class RunningSums:
@@ -122,5 +123,5 @@ class Context:
             # squares first: squaring each window's copy cost 30x the work and a (rows,
             # window) temporary; every window sums the same squares in the same order
             ms = k.rolling(r * r, window, self.n, lambda w: w.mean(axis=1))
-            self.cache[key] = 100.0 * np.sqrt(252.0 * 390.0 * ms)
+            self.cache[key] = 100.0 * np.sqrt(252.0 * SESSION_MINUTES * ms)
         return self.cache[key]

@@ -21,10 +21,11 @@ import numpy as np
 
 from zerodte.features import kernels as k
 from zerodte.features.context import Context
+from zerodte.types import SESSION_MINUTES
 
 Arrays = dict[str, np.ndarray]
 RETURN_WINDOWS: tuple[int, ...] = (1, 5, 15, 30, 60)
-SESSION_ROWS = 390
+SESSION_ROWS = SESSION_MINUTES
 """Most bars a regular session has; session groups need this much history in the stream."""
 
 

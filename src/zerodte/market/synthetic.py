@@ -69,10 +69,11 @@ import pandas as pd
 from zerodte.errors import DataError
 from zerodte.market.calendar import TradingCalendar
 from zerodte.market.schema import BAR_COLUMNS, TIMEZONE
+from zerodte.types import SESSION_MINUTES
 
 logger = logging.getLogger(__name__)
 
-MINUTES_PER_DAY = 390
+MINUTES_PER_DAY = SESSION_MINUTES
 TRADING_DAYS = 252
 VIX_HORIZON_DAYS = 21
 FLOW_NAMES: tuple[str, ...] = ("trend", "neutral", "range")
@@ -311,7 +312,9 @@ def simulate_market(cfg: SyntheticConfig) -> SyntheticMarket:
         rows = lengths == length
         u[rows, :length] = _u_shape(int(length), cfg)
         vshape[rows, :length] = _volume_shape(int(length))
-    base = sig_reg[vol_reg] * np.sqrt((1.0 - cfg.overnight_var_share) / (TRADING_DAYS * 390))
+    base = sig_reg[vol_reg] * np.sqrt(
+        (1.0 - cfg.overnight_var_share) / (TRADING_DAYS * SESSION_MINUTES)
+    )
     sigma0 = base[:, None] * u * np.exp(grid(x_slow) + grid(x_fast) - corr)
     shocks = grid(np.clip(z + jump, -40.0, 40.0))
 
@@ -385,8 +388,8 @@ def simulate_market(cfg: SyntheticConfig) -> SyntheticMarket:
     occ = sum(np.linalg.matrix_power(trans, k) for k in range(VIX_HORIZON_DAYS))
     occ = np.asarray(occ) / VIX_HORIZON_DAYS
     exp_var = occ @ (sig_reg**2)
-    w_slow = (cfg.slow_tau / (VIX_HORIZON_DAYS * 390)) * (
-        1.0 - np.exp(-VIX_HORIZON_DAYS * 390 / cfg.slow_tau)
+    w_slow = (cfg.slow_tau / (VIX_HORIZON_DAYS * MINUTES_PER_DAY)) * (
+        1.0 - np.exp(-VIX_HORIZON_DAYS * MINUTES_PER_DAY / cfg.slow_tau)
     )
     vix_flat = (
         100.0

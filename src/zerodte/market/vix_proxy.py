@@ -21,8 +21,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from zerodte.types import SESSION_MINUTES
+
 VIX_PER_RV = 1.9
-WINDOW = 390
+WINDOW = SESSION_MINUTES
 MIN_RETURNS = 30
 
 

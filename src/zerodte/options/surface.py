@@ -46,9 +46,8 @@ from numpy.typing import ArrayLike
 from zerodte.config.settings import OptionsSettings
 from zerodte.options.black_scholes import FloatArray
 from zerodte.options.expiry import MINUTES_PER_YEAR
+from zerodte.types import SESSION_MINUTES
 
-SESSION_MINUTES = 390.0
-"""Minutes of the expiry session that carry the 0DTE variance multiplier."""
 MIN_SMILE_MINUTES = 1.0
 """``z`` uses at least one minute of time so it stays finite at the expiry instant."""
 

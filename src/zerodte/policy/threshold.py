@@ -45,7 +45,7 @@ from zerodte.policy.controllers.inputs import observation_key, observation_value
 from zerodte.policy.controllers.linear import LinearArms, write_learned_state
 from zerodte.policy.controllers.random import splitmix_uniform
 from zerodte.policy.memory import EntryMemory
-from zerodte.types import Action, Decision, Observation, Veto
+from zerodte.types import SESSION_MINUTES, Action, Decision, Observation, Veto
 
 INPUTS = (
     "hmm_trend",
@@ -91,7 +91,7 @@ def signal_features(v: Mapping[str, float], direction: float, confidence: float)
         g("bb_pos_20", 0.5),
         g("vix", 15.0, 10.0),
         g("volume_spike", 1.0),
-        g("minute_of_session", 0.0, 390.0),
+        g("minute_of_session", 0.0, SESSION_MINUTES),
         direction,
         confidence,
     ]

@@ -24,6 +24,7 @@ from typing import Any
 
 from zerodte.config.overrides import with_overrides
 from zerodte.config.root import Settings
+from zerodte.types import SESSION_MINUTES
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def predictor_ablation(
     out_dir: Path,
     predictor_sessions: int = 100,
     days: int = 250,
-    cycles: int = 100 * 390,
+    cycles: int = 100 * SESSION_MINUTES,
     feature_set: str = "flow",
     workers: int = 2,
     n_boot: int = 1000,

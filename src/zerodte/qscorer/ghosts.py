@@ -55,7 +55,7 @@ from zerodte.qscorer.ghost_quotes import overlay_frame
 from zerodte.qscorer.ghost_retry import BarArrays, retry_zero_bid_exits
 from zerodte.qscorer.missed import RIGHTS, ghost_columns, missed_reason, select_missed
 from zerodte.records import MISSED_KEY_COLUMNS, ghost_column
-from zerodte.types import CONTRACT_MULTIPLIER, Right, Side
+from zerodte.types import CONTRACT_MULTIPLIER, SESSION_MINUTES, Right, Side
 
 if TYPE_CHECKING:
     from zerodte.options.real_book import RealQuotes
@@ -393,7 +393,8 @@ class GhostTradeEvaluator:
             # The exit quote is the open of bar t + h, i.e. the close of bar t + h - 1.
             s1 = np.where(ok, close[np.maximum(pos - 1, 0)], np.nan)
             cost = premium * (
-                q.ghost_spread_slippage_rt_pct * 0.01 + q.ghost_theta_daily_pct * 0.01 * h / 390.0
+                q.ghost_spread_slippage_rt_pct * 0.01
+                + q.ghost_theta_daily_pct * 0.01 * h / SESSION_MINUTES
             )
             for label, sign in (("call", 1.0), ("put", -1.0)):
                 pnl = CONTRACT_MULTIPLIER * (sign * 0.5 * (s1 - s0) - cost)

@@ -38,6 +38,7 @@ from scipy.stats import binomtest
 
 from zerodte.config.root import Settings
 from zerodte.errors import ConfigError
+from zerodte.types import SESSION_MINUTES
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ T = TypeVar("T")
 
 DEFAULT_DAYS = 250
 DEFAULT_LOGGED_SESSIONS = 100
-MINUTES_PER_SESSION = 390
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ def power_study(
         logger.info("power study runs on synthetic markets generated per seed")
     if not seeds:
         raise ConfigError("a power study needs at least one seed (--seeds A-B)")
-    c = int(cycles) if cycles is not None else DEFAULT_LOGGED_SESSIONS * MINUTES_PER_SESSION
+    c = int(cycles) if cycles is not None else DEFAULT_LOGGED_SESSIONS * SESSION_MINUTES
     tasks = [
         PowerTask(
             settings=settings,

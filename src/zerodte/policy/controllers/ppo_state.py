@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from zerodte.types import Observation
+from zerodte.types import SESSION_MINUTES, Observation
 
 BASE_FEATURES: tuple[str, ...] = (
     "is_in_trade",
@@ -86,7 +86,7 @@ def state_vector(observation: Observation, names: Sequence[str]) -> np.ndarray:
         "pnl_pct": _f(ctx, "position_pnl_pct") / 10.0,
         "drawdown": _f(ctx, "position_max_drawdown_pct") / 10.0,
         "minutes_held": _f(ctx, "position_minutes_held") / 60.0,
-        "minutes_to_expiry": mtc / 390.0,
+        "minutes_to_expiry": mtc / SESSION_MINUTES,
         "predicted_direction": _f(ctx, "direction_prob_up") - _f(ctx, "direction_prob_down"),
         "confidence": 0.0 if conf is None or math.isnan(float(conf)) else float(conf),
         "momentum_5m": _f(feats, "momentum_5m"),
