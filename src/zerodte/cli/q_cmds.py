@@ -261,7 +261,7 @@ def evaluate(  # noqa: PLR0917
 ) -> None:
     """Evaluate a model on freshly logged data: fit, anti-selection and off-policy value."""
     from zerodte.qscorer.artifacts import load_model
-    from zerodte.qscorer.controller import QScorerController, expected_schema_hash
+    from zerodte.qscorer.controller import QScorerController
     from zerodte.qscorer.evaluate import evaluate_q_scorer
     from zerodte.qscorer.pipeline import generate_dataset
 
@@ -273,14 +273,7 @@ def evaluate(  # noqa: PLR0917
             s2 = _settings_h(loaded.model.horizon)
         else:
             s2 = settings
-        e = s2.entry
-        ctrl = QScorerController(
-            loaded,
-            q_threshold=e.q_threshold,
-            q_min_conf=e.q_min_conf,
-            q_min_abs_ret=e.q_min_abs_ret,
-            expected_schema=expected_schema_hash(s2),
-        )
+        ctrl = QScorerController.for_model(loaded, s2)
         md = load_market_options(s2, days, start, end, seed, edge)
         dsr = generate_dataset(s2, md, None)
         return evaluate_q_scorer(dsr.dataset, ctrl)
@@ -344,20 +337,13 @@ def compare_cmd(  # noqa: PLR0917
     """
     from zerodte.qscorer.artifacts import load_model
     from zerodte.qscorer.compare import compare
-    from zerodte.qscorer.controller import QScorerController, expected_schema_hash
+    from zerodte.qscorer.controller import QScorerController
 
     settings = current_settings()
 
     def work() -> dict[str, Any]:
         loaded = load_model(_model_dir(settings, model_dir))
-        e = settings.entry
-        ctrl = QScorerController(
-            loaded,
-            q_threshold=e.q_threshold,
-            q_min_conf=e.q_min_conf,
-            q_min_abs_ret=e.q_min_abs_ret,
-            expected_schema=expected_schema_hash(settings),
-        )
+        ctrl = QScorerController.for_model(loaded, settings)
         md = load_market_options(settings, days, start, end, seed, edge)
         val_end = loaded.metadata.get("windows", {}).get("validation_end")
         res = compare(

@@ -216,6 +216,19 @@ class QScorerController:
         self.reloads = 0
 
     @classmethod
+    def for_model(cls, loaded: LoadedModel, settings: Settings) -> QScorerController:
+        """A controller of the model pair ``loaded`` with the ``entry`` thresholds, checked
+        against the feature schema of ``settings``; no hot reload (a model in hand)."""
+        e = settings.entry
+        return cls(
+            loaded,
+            q_threshold=e.q_threshold,
+            q_min_conf=e.q_min_conf,
+            q_min_abs_ret=e.q_min_abs_ret,
+            expected_schema=expected_schema_hash(settings),
+        )
+
+    @classmethod
     def from_settings(
         cls, settings: Settings, time_source: Callable[[], float] | None = None
     ) -> QScorerController:

@@ -43,7 +43,6 @@ from zerodte.qscorer.compare import Comparison, compare, slice_market
 from zerodte.qscorer.controller import (
     QScorerController,
     check_predictor,
-    expected_schema_hash,
 )
 from zerodte.qscorer.dataset import QDataset, build_dataset
 from zerodte.qscorer.evaluate import evaluate_q_scorer
@@ -319,24 +318,13 @@ def run_pipeline(
     model_dir = root / "model"
     save_model(model_dir, res.model, training_metadata(settings, res, ds, code_version))
     loaded = load_model(model_dir)
-    e = settings.entry
     check_predictor(loaded, settings)
-    ctrl = QScorerController(
-        loaded,
-        q_threshold=e.q_threshold,
-        q_min_conf=e.q_min_conf,
-        q_min_abs_ret=e.q_min_abs_ret,
-        expected_schema=expected_schema_hash(settings),
-    )
+    ctrl = QScorerController.for_model(loaded, settings)
     val_start = res.split.validation_start
     val_idx = np.flatnonzero(ds.frame["timestamp"] >= val_start)
     # the validation window is out of sample only for the model fitted without it
-    report_ctrl = QScorerController(
-        LoadedModel(res.evaluation_model, loaded.metadata, loaded.sha256),
-        q_threshold=e.q_threshold,
-        q_min_conf=e.q_min_conf,
-        q_min_abs_ret=e.q_min_abs_ret,
-        expected_schema=expected_schema_hash(settings),
+    report_ctrl = QScorerController.for_model(
+        LoadedModel(res.evaluation_model, loaded.metadata, loaded.sha256), settings
     )
     evaluation = evaluate_q_scorer(ds, report_ctrl, rows=val_idx, n_boot=min(n_boot, 1000))
     evaluation["model"] = "fitted without the validation window" + (
