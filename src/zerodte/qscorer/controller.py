@@ -216,26 +216,17 @@ class QScorerController:
         self.reloads = 0
 
     @classmethod
-    def for_model(cls, loaded: LoadedModel, settings: Settings) -> QScorerController:
-        """A controller of the model pair ``loaded`` with the ``entry`` thresholds, checked
-        against the feature schema of ``settings``; no hot reload (a model in hand)."""
-        e = settings.entry
-        return cls(
-            loaded,
-            q_threshold=e.q_threshold,
-            q_min_conf=e.q_min_conf,
-            q_min_abs_ret=e.q_min_abs_ret,
-            expected_schema=expected_schema_hash(settings),
-        )
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, time_source: Callable[[], float] | None = None
+    def for_model(
+        cls,
+        loaded: LoadedModel,
+        settings: Settings,
+        *,
+        model_dir: Path | None = None,
+        time_source: Callable[[], float] | None = None,
     ) -> QScorerController:
-        """Load the pair in ``qscorer.model_dir`` with the ``entry`` thresholds."""
-        model_dir = Path(settings.qscorer.model_dir)
-        loaded = load_model(model_dir, fallback=True)  # an interrupted deploy: the previous
-        check_predictor(loaded, settings)
+        """A controller of the model pair ``loaded`` with the ``entry`` thresholds, checked
+        against the feature schema of ``settings``. With ``model_dir`` it takes a new pair
+        there when one is deployed (checked every ``qscorer.reload_sec``)."""
         e = settings.entry
         return cls(
             loaded,
@@ -247,6 +238,16 @@ class QScorerController:
             expected_schema=expected_schema_hash(settings),
             time_source=time_source,
         )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, time_source: Callable[[], float] | None = None
+    ) -> QScorerController:
+        """Load the pair in ``qscorer.model_dir`` with the ``entry`` thresholds."""
+        model_dir = Path(settings.qscorer.model_dir)
+        loaded = load_model(model_dir, fallback=True)  # an interrupted deploy: the previous
+        check_predictor(loaded, settings)
+        return cls.for_model(loaded, settings, model_dir=model_dir, time_source=time_source)
 
     # -- model management ----------------------------------------------------------------
     @property
