@@ -69,11 +69,10 @@ import pandas as pd
 from zerodte.errors import DataError
 from zerodte.market.calendar import TradingCalendar
 from zerodte.market.schema import BAR_COLUMNS, TIMEZONE
-from zerodte.types import SESSION_MINUTES
 
 logger = logging.getLogger(__name__)
 
-MINUTES_PER_DAY = SESSION_MINUTES
+MINUTES_PER_DAY = 390
 TRADING_DAYS = 252
 VIX_HORIZON_DAYS = 21
 FLOW_NAMES: tuple[str, ...] = ("trend", "neutral", "range")
@@ -312,9 +311,7 @@ def simulate_market(cfg: SyntheticConfig) -> SyntheticMarket:
         rows = lengths == length
         u[rows, :length] = _u_shape(int(length), cfg)
         vshape[rows, :length] = _volume_shape(int(length))
-    base = sig_reg[vol_reg] * np.sqrt(
-        (1.0 - cfg.overnight_var_share) / (TRADING_DAYS * SESSION_MINUTES)
-    )
+    base = sig_reg[vol_reg] * np.sqrt((1.0 - cfg.overnight_var_share) / (TRADING_DAYS * 390))
     sigma0 = base[:, None] * u * np.exp(grid(x_slow) + grid(x_fast) - corr)
     shocks = grid(np.clip(z + jump, -40.0, 40.0))
 
@@ -388,8 +385,8 @@ def simulate_market(cfg: SyntheticConfig) -> SyntheticMarket:
     occ = sum(np.linalg.matrix_power(trans, k) for k in range(VIX_HORIZON_DAYS))
     occ = np.asarray(occ) / VIX_HORIZON_DAYS
     exp_var = occ @ (sig_reg**2)
-    w_slow = (cfg.slow_tau / (VIX_HORIZON_DAYS * MINUTES_PER_DAY)) * (
-        1.0 - np.exp(-VIX_HORIZON_DAYS * MINUTES_PER_DAY / cfg.slow_tau)
+    w_slow = (cfg.slow_tau / (VIX_HORIZON_DAYS * 390)) * (
+        1.0 - np.exp(-VIX_HORIZON_DAYS * 390 / cfg.slow_tau)
     )
     vix_flat = (
         100.0

@@ -53,14 +53,20 @@ def slippage_array(execution: ExecutionModel, bid: np.ndarray, ask: np.ndarray) 
     return _scalar_slippage(execution, bid, ask)
 
 
+_CONTRACT = OptionContract("SPY", date(2000, 1, 3), Right.CALL, 0.0)
+_STAMP = pd.Timestamp("2000-01-03 09:30", tz="America/New_York")
+
+
+def _quote(bid: float, ask: float) -> OptionQuote:
+    """A quote with only ``bid`` and ``ask`` set: all a scalar fill or slippage model reads."""
+    return OptionQuote(_CONTRACT, _STAMP, bid, ask, 0.0)
+
+
 def _scalar_slippage(execution: ExecutionModel, bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
-    contract = OptionContract("SPY", date(2000, 1, 3), Right.CALL, 0.0)
-    stamp = pd.Timestamp("2000-01-03 09:30", tz="America/New_York")
     out = np.full(bid.shape, np.nan)
     for i, (b, a) in enumerate(zip(bid.tolist(), ask.tolist(), strict=True)):
         if np.isfinite(b) and np.isfinite(a):
-            q = OptionQuote(contract, stamp, b, a, 0.0)
-            out[i] = execution.slippage.slippage(q)
+            out[i] = execution.slippage.slippage(_quote(b, a))
     return out
 
 
@@ -76,11 +82,9 @@ def fill_prices(
     if callable(vec):
         base = np.asarray(vec(side, bid, ask), dtype=np.float64)
     else:
-        contract = OptionContract("SPY", date(2000, 1, 3), Right.CALL, 0.0)
-        stamp = pd.Timestamp("2000-01-03 09:30", tz="America/New_York")
         base = np.array(
             [
-                execution.fill.base_price(side, OptionQuote(contract, stamp, b, a, 0.0))
+                execution.fill.base_price(side, _quote(b, a))
                 for b, a in zip(bid.tolist(), ask.tolist(), strict=True)
             ]
         )
@@ -93,6 +97,5 @@ def fill_prices(
 
 def latency_bars(execution: ExecutionModel) -> int:
     """Whole bars between a decision bar and the bar whose open its order fills at."""
-    t0 = pd.Timestamp("2000-01-03 09:30", tz="America/New_York")
-    due = execution.latency.due_time(t0)
-    return max(round((due - t0).total_seconds() / 60.0), 1)
+    due = execution.latency.due_time(_STAMP)
+    return max(round((due - _STAMP).total_seconds() / 60.0), 1)
