@@ -1,6 +1,7 @@
 """The controller comparison tables of docs/controllers.md: synthetic years and real windows.
 
     .venv/bin/python benchmarks/compare_controllers.py [--seeds 21,22,23] [--days 252]
+        [--edges 0,1] [--no-real] [--n-boot 1000] [--family-windows 1] [--name NAME]
 
 Every controller runs through ``zerodte.rl.compare.compare_controllers`` (the same window,
 exits and friction for all; paired session-bootstrap intervals against ``momentum``) with
@@ -167,6 +168,13 @@ def main() -> None:
         "--real-windows", default="week,poly,iex", help=f"of {', '.join(REAL_IMPORTS)}"
     )
     parser.add_argument("--name", default="controller_compare", help="results file stem")
+    parser.add_argument("--n-boot", type=int, default=N_BOOT, help="bootstrap replicas")
+    parser.add_argument(
+        "--family-windows",
+        type=int,
+        default=1,
+        help="windows in one claim: each window's verdicts are Bonferroni over all of them",
+    )
     parser.add_argument(
         "--q-days", type=int, default=60, help="sessions before the window the Q-scorer learns"
     )
@@ -210,7 +218,8 @@ def main() -> None:
                 "controllers": CONTROLLERS,
                 "n_compared": len(CONTROLLERS),
                 "configurations_tried": 1,
-                "n_boot": N_BOOT,
+                "n_boot": args.n_boot,
+                "family_windows": args.family_windows,
                 "interval": "per-trade P&L: session-block bootstrap; vs momentum: paired sessions",
                 "ppo": {k: v for k, v in meta.items() if k != "config"},
                 "q_scorer": {"q_days": args.q_days, "models": q_models},
@@ -225,7 +234,9 @@ def main() -> None:
                 q_dir = tmp / "q" / f"seed{seed}_edge{edge:g}"
                 q_models[f"seed {seed}, edge {edge:g}"] = _train_q(base, md_q, q_dir)
                 qs = with_overrides(base, {"qscorer.model_dir": q_dir})
-                cmp = compare_controllers(qs, md, CONTROLLERS, n_boot=N_BOOT)
+                cmp = compare_controllers(
+                    qs, md, CONTROLLERS, n_boot=args.n_boot, windows=args.family_windows
+                )
                 label = (
                     f"synthetic seed {seed}, edge {edge:g}, {len(md.sessions)} sessions "
                     f"{md.sessions[0]}..{md.sessions[-1]}"
@@ -256,7 +267,9 @@ def main() -> None:
                     f", after {len(md_q.sessions)} Q-training sessions "
                     f"{md_q.sessions[0]}..{md_q.sessions[-1]}"
                 )
-            cmp = compare_controllers(rs, md, names, n_boot=N_BOOT)
+            cmp = compare_controllers(
+                rs, md, names, n_boot=args.n_boot, windows=args.family_windows
+            )
             files = ", ".join(dict.fromkeys(call[0] for call in REAL_IMPORTS[window]))
             label = (
                 f"real {window}: {len(md.sessions)} sessions "

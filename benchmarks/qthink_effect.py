@@ -2,11 +2,15 @@
 
     .venv/bin/python benchmarks/qthink_effect.py --seeds 1,2,3 --edges 1 [--days 120]
         [--learn 60] [--controller contrarian] [--predictor DIR] [--name NAME]
+        [--confirm] [--n-boot 1000]
 
 Each (seed, edge) runs :func:`zerodte.learning.effect.measure_effect`: weights learned on
 the first ``--learn`` sessions of a synthetic market, evaluated on the later sessions of
-the same market, paired session-block intervals. Tuning seeds 1-20 only. Results:
-``benchmarks/results/<name>.json`` (one entry per seed and edge, written as they finish).
+the same market, paired session-block intervals. Tuning seeds 1-20 only, except with
+``--confirm``: a confirmation declared before it is run (docs/learning.md), on seeds 41-60
+that nothing was developed or tuned on, whose rows are one family (each row's family-wise
+verdict is Bonferroni over all of them). Results: ``benchmarks/results/<name>.json`` (one
+entry per seed and edge, written as they finish).
 """
 
 from __future__ import annotations
@@ -36,10 +40,16 @@ def main() -> None:
     p.add_argument("--predictor", type=Path, default=None)
     p.add_argument("--min-quality", type=float, default=0.25)
     p.add_argument("--name", default="qthink_effect")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicas")
+    p.add_argument("--confirm", action="store_true", help="the declared confirmation run")
     args = p.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    if any(not 1 <= s <= 20 for s in seeds):
+    edges = [float(e) for e in args.edges.split(",")]
+    if args.confirm and any(not 41 <= s <= 60 for s in seeds):
+        raise SystemExit("a confirmation runs on the untouched seeds 41-60 only")
+    if not args.confirm and any(not 1 <= s <= 20 for s in seeds):
         raise SystemExit("tune and measure on synthetic seeds 1-20 only")
+    family = len(seeds) * len(edges) if args.confirm else 1
     out = HERE / "results" / f"{args.name}.json"
     rows = json.loads(out.read_text()) if out.exists() else []
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,7 +57,7 @@ def main() -> None:
             store=StoreSettings(path=Path(tmp) / "runs.db"),
             engine=EngineSettings(runs_dir=Path(tmp) / "runs"),
         )
-        for edge in (float(e) for e in args.edges.split(",")):
+        for edge in edges:
             for seed in seeds:
                 t0 = time.time()
                 setup = EffectSetup(
@@ -58,6 +68,8 @@ def main() -> None:
                     controller=args.controller,
                     predictor_bundle=args.predictor,
                     min_quality=args.min_quality,
+                    n_boot=args.n_boot,
+                    family=family,
                 )
                 res = measure_effect(settings, setup, Path(tmp) / "states")
                 res["wall_s"] = round(time.time() - t0, 1)
@@ -69,7 +81,7 @@ def main() -> None:
                     f"seed {seed} edge {edge:g}: plain {b['trades']} trades "
                     f"{b['per_trade_pnl']}, qthink {q['trades']} trades {q['per_trade_pnl']}, "
                     f"diff {res['diff_per_trade_pnl']} {res['diff_per_trade_ci95']} "
-                    f"({res['wall_s']} s)",
+                    f"family-wise {res['diff_per_trade_ci_familywise']} ({res['wall_s']} s)",
                     flush=True,
                 )
 

@@ -2,11 +2,13 @@
 
 The configuration is fixed in advance, as in ``tests/rl/test_compare.py``'s null-market
 test: synthetic seed 5, edge 0, 30 sessions, a 10-session HMM window; weights learned on
-the first 15 sessions and evaluated on the last 15, the contrarian consensus.
+the first 15 sessions and evaluated on the last 15, the contrarian consensus. It is read
+as one of a family of two markets, so that the family-wise intervals are checked too.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,9 @@ import pytest
 from zerodte.config import Settings
 from zerodte.learning.effect import EffectSetup, measure_effect
 
-SETUP = EffectSetup(seed=5, edge=0.0, days=30, learn_sessions=15, hmm_train_days=10, n_boot=300)
+SETUP = EffectSetup(
+    seed=5, edge=0.0, days=30, learn_sessions=15, hmm_train_days=10, n_boot=300, family=2
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +44,24 @@ def test_qthink_reports_no_edge_on_a_null_market(result: dict[str, Any]) -> None
 def test_qthink_does_not_differ_significantly_on_a_null_market(result: dict[str, Any]) -> None:
     ci = result["diff_per_trade_ci95"]
     assert ci is not None and ci[0] <= 0.0 <= ci[1], (result["diff_per_trade_pnl"], ci)
+
+
+def test_the_familywise_verdict_holds_the_95_percent_intervals(result: dict[str, Any]) -> None:
+    assert result["family"] == 2 and result["familywise_alpha"] == 0.05
+    for ci95, fw in (
+        (result["diff_per_trade_ci95"], result["diff_per_trade_ci_familywise"]),
+        (result["qthink"]["per_trade_ci95"], result["qthink_per_trade_ci_familywise"]),
+    ):
+        assert fw[0] <= ci95[0] and fw[1] >= ci95[1], (ci95, fw)
+        assert fw[1] - fw[0] > ci95[1] - ci95[0]  # a wider level, not the same interval
+    assert result["significant_familywise"] is False
+
+
+def test_a_family_holds_at_least_one_market(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="family=0"):
+        measure_effect(Settings(), replace(SETUP, family=0), tmp_path)
 
 
 def test_the_friction_split_adds_up(result: dict[str, Any]) -> None:

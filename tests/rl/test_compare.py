@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from zerodte.cli.main import app
@@ -95,3 +96,20 @@ def test_compare_command_prints_json_and_plots(tmp_path: Path) -> None:
     assert (out / "compare_equity.png").stat().st_size > 0
     bad = CliRunner().invoke(app, ["compare", "--controllers", "bandti", "--days", "3"], env=env)
     assert bad.exit_code == 2 and "bandit" in bad.stderr
+
+
+def test_a_claim_over_several_windows_widens_each_windows_family(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    md = load_market(s, days=8, seed=3, edge=0.0)
+    one = compare_controllers(s, md, ["random"], n_boot=400).to_dict()
+    three = compare_controllers(s, md, ["random"], n_boot=400, windows=3).to_dict()
+    assert (one["family_windows"], three["family_windows"]) == (1, 3)
+    (r1,) = [r for r in one["table"] if r["controller"] == "random"]
+    (r3,) = [r for r in three["table"] if r["controller"] == "random"]
+    for key in ("per_trade_pnl_ci_familywise", "diff_vs_reference_ci_familywise"):
+        narrow, wide = r1[key], r3[key]
+        assert wide[0] <= narrow[0] and wide[1] >= narrow[1], (key, narrow, wide)
+        assert wide[1] - wide[0] > narrow[1] - narrow[0], key
+    assert r1["per_trade_pnl_ci95"] == r3["per_trade_pnl_ci95"]  # the 95 % one is unchanged
+    with pytest.raises(ValueError, match="windows=0"):
+        compare_controllers(s, md, ["random"], windows=0)

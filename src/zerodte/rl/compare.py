@@ -22,7 +22,10 @@ controllers is a selection and its interval must be read with ``k`` in mind. So 
 controllers (alone) and the ``k - 1`` differences against the reference, from intervals at
 level ``1 - 0.05 / m`` (``per_trade_pnl_ci_familywise``, ``diff_vs_reference_ci_familywise``)
 beside the unadjusted 95 % intervals. The chance that any of ``m`` null comparisons looks
-significant is then at most 5 %, not ``1 - 0.95^m``.
+significant is then at most 5 %, not ``1 - 0.95^m``. A claim made over several windows at
+once (``windows``: "on these ``w`` markets no controller is significant") is one family of
+``w`` times as many comparisons, and each window's intervals are then at level
+``1 - 0.05 / (w m)``.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class ControllerComparison:
     logging_controller: str | None = None
     window: tuple[str, str] = ("", "")
     data_source: str = ""
+    family_windows: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready result."""
@@ -68,6 +72,7 @@ class ControllerComparison:
             "reference": self.reference,
             "n_compared": len(self.results),
             "familywise_alpha": FAMILY_ALPHA,
+            "family_windows": self.family_windows,
             "logging_controller": self.logging_controller,
             "table": self.rows,
         }
@@ -115,8 +120,12 @@ def compare_controllers(
     n_boot: int = 2000,
     code_version: str = "unknown",
     out_dir: Path | None = None,
+    windows: int = 1,
 ) -> ControllerComparison:
-    """Run every controller in ``controllers`` (and the reference) and compare them."""
+    """Run every controller in ``controllers`` (and the reference) and compare them;
+    ``windows`` is the number of windows in the family of the verdicts (module docstring)."""
+    if windows < 1:
+        raise ValueError(f"windows={windows}: a family holds at least this window")
     from zerodte.qscorer.evaluate import off_policy_value
 
     names = list(dict.fromkeys([reference, *controllers]))
@@ -158,8 +167,8 @@ def compare_controllers(
         )
         logged = logged_rows(probed)
     ref = results[reference]
-    alpha_alone = FAMILY_ALPHA / len(results)
-    alpha_diff = FAMILY_ALPHA / max(1, len(results) - 1)
+    alpha_alone = FAMILY_ALPHA / (len(results) * windows)
+    alpha_diff = FAMILY_ALPHA / (max(1, len(results) - 1) * windows)
     rows = []
     for name, r in results.items():
         s = r.summary
@@ -208,6 +217,7 @@ def compare_controllers(
         logging_name,
         (str(sessions[0]), str(sessions[-1])),
         getattr(md, "source", "unknown"),
+        windows,
     )
     if out_dir is not None:
         plot_equity_curves(cmp, Path(out_dir) / "compare_equity.png", settings.broker.initial_cash)
