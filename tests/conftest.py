@@ -1,4 +1,10 @@
-"""Shared fixtures: the real-data directory and a throw-away PostgreSQL server.
+"""Shared fixtures: a working directory of each test's own, the real-data directory and a
+throw-away PostgreSQL server.
+
+Every test runs in an empty working directory of its own (``_own_cwd``), and session- and
+module-scoped fixtures in one of the session's (``_session_cwd``): what the settings take
+relative to the working directory (the ``data`` store, ``runs``, a ``.env`` file) never
+reads or writes the checkout, and one test's default store is never another's.
 
 ``postgres_url`` (session scope) yields a SQLAlchemy URL of an empty database:
 
@@ -57,6 +63,26 @@ FORKSERVER_PRELOAD = [
     "market.crash_harness",  # builds the exchange calendar once, in the server
 ]
 """Modules the forkserver imports once; a missing one is skipped by multiprocessing."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cwd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's fixtures work in a directory of their own (module docstring)."""
+    before = Path.cwd()
+    here = tmp_path_factory.mktemp("cwd-session")
+    os.chdir(here)
+    yield here
+    os.chdir(before)
+
+
+@pytest.fixture(autouse=True)
+def _own_cwd(
+    _session_cwd: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test works in an empty directory of its own (module docstring)."""
+    here = tmp_path_factory.mktemp("cwd")
+    monkeypatch.chdir(here)
+    return here
 
 
 @pytest.fixture(scope="session")

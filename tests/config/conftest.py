@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from zerodte.cli.state import STATE
 from zerodte.config.aliases import ALIASES
 
 
@@ -20,8 +19,4 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
         if name.upper().startswith("ZERODTE_") or name in legacy:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    STATE.config_file = None
-    STATE.preset = None
-    STATE.settings = None
     yield tmp_path
-    STATE.settings = None

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from zerodte.cli.context import current_settings
 from zerodte.cli.main import app
-from zerodte.cli.state import STATE
+from zerodte.cli.state import CliState
 from zerodte.config.fields import field_specs
 
 TOKEN = "tok-SENTINEL-cli-55"
@@ -72,10 +74,13 @@ def test_zerodte_config_env_feeds_show_and_context(runner: CliRunner, clean_env:
     result = runner.invoke(app, ["config", "show", "--json"], env={"ZERODTE_CONFIG": str(cfg)})
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["sources"]["engine.seed"] == f"file:{cfg}"
-    STATE.config_file, STATE.preset, STATE.settings = cfg, "conservative", None
-    settings = current_settings()
+    # the settings of one invocation: loaded once from its root options, not shared
+    ctx = typer.Context(get_command(app), obj=CliState(config_file=cfg, preset="conservative"))
+    settings = current_settings(ctx)
     assert settings.engine.seed == 9 and settings.exits.stop_loss_pct == 6.0
-    assert current_settings() is settings
+    assert current_settings(ctx) is settings
+    other = current_settings(typer.Context(get_command(app)))
+    assert other is not settings and other.engine.seed != 9
 
 
 def test_dotenv_in_working_directory_is_read(runner: CliRunner, clean_env: Path) -> None:
@@ -126,8 +131,6 @@ def test_aliases_markdown_matches_module(runner: CliRunner) -> None:
 
 def _market_commands() -> list[tuple[str, ...]]:
     """Every command that takes the market options (it has ``--days``)."""
-    from typer.main import get_command
-
     out: list[tuple[str, ...]] = []
 
     def walk(cmd: object, path: tuple[str, ...]) -> None:
@@ -149,16 +152,18 @@ def test_market_commands_accept_config_and_preset_after_the_command(
     assert ("backtest",) in commands and ("q", "pipeline") in commands, commands
     (clean_env / "cfg.toml").write_text("[exits]\nstop_los_pct = 7\n", encoding="utf-8")
     for path in commands:
-        STATE.config_file, STATE.settings = None, None
         # a bad file given after the command is read (and refused) before any work starts
         result = runner.invoke(app, [*path, "--config", "cfg.toml", "--days", "2"])
         assert result.exit_code == 2, (path, result.output)
         assert "did you mean exits.stop_loss_pct?" in result.output, (path, result.output)
-        STATE.config_file, STATE.preset, STATE.settings = None, None, None
         bad_preset = runner.invoke(app, [*path, "--preset", "no_such_preset", "--days", "2"])
         assert bad_preset.exit_code == 2, (path, bad_preset.output)
         assert "no_such_preset" in bad_preset.output, (path, bad_preset.output)
-    STATE.config_file, STATE.preset, STATE.settings = None, None, None
-    (clean_env / "good.toml").write_text("[exits]\nstop_loss_pct = 7.5\n", encoding="utf-8")
-    runner.invoke(app, ["backtest", "--config", "good.toml", "--help"])
-    assert current_settings().exits.stop_loss_pct == 7.5
+    (clean_env / "good.toml").write_text('[entry]\ncontroller = "random"\n', encoding="utf-8")
+    args = ["backtest", "--config", "good.toml", "--days", "1", "--seed", "3", "--json"]
+    ran = runner.invoke(app, args)
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.output)["controller"] == "random"  # the file after the command
+    # and nothing of that invocation reaches the next one
+    plain = runner.invoke(app, ["config", "show", "--changed"])
+    assert plain.output.strip() == "every setting has its default value", plain.output

@@ -114,9 +114,14 @@ def test_settings_that_do_not_fit_together_are_refused(
 
 
 def test_names_match_their_registries() -> None:
-    import zerodte.cli.main  # noqa: F401 (the composition root registers every controller)
+    from typer.testing import CliRunner
+
+    from zerodte.cli.main import app
     from zerodte.features import FEATURE_SETS
     from zerodte.policy.controllers.registry import available_controllers, register_controller
+
+    # the composition root registers every controller when a command runs (not on import)
+    assert CliRunner().invoke(app, ["config", "show", "--changed"]).exit_code == 0
 
     assert set(FEATURE_SETS) == set(FEATURE_SET_NAMES)
     assert set(available_controllers()) == set(CONTROLLER_NAMES)

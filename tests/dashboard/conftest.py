@@ -91,7 +91,6 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Filled:
 def live_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory whose journal and store hold a replayed paper session (70 cycles)."""
     from zerodte.cli.main import app
-    from zerodte.cli.state import STATE
 
     root = tmp_path_factory.mktemp("dash-live")
     env = {
@@ -100,9 +99,7 @@ def live_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     }
     args = ["trade", "--replay", "--days", "1", "--seed", "7", "--journal"]
     args += [str(root / "journal.db"), "--run-dir", str(root / "run"), "--json"]
-    STATE.settings = None
     result = CliRunner().invoke(app, args, env=env)
-    STATE.settings = None
     assert result.exit_code == 0, result.output
     return root
 

@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from zerodte.cli.main import app
-from zerodte.cli.state import STATE
 
 from .conftest import Served, free_port
 
@@ -24,9 +23,7 @@ def _clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _invoke(*args: str) -> tuple[int, str]:
-    STATE.settings = None
     result = CliRunner().invoke(app, ["dashboard", *args])
-    STATE.settings = None
     return result.exit_code, result.output
 
 
@@ -44,6 +41,5 @@ def test_status_when_nothing_answers() -> None:
 
 
 def test_a_bad_port_is_a_configuration_error() -> None:
-    STATE.settings = None
     result = CliRunner().invoke(app, ["dashboard", "--status", "--port", "0"])
     assert result.exit_code == 2 and "dashboard.port = 0" in result.output

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from zerodte.broker.tradier.client import TradierClient, http_client
 from zerodte.cli.main import app
-from zerodte.cli.state import STATE
 from zerodte.cli.trade_compose import TradeOptions, choose_mode
 from zerodte.config import load_settings
 from zerodte.errors import ConfigError
@@ -29,7 +28,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(__import__("os").environ):
         if name.startswith("ZERODTE_") or name.startswith("TRADIER_"):
             monkeypatch.delenv(name, raising=False)
-    STATE.settings = None
     return tmp_path
 
 

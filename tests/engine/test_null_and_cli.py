@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from zerodte.cli.main import app
-from zerodte.cli.state import STATE
 from zerodte.engine.clock import SimulatedClock, WallClock
 from zerodte.engine.feed import HistoricalFeed
 from zerodte.errors import DataError
@@ -71,9 +70,10 @@ def test_half_day_minutes_to_close() -> None:
 
 
 def test_cli_backtest_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    s = make_settings(tmp_path)
-    s = s.model_copy(update={"data": s.data.model_copy(update={"data_dir": tmp_path / "data"})})
-    monkeypatch.setattr(STATE, "settings", s)
+    # the settings of make_settings, given as the user would (the environment)
+    monkeypatch.setenv("ZERODTE_ENGINE__RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("ZERODTE_STORE__PATH", str(tmp_path / "runs" / "zerodte.db"))
+    monkeypatch.setenv("ZERODTE_DATA__DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()
     out = runner.invoke(
         app, ["backtest", "--days", "2", "--seed", "5", "--run-dir", str(tmp_path / "r"), "--json"]

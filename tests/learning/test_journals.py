@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from zerodte.cli.main import app
-from zerodte.cli.state import STATE
 from zerodte.config import Settings
 from zerodte.config.settings import StoreSettings
 from zerodte.engine.backtest import run_backtest
@@ -79,7 +78,6 @@ def test_apply_writes_a_state_whose_versions_follow_known_times(run_dir: Path) -
 
 def test_learn_commands(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZERODTE_STORE__PATH", str(tmp_path / "cli.db"))
-    monkeypatch.setattr(STATE, "settings", None)
     res = runner.invoke(app, ["learn", "regret", "--run", str(run_dir), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["summary"]["trades"] >= 5

@@ -20,7 +20,6 @@ import pytest
 from typer.testing import CliRunner
 
 from zerodte.cli.main import app
-from zerodte.cli.state import STATE
 from zerodte.cli.trade_compose import TradeOptions, run_trade
 from zerodte.config import Settings
 from zerodte.config.settings import EngineSettings, StoreSettings
@@ -225,7 +224,6 @@ def test_learn_regret_on_a_session(
 ) -> None:
     run_dir = _copy(paper_run, tmp_path)
     monkeypatch.setenv("ZERODTE_STORE__PATH", str(tmp_path / "cli.db"))
-    monkeypatch.setattr(STATE, "settings", None)
     res = runner.invoke(app, ["learn", "regret", "--run", str(run_dir), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)

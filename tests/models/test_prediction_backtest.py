@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from zerodte.cli.main import app
-from zerodte.cli.state import STATE
 from zerodte.config import Settings
 from zerodte.config.settings import EngineSettings, StoreSettings
 from zerodte.engine.backtest import predictor_context, run_backtest
@@ -160,9 +159,17 @@ def test_cli_backtest_with_predictor(
     trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     _, bundle = trained
-    s = _settings(tmp_path, None)
-    s = s.model_copy(update={"data": s.data.model_copy(update={"data_dir": tmp_path / "data"})})
-    monkeypatch.setattr(STATE, "settings", s)
+    # the settings of _settings, given as the user would (the environment)
+    for key, value in {
+        "ENTRY__PREDICTION_MIN_RISK_ADJUSTED": "0.0",
+        "ENTRY__PREDICTION_MIN_CONFIDENCE": "0.5",
+        "MODELS__HMM_TRAIN_DAYS": "5",
+        "MODELS__HMM_REFIT_DAYS": "2",
+        "ENGINE__RUNS_DIR": str(tmp_path / "runs"),
+        "STORE__PATH": str(tmp_path / "runs" / "zerodte.db"),
+        "DATA__DATA_DIR": str(tmp_path / "data"),
+    }.items():
+        monkeypatch.setenv(f"ZERODTE_{key}", value)
     args = ["backtest", "--controller", "prediction", "--days", str(DAYS), "--seed", "3"]
     args += ["--edge", "1", "--run-dir", str(tmp_path / "r"), "--json"]
     out = CliRunner().invoke(app, [*args, "--predictor", str(bundle)])

@@ -94,8 +94,14 @@ def test_compare_command_prints_json_and_plots(tmp_path: Path) -> None:
     assert [r["controller"] for r in payload["table"]] == ["momentum", "random", "consensus"]
     assert payload["data_source"].startswith("synthetic(seed=3")
     assert (out / "compare_equity.png").stat().st_size > 0
-    bad = CliRunner().invoke(app, ["compare", "--controllers", "bandti", "--days", "3"], env=env)
+    store = tmp_path / "data"
+    bad = CliRunner().invoke(
+        app,
+        ["compare", "--controllers", "bandti", "--days", "3"],
+        env={**env, "ZERODTE_DATA__DATA_DIR": str(store)},
+    )
     assert bad.exit_code == 2 and "bandit" in bad.stderr
+    assert not store.exists()  # refused before a market was generated into the store
 
 
 def test_a_claim_over_several_windows_widens_each_windows_family(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ _HEADLINE = (
 
 
 def backtest(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     controller: Annotated[
         str | None, typer.Option("--controller", help="Entry controller (else ENTRY_CONTROLLER).")
     ] = None,
@@ -92,7 +93,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
     from zerodte.engine.rundir import code_version
     from zerodte.policy.controllers import build_controller
 
-    settings = current_settings()
+    settings = current_settings(ctx)
     if controller is not None:
         settings = with_overrides(settings, {"entry.controller": controller}, "--controller")
     if predictor is not None:
@@ -165,12 +166,12 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _store() -> Any:
+def _store(ctx: typer.Context) -> Any:
     """The run store, after completing or removing what a crashed backtest left."""
     from zerodte.engine.publish import recover_runs, store_lookup
     from zerodte.store import RunStore, make_engine
 
-    settings = current_settings()
+    settings = current_settings(ctx)
     store = RunStore(make_engine(settings.store))
     for line in recover_runs(settings.engine.runs_dir, store_lookup(store)):
         print(f"note: {line}", file=sys.stderr)
@@ -178,9 +179,9 @@ def _store() -> Any:
 
 
 @runs_app.command("list")
-def runs_list(json_out: Json = False) -> None:
+def runs_list(ctx: typer.Context, json_out: Json = False) -> None:
     """List recorded runs, oldest first."""
-    rows = _store().list_runs()
+    rows = _store(ctx).list_runs()
     if json_out:
         print_json(rows)
         return
@@ -205,11 +206,12 @@ def runs_list(json_out: Json = False) -> None:
 
 @runs_app.command("show")
 def runs_show(
+    ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="Run id (see `zerodte runs list`).")],
     json_out: Json = False,
 ) -> None:
     """Show one run's summary and metadata."""
-    row = _store().get_run(run_id)
+    row = _store(ctx).get_run(run_id)
     if row is None:
         print(f"no run {run_id!r} in the store; `zerodte runs list` shows the recorded runs")
         raise typer.Exit(1)

@@ -37,6 +37,7 @@ def _fmt(value: Any) -> str:
 
 
 def compare(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     controllers: Annotated[
         str, typer.Option("--controllers", help="Comma-separated controller names.")
     ] = "momentum,random,bandit,consensus,contrarian",
@@ -68,7 +69,9 @@ def compare(  # noqa: PLR0917 (typer maps parameters to options)
     from zerodte.rl.compare import compare_controllers
 
     names = [n.strip() for n in controllers.split(",") if n.strip()]
-    settings = with_overrides(current_settings(), {"models.regime_context": regime}, "--regime")
+    settings = with_overrides(current_settings(ctx), {"models.regime_context": regime}, "--regime")
+    for name in names:  # a misspelt name is refused before any market is loaded or stored
+        with_overrides(settings, {"entry.controller": name}, "--controllers")
     if predictor is not None:
         settings = with_overrides(settings, {"models.predictor_bundle": predictor}, "--predictor")
     settings = with_threshold_model(settings, threshold_model)
@@ -129,6 +132,7 @@ def _verdict(row: dict[str, Any], reference: str) -> str:
 
 
 def train_ppo_cmd(  # noqa: PLR0917
+    ctx: typer.Context,
     days: Days = None,
     start: Start = None,
     end: End = None,
@@ -147,7 +151,7 @@ def train_ppo_cmd(  # noqa: PLR0917
     from zerodte.engine.rundir import code_version
     from zerodte.rl.train import train_ppo
 
-    settings = with_overrides(current_settings(), {"models.regime_context": True})
+    settings = with_overrides(current_settings(ctx), {"models.regime_context": True})
     if timesteps is not None:
         settings = with_overrides(settings, {"entry.ppo.timesteps": timesteps}, "--timesteps")
     data = load_market_options(settings, days, start, end, seed, edge)
@@ -193,6 +197,7 @@ def _learner_cmd(kind: str):  # type: ignore[no-untyped-def]
     doc, default_path, hint = _LEARNERS[kind]
 
     def command(  # noqa: PLR0917
+        ctx: typer.Context,
         controller: LearnerController = None,
         days: Days = None,
         start: Start = None,
@@ -208,7 +213,7 @@ def _learner_cmd(kind: str):  # type: ignore[no-untyped-def]
         from zerodte.engine.rundir import code_version
         from zerodte.rl import learners
 
-        settings = current_settings()
+        settings = current_settings(ctx)
         if controller is not None:
             if kind == "bandit" and controller != "bandit":
                 raise typer.BadParameter(

@@ -53,6 +53,7 @@ def _columns(rows: Sequence[Sequence[str]]) -> None:
 
 @app.command("show")
 def show(
+    ctx: typer.Context,
     json_out: Json = False,
     preset: Annotated[
         str | None, typer.Option("--preset", help="Apply this preset (overrides the root one).")
@@ -62,7 +63,7 @@ def show(
     ] = False,
 ) -> None:
     """Print the effective settings and the source of every value (secrets hidden)."""
-    settings, sources = current_settings_with_sources(preset)
+    settings, sources = current_settings_with_sources(ctx, preset)
     manifest = settings_manifest(settings)
     if changed:
         sources = {k: s for k, s in sources.items() if s != "default"}

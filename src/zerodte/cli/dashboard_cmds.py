@@ -22,6 +22,7 @@ def _loopback(host: str) -> bool:
 
 
 def dashboard(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     live: Annotated[bool, typer.Option("--live", help="Serve the live/paper monitor.")] = False,
     training: Annotated[
         bool, typer.Option("--training", help="Serve the training and experiments monitor.")
@@ -40,7 +41,7 @@ def dashboard(  # noqa: PLR0917 (typer options)
 ) -> None:
     """Serve the dashboard: pages (all of them unless --live/--training/--history pick some),
     the REST API under /api and its OpenAPI schema at /docs and /openapi.json."""
-    settings = current_settings()
+    settings = current_settings(ctx)
     changes: dict[str, object] = {}
     if port is not None:
         changes["dashboard.port"] = port

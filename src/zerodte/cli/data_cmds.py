@@ -21,12 +21,13 @@ DataDir = Annotated[
 ]
 
 
-def _store_dir(data_dir: Path | None) -> Path:
-    return data_dir if data_dir is not None else current_settings().data.data_dir
+def _store_dir(ctx: typer.Context, data_dir: Path | None) -> Path:
+    return data_dir if data_dir is not None else current_settings(ctx).data.data_dir
 
 
 @app.command("generate")
 def generate(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     days: Annotated[
         int | None, typer.Option("--days", min=1, help="Trading days to generate.")
     ] = None,
@@ -45,13 +46,13 @@ def generate(  # noqa: PLR0917 (typer options)
     from zerodte.market.store import ParquetStore
     from zerodte.market.synthetic import simulate_market
 
-    settings = current_settings()
+    settings = current_settings(ctx)
     cfg = synthetic_config(
         settings, days=days, start=parse_day(start, "--start"), seed=seed, edge=edge
     )
     with console.status(f"generating {cfg.days} trading days (seed {cfg.seed})..."):
         market = simulate_market(cfg)
-    store = ParquetStore(_store_dir(data_dir))
+    store = ParquetStore(_store_dir(ctx, data_dir))
     label = f"synthetic:seed={cfg.seed}:edge={cfg.edge}"
     with console.status("writing the store..."):
         store.write_many(market.bars, source=label, replace=replace)
@@ -67,6 +68,7 @@ def generate(  # noqa: PLR0917 (typer options)
 
 @app.command("import")
 def import_cmd(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV or Parquet bar file.")],
     symbol: Annotated[
         str | None, typer.Option("--symbol", help="Symbol (or filter of a long file).")
@@ -144,7 +146,7 @@ def import_cmd(  # noqa: PLR0917 (typer options)
             start=parse_day(start, "--start"),
             end=parse_day(end, "--end"),
         )
-    store = ParquetStore(_store_dir(data_dir))
+    store = ParquetStore(_store_dir(ctx, data_dir))
     filled = "fill-missing" in result.repairs
     store.write_many(
         result.bars,
@@ -163,11 +165,11 @@ def import_cmd(  # noqa: PLR0917 (typer options)
 
 
 @app.command("verify")
-def verify(data_dir: DataDir = None) -> None:
+def verify(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Validate every stored bar; exit 1 with the report when anything is wrong."""
     from zerodte.market.store import ParquetStore
 
-    store = ParquetStore(_store_dir(data_dir))
+    store = ParquetStore(_store_dir(ctx, data_dir))
     with console.status("verifying..."):
         report = store.verify()
     print(report.render(limit=200))
@@ -176,14 +178,14 @@ def verify(data_dir: DataDir = None) -> None:
 
 
 @app.command("info")
-def info(data_dir: DataDir = None, as_json: Json = False) -> None:
+def info(ctx: typer.Context, data_dir: DataDir = None, as_json: Json = False) -> None:
     """Symbols, first/last day, trading days, rows and the data hash of the store."""
     from zerodte.market.sentiment.store import SentimentStore
     from zerodte.market.store import ParquetStore
 
-    store = ParquetStore(_store_dir(data_dir))
+    store = ParquetStore(_store_dir(ctx, data_dir))
     summary = store.info()
-    sentiment = SentimentStore(_store_dir(data_dir)).describe()
+    sentiment = SentimentStore(_store_dir(ctx, data_dir)).describe()
     if as_json:
         print_json({**summary.to_dict(), **({"sentiment": sentiment} if sentiment else {})})
         return

@@ -20,15 +20,15 @@ Symbols = Annotated[
 ]
 
 
-def _store(data_dir: Path | None):  # type: ignore[no-untyped-def]
+def _store(ctx: typer.Context, data_dir: Path | None):  # type: ignore[no-untyped-def]
     from zerodte.market.store import ParquetStore
 
-    return ParquetStore(data_dir if data_dir is not None else current_settings().data.data_dir)
+    return ParquetStore(data_dir if data_dir is not None else current_settings(ctx).data.data_dir)
 
 
-def _symbols(text: str | None) -> list[str]:
+def _symbols(ctx: typer.Context, text: str | None) -> list[str]:
     if text is None:
-        return list(current_settings().data.symbols)
+        return list(current_settings(ctx).data.symbols)
     return [s.strip().upper() for s in text.split(",") if s.strip()]
 
 
@@ -39,6 +39,7 @@ def _today():  # type: ignore[no-untyped-def]
 
 
 def fetch(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     source: Annotated[
         str, typer.Option("--source", help=f"One of {', '.join((*SOURCES, *SENTIMENT_SOURCES))}.")
     ],
@@ -66,34 +67,35 @@ def fetch(  # noqa: PLR0917 (typer options)
     first = parse_day(start, "--start")
     last = parse_day(end, "--end") or first
     if source in SENTIMENT_SOURCES:
-        _fetch_sentiment(source, symbol, first, last, data_dir, refresh=refresh)
+        _fetch_sentiment(ctx, source, symbol, first, last, data_dir=data_dir, refresh=refresh)
         return
     if first is None or last is None:
         raise typer.BadParameter("name the first day", param_hint="--start")
-    src = build_source(current_settings(), source, refresh=refresh)
+    src = build_source(current_settings(ctx), source, refresh=refresh)
     bars = src.fetch(symbol, first, last)
     served = getattr(src, "served", {}).get(symbol.upper(), src.name)
     feed = str(getattr(src, "feed", "unknown"))
     if bars.empty:
         print(f"{served}: no {symbol} bars for {first} .. {last}; the store is unchanged")
         raise typer.Exit(1)
-    store = _store(data_dir)
+    store = _store(ctx, data_dir)
     rows = store.write(symbol, bars, f"{served}:fetch", feed=feed, mix_feeds=mix_feeds)
     print(f"fetched {rows} {symbol.upper()} bars from {served} (feed {feed}) -> {store.root}")
 
 
 def _fetch_sentiment(
+    ctx: typer.Context,
     source: str,
     symbol: str,
     first: date | None,
     last: date | None,
-    data_dir: Path | None,
     *,
+    data_dir: Path | None,
     refresh: bool,
 ) -> None:
     from zerodte.market.sentiment.store import MARKET, SentimentStore
 
-    settings = current_settings()
+    settings = current_settings(ctx)
     src = sentiment_source(settings, source, refresh=refresh)
     series = "put-call" if source == "tradier-put-call" else source
     sym = MARKET if series == "fear-greed" else symbol.upper()
@@ -115,6 +117,7 @@ def _fetch_sentiment(
 
 
 def backfill(
+    ctx: typer.Context,
     days: Annotated[int, typer.Argument(min=1, help="Trading days before today.")],
     source: Annotated[str, typer.Option("--source", help="Source (default: the router).")] = (
         "router"
@@ -125,14 +128,15 @@ def backfill(
     """Fetch the last DAYS sessions of every symbol into the store."""
     from zerodte.market.manager import collect_once
 
-    store = _store(data_dir)
-    router = build_source(current_settings(), source)
-    written = collect_once(router, store, _symbols(symbols), days=days, today=_today())
+    store = _store(ctx, data_dir)
+    router = build_source(current_settings(ctx), source)
+    written = collect_once(router, store, _symbols(ctx, symbols), days=days, today=_today())
     for sym, rows in written.items():
         print(f"backfilled {rows} {sym} bars -> {store.root}")
 
 
 def serve(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port (0: any free port).")] = 8765,
     collect_minutes: Annotated[
@@ -150,13 +154,13 @@ def serve(  # noqa: PLR0917 (typer options)
     from zerodte.market.manager import collect_once
     from zerodte.market.manager_app import Server, create_app, start_collector
 
-    settings = current_settings()
+    settings = current_settings(ctx)
     key = settings.data.serve_api_key
-    store = _store(data_dir)
+    store = _store(ctx, data_dir)
     app = create_app(store, key.get_secret_value() if key is not None else "")
     if collect_minutes > 0:
         router = build_source(settings, "router")
-        syms = _symbols(symbols)
+        syms = _symbols(ctx, symbols)
         start_collector(
             app,
             lambda: collect_once(router, store, syms, days=days, today=_today()),
@@ -172,6 +176,7 @@ def serve(  # noqa: PLR0917 (typer options)
 
 
 def sync(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     url: Annotated[str | None, typer.Option("--from", help="Manager URL (data.manager_url).")] = (
         None
     ),
@@ -188,14 +193,14 @@ def sync(  # noqa: PLR0917 (typer options)
     from zerodte.market.manager import ManagerSource
     from zerodte.market.manager import sync as pull
 
-    d = current_settings().data  # settings first: a bad --config stops before any work
+    d = current_settings(ctx).data  # settings first: a bad --config stops before any work
     target = url or d.manager_url
     if not target:
         raise ConfigError("name the data manager: --from URL (or ZERODTE_DATA__MANAGER_URL)")
     key = d.manager_api_key.get_secret_value() if d.manager_api_key is not None else ""
-    store = _store(data_dir)
+    store = _store(ctx, data_dir)
     source = ManagerSource(httpx.Client(timeout=30.0), target, key)
-    res = pull(source, store, _symbols(symbols), days=days, today=_today())
+    res = pull(source, store, _symbols(ctx, symbols), days=days, today=_today())
     if res.fallback:
         print(f"warning: {res.fallback}")
         return

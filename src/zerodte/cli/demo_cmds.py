@@ -21,7 +21,7 @@ import typer
 from zerodte.cli import options_cmds
 from zerodte.cli.context import current_settings
 from zerodte.cli.output import print_json
-from zerodte.cli.state import STATE
+from zerodte.cli.state import cli_state
 from zerodte.types import SESSION_MINUTES
 
 if TYPE_CHECKING:
@@ -51,13 +51,14 @@ def _market_summary(data: MarketData) -> None:
     print(f"data hash     {data.data_hash[:16]}")
 
 
-def _sample_chain(data: MarketData) -> None:
+def _sample_chain(ctx: typer.Context, data: MarketData) -> None:
     frame = data.frame
     last_session = frame[frame["session"] == data.sessions[-1]]
     row = last_session.iloc[len(last_session) // 2]
     minutes_to_close = float(len(last_session) - len(last_session) // 2 - 1)
     print(f"\n== sample 0DTE chain ({row.name:%Y-%m-%d %H:%M})")
     options_cmds.chain(
+        ctx,
         spot=float(row["spy_close"]),
         vix=float(row["vix_close"]),
         minutes_to_close=minutes_to_close,
@@ -101,6 +102,7 @@ def _power_lines() -> list[str]:
 
 
 def demo(
+    ctx: typer.Context,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the pipeline result as JSON.")
     ] = False,
@@ -111,9 +113,10 @@ def demo(
     """Run the main job on the embedded synthetic market (or the stored market)."""
     from zerodte.market.loading import load_market
 
-    if STATE.preset is None and STATE.config_file is None and STATE.settings is None:
-        STATE.preset = DEMO_PRESET
-    settings = current_settings()
+    state = cli_state(ctx)
+    if state.preset is None and state.config_file is None and state.settings is None:
+        state.preset = DEMO_PRESET
+    settings = current_settings(ctx)
     data = load_market(settings)
     # the stored market when it is real; the synthetic year in memory otherwise
     synthetic = data.synthetic is not None or bool(data.data_source.get("synthetic"))
@@ -122,7 +125,7 @@ def demo(
         return
     if not as_json:  # --json prints one JSON document, nothing else
         _market_summary(data)
-        _sample_chain(data)
+        _sample_chain(ctx, data)
     if skip_pipeline:
         return
     from zerodte.cli import q_cmds
@@ -130,6 +133,7 @@ def demo(
     x = settings.exits
     if as_json:
         q_cmds.pipeline(
+            ctx,
             horizon=None,
             cycles=DEMO_DATASET_SESSIONS * SESSION_MINUTES if synthetic else None,
             deploy=False,
@@ -145,7 +149,7 @@ def demo(
         return
     print("\n== Q-scorer pipeline: exploratory data -> training -> out-of-sample comparison")
     print(
-        f"settings      preset {STATE.preset or '-'}, config {STATE.config_file or '-'}; exits: "
+        f"settings      preset {state.preset or '-'}, config {state.config_file or '-'}; exits: "
         f"stop {x.stop_loss_pct:g} %, take profit {x.take_profit_pct:g} %, max hold "
         f"{x.max_hold_minutes:g} min (both controllers)"
     )
@@ -160,6 +164,7 @@ def demo(
             f"{DEMO_DATASET_SESSIONS} for the dataset, the rest out of sample"
         )
     q_cmds.pipeline(
+        ctx,
         horizon=None,
         cycles=DEMO_DATASET_SESSIONS * SESSION_MINUTES if synthetic else None,
         deploy=False,

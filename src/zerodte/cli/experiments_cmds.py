@@ -42,8 +42,8 @@ Executor = Annotated[
 ]
 
 
-def _settings(store_url: str | None) -> Settings:
-    settings = current_settings()
+def _settings(ctx: typer.Context, store_url: str | None) -> Settings:
+    settings = current_settings(ctx)
     if store_url:
         settings = with_overrides(settings, {"store.url": store_url}, "--store")
     return settings
@@ -84,6 +84,7 @@ def _line(row: dict[str, Any]) -> str:
 
 @app.command()
 def add(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="What the idea tests.")],
     assignments: Annotated[
         list[str] | None, typer.Option("--set", help="KEY=VALUE setting override (repeatable).")
@@ -107,7 +108,7 @@ def add(  # noqa: PLR0917 (typer options)
     from zerodte.experiments.family import parse_assignment
     from zerodte.experiments.ideas import submit_idea
 
-    settings = _settings(store_url)
+    settings = _settings(ctx, store_url)
     store = _store(settings)
     given = {
         "seed": seed,
@@ -135,11 +136,11 @@ def _family(store: ExperimentStore, name: str, given: dict[str, Any]) -> FamilyC
 
 
 @app.command()
-def status(store_url: StoreUrl = None, json_out: Json = False) -> None:
+def status(ctx: typer.Context, store_url: StoreUrl = None, json_out: Json = False) -> None:
     """Ideas by status and every family's trial count, best DSR and PBO."""
     from zerodte.experiments.ideas import queue_status
 
-    settings = _settings(store_url)
+    settings = _settings(ctx, store_url)
     doc = queue_status(_store(settings), settings.broker.initial_cash)
     if json_out:
         _print(doc, True)
@@ -175,6 +176,7 @@ def _worker(
 
 @app.command()
 def run(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     single: Annotated[bool, typer.Option("--single", help="Run one idea and stop.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run.")] = False,
     family: Annotated[str | None, typer.Option("--family")] = None,
@@ -184,7 +186,7 @@ def run(  # noqa: PLR0917 (typer options)
     json_out: Json = False,
 ) -> None:
     """Layer 1: quick-test pending ideas, validate promoted ones, until the queue is empty."""
-    settings = _settings(store_url)
+    settings = _settings(ctx, store_url)
     store = _store(settings)
     if dry_run:
         todo = [
@@ -218,7 +220,8 @@ def run(  # noqa: PLR0917 (typer options)
 
 
 @app.command()
-def meta(
+def meta(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     loop: Loop = False,
     interval: Interval = 1800.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report; queue nothing.")] = False,
@@ -228,7 +231,7 @@ def meta(
     """Layer 2: patterns over every experiment; queue new ideas with their provenance."""
     from zerodte.experiments.meta import run_meta
 
-    settings = _settings(store_url)
+    settings = _settings(ctx, store_url)
     store = _store(settings)
     while True:
         _print(run_meta(store, settings, settings.engine.runs_dir, dry_run=dry_run), json_out)
@@ -239,6 +242,7 @@ def meta(
 
 @app.command()
 def both(
+    ctx: typer.Context,
     loop: Loop = False,
     interval: Interval = 1800.0,
     store_url: StoreUrl = None,
@@ -247,7 +251,7 @@ def both(
     """Both layers: run the queue empty, then the meta-optimizer (forever with --loop)."""
     from zerodte.experiments.meta import run_meta
 
-    settings = _settings(store_url)
+    settings = _settings(ctx, store_url)
     store = _store(settings)
     layer1 = _worker(settings, store, None)
     while True:
@@ -261,6 +265,7 @@ def both(
 
 @app.command()
 def worker(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     store_url: StoreUrl = None,
     family: Annotated[str | None, typer.Option("--family")] = None,
     once: Annotated[bool, typer.Option("--once", help="Stop when the queue is empty.")] = False,
@@ -269,7 +274,7 @@ def worker(  # noqa: PLR0917 (typer options)
     json_out: Json = False,
 ) -> None:
     """A worker for a shared store: claims ideas (SKIP LOCKED), heartbeats, requeues stale."""
-    settings = _settings(store_url)
+    settings = _settings(ctx, store_url)
     w = _worker(settings, _store(settings), family, heartbeat_s=heartbeat, stale_s=stale)
     _print(w.run(loop=not once), json_out)
 
@@ -287,18 +292,20 @@ def analyze(
 
 @app.command()
 def backfill(
+    ctx: typer.Context,
     force: Annotated[bool, typer.Option("--force", help="Rewrite existing analyses.")] = False,
     root: Annotated[Path | None, typer.Option("--root", help="Else engine.runs_dir.")] = None,
 ) -> None:
     """Analyse every past run directory that lacks SUMMARY.txt (all with --force)."""
     from zerodte.experiments.analysis import backfill as run_backfill
 
-    done = run_backfill(root or current_settings().engine.runs_dir, force=force)
+    done = run_backfill(root or current_settings(ctx).engine.runs_dir, force=force)
     print(f"analysed {len(done)} run director{'y' if len(done) == 1 else 'ies'}")
 
 
 @app.command()
 def study(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     params: Annotated[
         list[str], typer.Option("--param", help="KEY=LOW:HIGH[:STEP] or KEY=A,B,C (repeatable).")
     ],
@@ -315,7 +322,7 @@ def study(  # noqa: PLR0917 (typer options)
     """Optuna study over settings ranges, successive halving in trading days."""
     from zerodte.experiments.study import parse_param, run_study
 
-    settings = _settings(store_url)
+    settings = _settings(ctx, store_url)
     store = _store(settings)
     cfg = _family(store, family, {})
     space = [parse_param(p) for p in params]

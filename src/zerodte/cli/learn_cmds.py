@@ -16,19 +16,19 @@ RunDir = Annotated[Path, typer.Option("--run", help="Run directory (runs/<run_id
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def _journal() -> Any:
+def _journal(ctx: typer.Context) -> Any:
     from zerodte.store import make_engine
     from zerodte.store.qthink import SqlQThinkJournal
 
-    return SqlQThinkJournal(make_engine(current_settings().store))
+    return SqlQThinkJournal(make_engine(current_settings(ctx).store))
 
 
 @app.command("regret")
-def regret(run: RunDir, json_out: Json = False) -> None:
+def regret(ctx: typer.Context, run: RunDir, json_out: Json = False) -> None:
     """Assess every closed trade of a run and write its journals (run dir and store)."""
     from zerodte.learning.loop import assess_run_dir
 
-    _, res = assess_run_dir(run, _journal())
+    _, res = assess_run_dir(run, _journal(ctx))
     if json_out:
         print_json(res)
         return
@@ -72,6 +72,7 @@ def apply(
 
 @app.command("report")
 def report(
+    ctx: typer.Context,
     runs: Annotated[
         list[Path] | None, typer.Option("--run", help="Run directories for memory triggers.")
     ] = None,
@@ -80,7 +81,7 @@ def report(
     """Assessed trades across the store's runs and the memory triggers of the given runs."""
     from zerodte.learning.loop import report as build
 
-    res = build(_journal(), runs)
+    res = build(_journal(ctx), runs)
     if json_out:
         print_json(res)
         return

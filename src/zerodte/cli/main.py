@@ -28,7 +28,7 @@ from typer.core import TyperGroup
 from zerodte import __version__
 from zerodte.cli.commands import LazyCommands
 from zerodte.cli.logs import LOG_LEVELS, configure_logging
-from zerodte.cli.state import STATE
+from zerodte.cli.state import CliState
 from zerodte.errors import (
     BrokerError,
     ConfigError,
@@ -82,7 +82,7 @@ class ZerodteGroup(TyperGroup):
             if mapped is None:
                 raise
             code, label = mapped
-            if STATE.debug:
+            if isinstance(ctx.obj, CliState) and ctx.obj.debug:
                 traceback.print_exception(exc, file=sys.stderr)
             print(f"{label}: {exc}", file=sys.stderr)
             raise typer.Exit(code) from None
@@ -111,6 +111,7 @@ def _log_level(value: str) -> str:
 
 @app.callback()
 def main(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     log_level: Annotated[
         str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.", callback=_log_level)
     ] = "WARNING",
@@ -140,8 +141,9 @@ def main(  # noqa: PLR0917 (typer options)
 
     register_q_scorer()
     configure_logging(log_level, json_logs=log_json)
-    STATE.debug = debug
-    STATE.config_file = config
-    STATE.preset = preset
-    STATE.settings = None  # a new invocation may name another config or preset
-    STATE.overrides = {} if data_dir is None else {"data.data_dir": str(data_dir)}
+    ctx.obj = CliState(
+        config_file=config,
+        preset=preset,
+        debug=debug,
+        overrides={} if data_dir is None else {"data.data_dir": str(data_dir)},
+    )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zerodte.cli.state import STATE
+from zerodte.cli.state import cli_state
 
 if TYPE_CHECKING:
     from zerodte.config import Settings
@@ -49,23 +49,25 @@ def with_threshold_model(settings: Settings, path: Path | None) -> Settings:
     )
 
 
-def _use_config(value: Path | None) -> None:
+def _use_config(ctx: typer.Context, value: Path | None) -> None:
     """``--config`` given after the command: same effect as before it (``zerodte --config``)."""
     if value is not None:
-        STATE.config_file = value
-        STATE.settings = None
+        state = cli_state(ctx)
+        state.config_file = value
+        state.changed()
 
 
-def _use_preset(value: str | None) -> None:
+def _use_preset(ctx: typer.Context, value: str | None) -> None:
     """``--preset`` given after the command: same effect as before it."""
     if value is not None:
-        STATE.preset = value
-        STATE.settings = None
+        state = cli_state(ctx)
+        state.preset = value
+        state.changed()
 
 
 # Accepted by every command that runs on market data, so that
 # ``zerodte backtest --config FILE`` and ``zerodte --config FILE backtest`` agree. The value
-# goes to the process settings state (read by ``current_settings``), not to the command.
+# goes to the invocation's settings state (read by ``current_settings``), not to the command.
 Config = Annotated[
     Path | None,
     typer.Option(
@@ -89,17 +91,18 @@ Preset = Annotated[
 
 
 def _override(key: str) -> Any:
-    def callback(value: object) -> object:
+    def callback(ctx: typer.Context, value: object) -> object:
         if value is not None and value is not False:
-            STATE.overrides[key] = str(value) if isinstance(value, Path) else value
-            STATE.settings = None
+            state = cli_state(ctx)
+            state.overrides[key] = str(value) if isinstance(value, Path) else value
+            state.changed()
         return value
 
     return callback
 
 
-# Every command that loads market data takes these (like --config, they set the process
-# settings): the store to read, the opt-in VIX proxy and skipping days without VIX/QQQ.
+# Every command that loads market data takes these (like --config, they set the
+# invocation's settings): the store to read, the opt-in VIX proxy and skipping days without VIX/QQQ.
 def _eager(flag: str, key: str, text: str) -> Any:
     return typer.Option(flag, help=text, callback=_override(key), is_eager=True, expose_value=False)
 

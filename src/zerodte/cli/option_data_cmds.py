@@ -16,11 +16,12 @@ DataDir = Annotated[
 ]
 
 
-def _store_dir(data_dir: Path | None) -> Path:
-    return data_dir if data_dir is not None else current_settings().data.data_dir
+def _store_dir(ctx: typer.Context, data_dir: Path | None) -> Path:
+    return data_dir if data_dir is not None else current_settings(ctx).data.data_dir
 
 
 def import_options(  # noqa: PLR0917 (typer options)
+    ctx: typer.Context,
     files: Annotated[
         list[Path],
         typer.Argument(help="Quote and/or open-interest files (Lean Parquet/CSV or chain CSV)."),
@@ -60,7 +61,7 @@ def import_options(  # noqa: PLR0917 (typer options)
     for one in read:
         frames[one.kind].append(one.frame)
     merged = {k: pd.concat(v, ignore_index=True) for k, v in frames.items() if v}
-    store = OptionQuoteStore(_store_dir(data_dir))
+    store = OptionQuoteStore(_store_dir(ctx, data_dir))
     rows = store.write(merged, [one.provenance for one in read], replace=replace)
     if as_json:
         print_json(
@@ -82,11 +83,11 @@ def import_options(  # noqa: PLR0917 (typer options)
         )
 
 
-def options_info(data_dir: DataDir = None, as_json: Json = False) -> None:
+def options_info(ctx: typer.Context, data_dir: DataDir = None, as_json: Json = False) -> None:
     """Imported option files: kind, source, roots, rows, range and hash."""
     from zerodte.market.option_store import OptionQuoteStore
 
-    store = OptionQuoteStore(_store_dir(data_dir))
+    store = OptionQuoteStore(_store_dir(ctx, data_dir))
     files = store.provenance()
     if as_json:
         print_json({"store": str(store.root), "files": files})

@@ -12,7 +12,8 @@ from zerodte.cli.market_opts import Json
 from zerodte.cli.output import print_json
 
 
-def calibrate_cmd(
+def calibrate_cmd(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     root: Annotated[str, typer.Option("--root", help="Option root: SPXW, SPX or SPY.")] = "SPXW",
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Store directory (default data.data_dir).")
@@ -38,7 +39,7 @@ def calibrate_cmd(
     from zerodte.options.calibrate import calibrate
     from zerodte.options.params import save_params
 
-    settings = current_settings()
+    settings = current_settings(ctx)
     where = data_dir if data_dir is not None else settings.data.data_dir
     store = OptionQuoteStore(where)
     quotes = store.quotes((root,))

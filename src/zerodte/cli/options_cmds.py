@@ -36,6 +36,7 @@ def _right(value: str) -> bool:
 
 @app.command("quote")
 def quote(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     spot: Annotated[float, typer.Option(help="Underlying price.")],
     strike: Annotated[float, typer.Option(help="Strike.")],
     right: Annotated[str, typer.Option(help="call or put.")] = "call",
@@ -51,7 +52,7 @@ def quote(  # noqa: PLR0917 (typer maps parameters to options)
     """Price one option: mid, bid, ask, implied vol and greeks (per share)."""
     from zerodte.options.model import OptionModel
 
-    model = OptionModel(current_settings().options)
+    model = OptionModel(current_settings(ctx).options)
     mte = minutes_to_close if minutes_to_expiry is None else minutes_to_expiry
     q = model.quote_values(spot, strike, _right(right), mte, vix, minutes_to_close)
     row = {"spot": spot, "strike": strike, "right": right.lower(), "minutes_to_expiry": mte}
@@ -64,7 +65,8 @@ def quote(  # noqa: PLR0917 (typer maps parameters to options)
 
 
 @app.command("chain")
-def chain(
+def chain(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     spot: Annotated[float, typer.Option(help="Underlying price.")],
     vix: Annotated[float, typer.Option(help="VIX level (index points).")] = 15.0,
     minutes_to_close: Annotated[float, typer.Option(help="Minutes to the close.")] = 120.0,
@@ -77,7 +79,7 @@ def chain(
     from zerodte.options.chain import strike_grid
     from zerodte.options.model import OptionModel
 
-    opts = current_settings().options
+    opts = current_settings(ctx).options
     model = OptionModel(opts)
     strikes = strike_grid(spot, opts.strike_step, width)
     calls = model.price(spot, strikes, True, minutes_to_close, vix)
@@ -111,6 +113,7 @@ def chain(
 
 @app.command("gex")
 def gex(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     at: Annotated[
         str | None, typer.Option("--at", help="Bar time (YYYY-MM-DD HH:MM, New York); else last.")
     ] = None,
@@ -138,7 +141,7 @@ def gex(  # noqa: PLR0917 (typer maps parameters to options)
 
     if convention not in ("dealer", "long_all"):
         raise typer.BadParameter("use dealer or long_all", param_hint="--convention")
-    settings = current_settings()
+    settings = current_settings(ctx)
     md = load_market_options(settings, days, start, end, seed, edge)
     when = None if at is None else pd.Timestamp(at)
     chain = None

@@ -68,15 +68,16 @@ def _model_dir(settings: Settings, model_dir: Path | None) -> Path:
     return Path(model_dir) if model_dir is not None else Path(settings.qscorer.model_dir)
 
 
-def _settings_h(horizon: int | None) -> Settings:
+def _settings_h(ctx: typer.Context, horizon: int | None) -> Settings:
     from zerodte.qscorer.pipeline import with_horizon
 
-    s = current_settings()
+    s = current_settings(ctx)
     return with_horizon(s, horizon) if horizon is not None else s
 
 
 @app.command("ghosts")
 def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     compare: Annotated[
         bool, typer.Option("--compare", help="Report the gap to the simplified estimate.")
     ] = False,
@@ -100,7 +101,7 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
     from zerodte.qscorer.missed import compare_estimates
     from zerodte.qscorer.pipeline import generate_dataset
 
-    settings = current_settings()
+    settings = current_settings(ctx)
 
     def work() -> dict[str, Any]:
         md = load_market_options(settings, days, start, end, seed, edge)
@@ -164,6 +165,7 @@ def ghosts(  # noqa: PLR0917 (typer maps parameters to options)
 
 @app.command("train")
 def train(  # noqa: PLR0917
+    ctx: typer.Context,
     horizon: Horizon = None,
     cycles: Cycles = None,
     out: OutDir = None,
@@ -194,7 +196,7 @@ def train(  # noqa: PLR0917
     )
     from zerodte.qscorer.train import train_q_scorer
 
-    settings = _settings_h(horizon)
+    settings = _settings_h(ctx, horizon)
 
     def work() -> dict[str, Any]:
         md = load_market_options(settings, days, start, end, seed, edge)
@@ -245,6 +247,7 @@ def train(  # noqa: PLR0917
 
 @app.command("eval")
 def evaluate(  # noqa: PLR0917
+    ctx: typer.Context,
     model_dir: ModelDir = None,
     horizon: Horizon = None,
     days: Days = None,
@@ -265,12 +268,12 @@ def evaluate(  # noqa: PLR0917
     from zerodte.qscorer.evaluate import evaluate_q_scorer
     from zerodte.qscorer.pipeline import generate_dataset
 
-    settings = _settings_h(horizon)
+    settings = _settings_h(ctx, horizon)
 
     def work() -> dict[str, Any]:
         loaded = load_model(_model_dir(settings, model_dir))
         if horizon is None:
-            s2 = _settings_h(loaded.model.horizon)
+            s2 = _settings_h(ctx, loaded.model.horizon)
         else:
             s2 = settings
         ctrl = QScorerController.for_model(loaded, s2)
@@ -316,6 +319,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 @app.command("compare")
 def compare_cmd(  # noqa: PLR0917
+    ctx: typer.Context,
     model_dir: ModelDir = None,
     baseline: Baseline = "momentum",
     out: OutDir = None,
@@ -339,7 +343,7 @@ def compare_cmd(  # noqa: PLR0917
     from zerodte.qscorer.compare import compare
     from zerodte.qscorer.controller import QScorerController
 
-    settings = current_settings()
+    settings = current_settings(ctx)
 
     def work() -> dict[str, Any]:
         loaded = load_model(_model_dir(settings, model_dir))
@@ -368,6 +372,7 @@ def compare_cmd(  # noqa: PLR0917
 
 @app.command("optimize")
 def optimize(  # noqa: PLR0917
+    ctx: typer.Context,
     model_dir: ModelDir = None,
     days: Days = None,
     start: Start = None,
@@ -386,7 +391,7 @@ def optimize(  # noqa: PLR0917
     from zerodte.qscorer.compare import slice_market
     from zerodte.qscorer.optimize import optimize_thresholds
 
-    settings = current_settings()
+    settings = current_settings(ctx)
 
     def work() -> dict[str, Any]:
         loaded = load_model(_model_dir(settings, model_dir))
@@ -420,6 +425,7 @@ def optimize(  # noqa: PLR0917
 
 @app.command("pipeline")
 def pipeline(  # noqa: PLR0917
+    ctx: typer.Context,
     horizon: Horizon = None,
     cycles: Cycles = None,
     deploy: Annotated[bool, typer.Option("--deploy", help="Copy into qscorer.model_dir.")] = False,
@@ -440,7 +446,7 @@ def pipeline(  # noqa: PLR0917
     """Dataset (paper) -> training -> evaluation -> out-of-sample comparison -> deploy."""
     from zerodte.qscorer.pipeline import run_pipeline
 
-    settings = current_settings()
+    settings = current_settings(ctx)
 
     def work() -> dict[str, Any]:
         md = load_market_options(settings, days, start, end, seed, edge)

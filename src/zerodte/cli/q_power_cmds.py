@@ -14,7 +14,7 @@ from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import Config, Json, Preset
 from zerodte.cli.output import format_figure as _fmt
 from zerodte.cli.output import print_json
-from zerodte.cli.state import STATE
+from zerodte.cli.state import cli_state
 from zerodte.errors import ConfigError
 
 POWER_PRESET = "q_scorer"
@@ -32,6 +32,7 @@ def _edges(text: str) -> list[float]:
 
 
 def power(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     seeds: Annotated[
         str | None, typer.Option("--seeds", help="Seeds, e.g. 1-20 or 1,3,5 (required).")
     ] = None,
@@ -60,9 +61,10 @@ def power(  # noqa: PLR0917 (typer maps parameters to options)
     from zerodte.engine.rundir import code_version
     from zerodte.qscorer.power import parse_seeds, power_study
 
-    if STATE.preset is None and STATE.config_file is None and STATE.settings is None:
-        STATE.preset = POWER_PRESET
-    settings = current_settings()
+    state = cli_state(ctx)
+    if state.preset is None and state.config_file is None and state.settings is None:
+        state.preset = POWER_PRESET
+    settings = current_settings(ctx)
     if seeds is None:
         raise ConfigError("--seeds is required, e.g. --seeds 1-20")
     if horizon is not None and horizon < 1:
@@ -85,7 +87,7 @@ def power(  # noqa: PLR0917 (typer maps parameters to options)
         n_boot=n_boot,
         code_version=code_version(),
     )
-    res["preset"] = STATE.preset
+    res["preset"] = state.preset
     res["out_dir"] = str(root)
     root.mkdir(parents=True, exist_ok=True)
     (root / "power.json").write_text(json.dumps(res, indent=2, sort_keys=True, default=str))

@@ -34,6 +34,7 @@ fake_app = typer.Typer(no_args_is_help=True, help="The fake Tradier (tests and d
 
 
 def trade(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     paper: Annotated[bool, typer.Option("--paper", help="Paper trading (the default).")] = False,
     live: Annotated[
         bool,
@@ -106,7 +107,7 @@ def trade(  # noqa: PLR0917 (typer maps parameters to options)
         fault_seed=fault_seed,
         run_dir=run_dir,
     )
-    settings = with_threshold_model(current_settings(), threshold_model)
+    settings = with_threshold_model(current_settings(ctx), threshold_model)
     console = Console(stderr=True)
     # zerodte's errors leave through cli.main, which maps them to exit codes 2 and 3.
     with quiet_http_logs(), console.status("starting", spinner="dots") as line:
@@ -153,6 +154,7 @@ def _print_report(summary: dict[str, Any]) -> None:
 
 @fake_app.command("serve")
 def fake_serve(  # noqa: PLR0917 (typer maps parameters to options)
+    ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: a free one).")] = 0,
     port_file: Annotated[
         Path | None, typer.Option("--port-file", help="Write the port here once serving.")
@@ -178,7 +180,7 @@ def fake_serve(  # noqa: PLR0917 (typer maps parameters to options)
     from zerodte.cli.market_opts import load_market_options
     from zerodte.io import atomic_write_text
 
-    settings = current_settings()
+    settings = current_settings(ctx)
     data = load_market_options(settings, days, start, end, seed, edge)
     plan = FaultPlan.parse(faults, fault_seed) if faults else None
     fake = replay_fake(data.frame, settings, faults=plan, speed=speed, wall=time.monotonic)

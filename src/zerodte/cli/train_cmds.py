@@ -47,6 +47,7 @@ def _code_version() -> str:
 
 
 def train_bundle(  # noqa: PLR0917
+    ctx: typer.Context,
     kind: str,
     days: int | None,
     start: str | None,
@@ -61,7 +62,7 @@ def train_bundle(  # noqa: PLR0917
     """Parse the market options and call :func:`zerodte.models.training.train_bundle`."""
     from zerodte.models.training import train_bundle as train
 
-    settings = current_settings()
+    settings = current_settings(ctx)
     data = load_market_options(settings, days, start, end, seed, edge)
     bundle, path, result = train(
         settings, data, kind, folds, feature_set, out, ablation, code_version=_code_version()
@@ -95,6 +96,7 @@ def _emit_horizons(result: dict[str, Any], data_source: Any, json_out: bool) -> 
 
 def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
     def command(  # noqa: PLR0917
+        ctx: typer.Context,
         days: Days = None,
         start: Start = None,
         end: End = None,
@@ -116,7 +118,7 @@ def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
             # and every other command of the CLI is built with this module.
             from zerodte.models.training import train_horizon_bundles
 
-            settings = current_settings()
+            settings = current_settings(ctx)
             data = load_market_options(settings, days, start, end, seed, edge)
             _emit_horizons(
                 train_horizon_bundles(
@@ -134,7 +136,7 @@ def _train_cmd(kind: str):  # type: ignore[no-untyped-def]
             )
             return
         _, _, result = train_bundle(
-            kind, days, start, end, seed, edge, folds, feature_set, out, ablation=True
+            ctx, kind, days, start, end, seed, edge, folds, feature_set, out, ablation=True
         )
         _emit(result, json_out)
 
@@ -175,6 +177,7 @@ for _kind, _name in (
 
 @app.command("hmm")
 def train_hmm(  # noqa: PLR0917
+    ctx: typer.Context,
     days: Days = None,
     start: Start = None,
     end: End = None,
@@ -192,7 +195,7 @@ def train_hmm(  # noqa: PLR0917
     from zerodte.models.training import prepare
     from zerodte.regime import RegimeConfig, RegimeModel
 
-    settings = current_settings()
+    settings = current_settings(ctx)
     data = load_market_options(settings, days, start, end, seed, edge)
     X = prepare(settings, data, "default").X
     model = RegimeModel(RegimeConfig.from_settings(settings.models)).fit(X)
@@ -202,6 +205,7 @@ def train_hmm(  # noqa: PLR0917
 
 @eval_app.command("calibration")
 def eval_calibration(  # noqa: PLR0917
+    ctx: typer.Context,
     model: Annotated[
         str, typer.Option("--model", help="trees, retrieval, ensemble, predictor or patchtst.")
     ] = "trees",
@@ -231,14 +235,15 @@ def eval_calibration(  # noqa: PLR0917
 ) -> None:
     """Walk-forward train and report held-out calibration of every probabilistic output."""
     if seeds is not None:
-        result = _calibration_power(model, seeds, days, edge, folds, feature_set, out, workers)
+        result = _calibration_power(ctx, model, seeds, days, edge, folds, feature_set, out, workers)
         _emit_power(result, json_out)
         return
-    _, _, result = train_bundle(model, days, start, end, seed, edge, folds, feature_set, out)
+    _, _, result = train_bundle(ctx, model, days, start, end, seed, edge, folds, feature_set, out)
     _emit(result, json_out)
 
 
 def _calibration_power(  # noqa: PLR0917
+    ctx: typer.Context,
     model: str,
     seeds: str,
     days: int | None,
@@ -251,7 +256,7 @@ def _calibration_power(  # noqa: PLR0917
     from zerodte.models.training import calibration_power
     from zerodte.qscorer.power import parse_seeds
 
-    settings = current_settings()
+    settings = current_settings(ctx)
     edges = sorted({1.0 if edge is None else float(edge), 0.0}, reverse=True)
     root = out or settings.models.model_dir / f"calibration_power_{model}_{seeds}"
     return calibration_power(
