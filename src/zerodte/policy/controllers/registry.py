@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from zerodte.config.names import CONTROLLER_NAMES
 from zerodte.config.root import Settings
 from zerodte.errors import ConfigError
-from zerodte.policy.base import EntryController
 
-ControllerFactory = Callable[[Settings], EntryController]
+if TYPE_CHECKING:  # the controllers (and pandas) are imported when one is built, not here
+    from zerodte.policy.base import EntryController
+
+ControllerFactory = Callable[[Settings], "EntryController"]
 
 _FACTORIES: dict[str, ControllerFactory] = {}
 
