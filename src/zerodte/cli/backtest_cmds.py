@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -100,6 +101,9 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
         settings = with_overrides(settings, {"models.predictor_bundle": predictor}, "--predictor")
     settings = with_threshold_model(settings, threshold_model)
     ctrl = build_controller(settings)
+    # What exists now (the modules, the settings, the controller) lives as long as the
+    # process: the cyclic collector need not walk it again in each full collection of the run.
+    gc.freeze()
     with _cycle_bar(show=not json_out) as progress:
         result = run_backtest(
             settings,
