@@ -102,7 +102,8 @@ def _override(key: str) -> Any:
 
 
 # Every command that loads market data takes these (like --config, they set the
-# invocation's settings): the store to read, the opt-in VIX proxy and skipping days without VIX/QQQ.
+# invocation's settings): the store to read, the opt-in VIX proxy and skipping days
+# without VIX/QQQ.
 def _eager(flag: str, key: str, text: str) -> Any:
     return typer.Option(flag, help=text, callback=_override(key), is_eager=True, expose_value=False)
 
