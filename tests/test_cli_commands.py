@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from typer.main import get_command, get_group
 
 from zerodte.cli.commands import COMMANDS, registered
@@ -44,17 +45,21 @@ def test_a_command_imports_only_its_own_module() -> None:
     assert out.split() == ["[]", "['zerodte.cli.backtest_cmds']"], out
 
 
-def test_root_help_imports_no_numerical_stack() -> None:
+@pytest.mark.parametrize(
+    "args", [["--help"], ["backtest", "--help"], ["q", "pipeline", "--help"], ["trade", "--help"]]
+)
+def test_help_imports_no_numerical_stack(args: list[str]) -> None:
     # `zerodte --help` imports every command module for its one-line help; those modules
-    # import numpy, pandas and scipy inside the commands that use them
+    # import numpy, pandas and scipy inside the commands that use them. A command's help
+    # runs the root callback too (it registers q_scorer): that must not import them either.
     code = (
         "import sys\n"
         "from zerodte.cli.main import app\n"
         "try:\n"
-        "    app(['--help'])\n"
+        f"    app({args!r})\n"
         "except SystemExit:\n"
         "    pass\n"
         "print(sorted({'numpy', 'pandas', 'scipy'} & set(sys.modules)), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stderr.strip() == "[]", done.stderr
+    assert done.stderr.strip() == "[]", (args, done.stderr)
