@@ -39,12 +39,9 @@ from zerodte.learning.run_inputs import records_from_frame
 from zerodte.market.loading import load_market
 from zerodte.qscorer.compare import per_trade_diff
 from zerodte.research.pnl_parts import pnl_parts, with_pnl_of
-from zerodte.research.stats import per_trade_ci95
+from zerodte.research.stats import FAMILY_ALPHA, excludes_zero, per_trade_ci95
 
 logger = logging.getLogger(__name__)
-
-FAMILY_ALPHA = 0.05
-"""Family-wise error rate of ``significant_familywise`` (Bonferroni over ``family``)."""
 
 
 @dataclass(frozen=True)
@@ -225,17 +222,14 @@ def measure_effect(settings: Settings, setup: EffectSetup, out_dir: Path) -> dic
         "qthink": _side(q_eval, q_parts, eval_days, setup.n_boot),
         "diff_per_trade_pnl": diff,
         "diff_per_trade_ci95": ci,
-        "significant": ci is not None and (ci[0] > 0 or ci[1] < 0),
+        "significant": excludes_zero(ci),
         "family": setup.family,
         "familywise_alpha": FAMILY_ALPHA,
         "diff_per_trade_ci_familywise": ci_fw,
         "qthink_per_trade_ci_familywise": None if own_fw is None else [float(x) for x in own_fw],
         # the loop "creates significance" when QThink alone clears zero or the paired
         # difference excludes it, each at the family's level
-        "significant_familywise": bool(
-            (ci_fw is not None and (ci_fw[0] > 0 or ci_fw[1] < 0))
-            or (own_fw is not None and own_fw[0] > 0)
-        ),
+        "significant_familywise": excludes_zero(ci_fw) or (own_fw is not None and own_fw[0] > 0),
         **_split_diff(q_eval, q_parts, b_eval, b_parts, eval_days, n_boot=setup.n_boot),
         "friction": base.manifest.get("execution"),
     }

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 TRADING_DAYS = 252
 NY = "America/New_York"
+FAMILY_ALPHA = 0.05
+"""Family-wise error rate of the project's Bonferroni verdicts (``zerodte compare``, the
+QThink effect): ``m`` comparisons are each read at level ``1 - FAMILY_ALPHA / m``."""
 
 SUMMARY_KEYS: tuple[str, ...] = (
     "avg_hold_minutes",
@@ -227,6 +230,11 @@ def per_trade_ci95(
         clusters=int((count > 0).sum()),
         indices=indices,
     )
+
+
+def excludes_zero(ci: tuple[float, float] | list[float] | None) -> bool:
+    """Whether the interval ``ci`` lies wholly above or wholly below 0 (False for None)."""
+    return ci is not None and (ci[0] > 0 or ci[1] < 0)
 
 
 def sharpe_ratio(returns: np.ndarray | pd.Series, periods: int = TRADING_DAYS) -> float | None:

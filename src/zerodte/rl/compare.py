@@ -44,10 +44,7 @@ from zerodte.engine.backtest import BacktestResult, run_backtest
 from zerodte.market.loading import MarketData
 from zerodte.policy.controllers import build_controller
 from zerodte.qscorer.compare import per_trade_diff
-from zerodte.research.stats import per_trade_ci95
-
-FAMILY_ALPHA = 0.05
-"""Family-wise error rate of the comparison's significance verdicts (Bonferroni)."""
+from zerodte.research.stats import FAMILY_ALPHA, excludes_zero, per_trade_ci95
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +188,7 @@ def compare_controllers(
             "diff_vs_reference": diff,
             "diff_vs_reference_ci95": ci,
             "diff_vs_reference_ci_familywise": ci_fw,
-            "diff_significant": bool(ci_fw and (ci_fw[0] > 0 or ci_fw[1] < 0)),
+            "diff_significant": excludes_zero(ci_fw),
             "ope_ips": None,
             "ope_snips": None,
             "ope_snips_ci95": None,
