@@ -25,6 +25,7 @@ from zerodte.config.manifest import settings_hash, settings_manifest
 from zerodte.config.root import Settings
 from zerodte.engine.engine import EngineRun
 from zerodte.engine.feed import FeedColumns
+from zerodte.engine.memory import release_freed_memory
 from zerodte.engine.publish import TOKEN_KEY, publish_run, store_lookup
 from zerodte.engine.rundir import write_manifest, write_records
 from zerodte.io import atomic_write_bytes
@@ -126,6 +127,7 @@ def finish_run(
         n_boot=n_boot,
         seed=settings.engine.seed,
     )
+    release_freed_memory()  # the bootstrap's replicas, before the decisions are framed
     cycles = run.cycles
     start = str(columns.sessions[0])
     end = str(columns.sessions[cycles - 1]) if cycles else start

@@ -68,12 +68,23 @@ import pandas as pd
 
 from zerodte.errors import DataError
 from zerodte.market.calendar import TradingCalendar
-from zerodte.market.schema import BAR_COLUMNS, TIMEZONE
+from zerodte.market.synthetic_paths import (
+    TRADING_DAYS,
+    MinuteGrid,
+    base_sigma,
+    by_length,
+    chain_levels,
+    day_paths,
+    draw_shocks,
+    ohlc_bars,
+    vix_bars,
+    vol_factors,
+    vol_path,
+    volume_shape,
+)
 
 logger = logging.getLogger(__name__)
 
-MINUTES_PER_DAY = 390
-TRADING_DAYS = 252
 VIX_HORIZON_DAYS = 21
 FLOW_NAMES: tuple[str, ...] = ("trend", "neutral", "range")
 VOL_NAMES: tuple[str, ...] = ("calm", "normal", "stressed")
@@ -196,190 +207,60 @@ def generate_market(
     return simulate_market(cfg).bars
 
 
-def _u_shape(length: int, cfg: SyntheticConfig) -> np.ndarray:
-    """Intraday volatility multiplier ``u(m)``, normalised on a full day to mean square 1."""
-    full = np.arange(MINUTES_PER_DAY, dtype=float)
-    raw_full = (
-        1.0
-        + cfg.open_vol_boost * np.exp(-full / cfg.open_vol_tau)
-        + cfg.close_vol_boost * np.exp(-(MINUTES_PER_DAY - 1 - full) / cfg.close_vol_tau)
-    )
-    norm = np.sqrt(np.mean(raw_full**2))
-    m = np.arange(length, dtype=float)
-    raw = (
-        1.0
-        + cfg.open_vol_boost * np.exp(-m / cfg.open_vol_tau)
-        + cfg.close_vol_boost * np.exp(-(length - 1 - m) / cfg.close_vol_tau)
-    )
-    return raw / norm
-
-
-def _volume_shape(length: int) -> np.ndarray:
-    """Intraday volume multiplier: heavy open, quiet lunch, heavier close (auction flow)."""
-    m = np.arange(length, dtype=float)
-    to_close = length - 1 - m
-    return (
-        1.0
-        + 1.8 * np.exp(-m / 25.0)
-        + 4.0 * np.exp(-to_close / 15.0)
-        + 1.0 * np.exp(-to_close / 60.0)
-    )
-
-
-def _ou(innov: np.ndarray, tau: float, std: float, x0: float) -> np.ndarray:
-    """AR(1) ``x_t = phi x_{t-1} + sqrt(1-phi^2) std eps_t`` by a linear filter (vectorised)."""
-    # Imported here: scipy.signal costs ~0.5 s and ~50 MB at start-up, and only generating a
-    # market needs it (a backtest of stored data does not).
-    from scipy.signal import lfilter
-
-    phi = float(np.exp(-1.0 / tau))
-    scale = std * np.sqrt(1.0 - phi * phi)
-    zi = np.array([phi * x0])
-    out, _ = lfilter([scale], [1.0, -phi], innov, zi=zi)
-    return np.asarray(out)
-
-
-def _t_unit(rng: np.random.Generator, dof: float, size: int | tuple[int, ...]) -> np.ndarray:
-    """Student-t draws scaled to unit variance; clipped symmetrically (mean stays zero)."""
-    draws = rng.standard_t(dof, size=size) * np.sqrt((dof - 2.0) / dof)
-    return np.clip(draws, -25.0, 25.0)
-
-
-def _vol_path(rng: np.random.Generator, days: int, trans: np.ndarray) -> np.ndarray:
-    """Daily volatility regimes, starting from the stationary distribution."""
-    evals, evecs = np.linalg.eig(trans.T)
-    stat = np.real(evecs[:, np.argmin(np.abs(evals - 1.0))])
-    stat = stat / stat.sum()
-    u = rng.random(days)
-    cum = np.cumsum(trans, axis=1)
-    out = np.empty(days, dtype=np.int64)
-    out[0] = int(np.searchsorted(np.cumsum(stat), u[0]))
-    for d in range(1, days):
-        out[d] = int(np.searchsorted(cum[out[d - 1]], u[d]))
-    return np.minimum(out, 2)
-
-
 def simulate_market(cfg: SyntheticConfig) -> SyntheticMarket:
-    """Simulate the synthetic market described in the module docstring."""
+    """Simulate the synthetic market described in the module docstring.
+
+    The stages are in :mod:`zerodte.market.synthetic_paths`; each frees its working arrays
+    when it returns, and the arrays handed on are dropped here once the last stage that
+    reads them is done, so the peak memory of a year stays near what the bars need.
+    """
     cal = TradingCalendar()
     sessions = cal.sessions_from(cfg.start, cfg.days)
-    lengths = np.array([len(cal.session_minutes(d)) for d in sessions], dtype=np.int64)
-    n_days, width = len(sessions), int(lengths.max())
-    mask = np.arange(width)[None, :] < lengths[:, None]  # valid minutes per day
-    n = int(mask.sum())
+    grid = MinuteGrid.of(np.array([len(cal.session_minutes(d)) for d in sessions], np.int64))
+    lengths, mask = grid.lengths, grid.mask
     rng = np.random.default_rng(cfg.seed)
-
     trans = np.asarray(cfg.vol_transition, dtype=float)
-    vol_reg = _vol_path(rng, n_days, trans)
+    vol_reg = vol_path(rng, grid.days, trans)
     sig_reg = np.asarray(cfg.regime_vols, dtype=float)
+    draws = draw_shocks(rng, cfg, grid)
 
-    # Shocks are drawn in a fixed order so that every edge shares them.
-    z = _t_unit(rng, cfg.t_dof, n)
-    jump_on = rng.random(n) < cfg.jump_prob
-    jump = np.where(jump_on, rng.standard_normal(n) * cfg.jump_scale, 0.0)
-    eta_slow, eta_fast, eta_vrp = rng.standard_normal((3, n))
-    qqq_idio = _t_unit(rng, cfg.t_dof, n)
-    gap_z = _t_unit(rng, cfg.t_dof, n_days)
-    qqq_gap_z = rng.standard_normal(n_days)
-    flow_u = rng.random((n_days, width, 2))
-    wick = np.abs(rng.standard_normal((4, n)))
-    vol_noise = rng.standard_normal((2, n))
-    vix_noise = rng.standard_normal(n)
-
-    # Volatility factors: the innovation of minute t loads on that minute's return shock
-    # (leverage). ``*_after`` is the state at the close of bar t (what VIX shows then); the
-    # return scale of bar t uses the state after bar t-1, so it is known one bar ahead and
-    # prices stay martingales.
-    rho = cfg.leverage
-    lev = np.sqrt(1.0 - rho * rho)
-    slow_after = _ou(rho * z + lev * eta_slow, cfg.slow_tau, cfg.slow_std, 0.0)
-    fast_after = _ou(rho * z + lev * eta_fast, cfg.fast_tau, cfg.fast_std, 0.0)
-    x_slow = np.concatenate([[0.0], slow_after[:-1]])
-    x_fast = np.concatenate([[0.0], fast_after[:-1]])
-    rv = cfg.vrp_leverage
-    y_vrp = _ou(rv * z + np.sqrt(1 - rv * rv) * eta_vrp, cfg.vrp_tau, cfg.vrp_std, 0.0)
-    corr = cfg.slow_std**2 + cfg.fast_std**2
-
-    def grid(flat: np.ndarray, fill: float = 0.0) -> np.ndarray:
-        out = np.full((n_days, width), fill)
-        out[mask] = flat
-        return out
-
-    u = np.zeros((n_days, width))
-    vshape = np.zeros((n_days, width))
-    for length in np.unique(lengths):
-        rows = lengths == length
-        u[rows, :length] = _u_shape(int(length), cfg)
-        vshape[rows, :length] = _volume_shape(int(length))
-    base = sig_reg[vol_reg] * np.sqrt((1.0 - cfg.overnight_var_share) / (TRADING_DAYS * 390))
-    sigma0 = base[:, None] * u * np.exp(grid(x_slow) + grid(x_fast) - corr)
-    shocks = grid(np.clip(z + jump, -40.0, 40.0))
-
-    # Flow regime and planted drift: one pass over the minutes, vectorised across days.
-    mix = np.asarray(cfg.flow_mix, dtype=float)[vol_reg]  # (days, 3)
-    m_idx = np.arange(width)
-    edge_hours = (m_idx[None, :] < 60) | (m_idx[None, :] >= lengths[:, None] - 60)
-    boost = np.where(edge_hours, cfg.flow_edge_hours_boost, 1.0)
-    mix_t = np.repeat(mix[:, None, :], width, axis=1)
-    mix_t[:, :, 0] *= boost
-    mix_t /= mix_t.sum(axis=2, keepdims=True)
-    cum_mix = np.cumsum(mix_t, axis=2)
-    kappa_of = np.array([cfg.kappa_trend, 0.0, -cfg.kappa_range])
-    vmult_of = np.asarray(cfg.flow_vol_mult, dtype=float)
-
+    z = draws.pop("z")
+    factors = vol_factors(cfg, z, draws.pop("eta"))
+    paths = day_paths(
+        cfg,
+        grid,
+        vol_reg,
+        sigma0=base_sigma(cfg, grid, vol_reg, factors),
+        shocks=grid.put(np.clip(z + draws.pop("jump"), -40.0, 40.0)),
+        flow_u=draws.pop("flow_u"),
+    )
+    del z
+    x_slow = factors.x_slow
     gaps = sig_reg[vol_reg] * np.sqrt(cfg.overnight_var_share / TRADING_DAYS)
-    gap_ret = np.clip(gaps * np.exp(grid(x_slow)[:, 0] - cfg.slow_std**2) * gap_z, -0.2, 0.2)
+    gap_ret = np.clip(
+        gaps * np.exp(grid.put(x_slow)[:, 0] - cfg.slow_std**2) * draws.pop("gap_z"), -0.2, 0.2
+    )
     gap_ret[0] = 0.0
-    # The first open is the configured price; later opens gap from the prior close.
-    closes = np.zeros((n_days, width + 1))  # column 0 = session open price
-    flow = np.zeros((n_days, width), dtype=np.int64)
-    drift = np.zeros((n_days, width))
-    sigma = np.zeros((n_days, width))
-    r30 = np.zeros((n_days, width))
-    state = np.array([int(np.searchsorted(cum_mix[d, 0], flow_u[d, 0, 1])) for d in range(n_days)])
-    state = np.minimum(state, 2)
-    # Day opens depend on the previous day's close, so days are chained first with the
-    # driftless path and then corrected: simpler to simulate day-relative prices (open = 1)
-    # and chain the levels afterwards, since the drift uses only within-day ratios.
-    closes[:, 0] = 1.0
-    for m in range(width):
-        kappa = kappa_of[state]
-        back = max(m - 30, 0)  # column of close_{m-31}, or of the open early in the day
-        past = closes[:, m] / closes[:, back] - 1.0 if m > 0 else np.zeros(n_days)
-        mu = cfg.edge * kappa * past / 30.0
-        sig = sigma0[:, m] * vmult_of[state]
-        ret = np.clip(mu + sig * shocks[:, m], -0.2, 0.2)
-        valid = mask[:, m]
-        closes[:, m + 1] = np.where(valid, closes[:, m] * (1.0 + ret), closes[:, m])
-        drift[:, m] = np.where(valid, mu, 0.0)
-        sigma[:, m] = np.where(valid, sig, 0.0)
-        # state at the end of bar m (drives bar m+1)
-        leave = flow_u[:, m, 0] < 1.0 / cfg.flow_duration
-        draw = np.minimum((flow_u[:, m, 1][:, None] > cum_mix[:, m, :]).sum(axis=1), 2)
-        state = np.where(leave & (m > 0), draw, state)
-        flow[:, m] = state
-        r30[:, m] = closes[:, m + 1] / closes[:, max(m - 29, 0)] - 1.0
-    rel = closes  # day-relative price path
-    day_ret = rel[np.arange(n_days), lengths]  # close / open of each day
-    open_level = np.empty(n_days)
-    level = cfg.spy_start_price
-    for d in range(n_days):
-        open_level[d] = level * (1.0 + gap_ret[d])
-        level = open_level[d] * day_ret[d]
-    spy_path = rel * open_level[:, None]
+    rel = paths.rel
+    day_ret = rel[np.arange(grid.days), lengths]  # close / open of each day
+    spy_path = rel * chain_levels(cfg.spy_start_price, gap_ret, day_ret)[:, None]
     spy_ret_grid = rel[:, 1:] / rel[:, :-1] - 1.0
 
-    qqq_rel_ret = cfg.qqq_beta * spy_ret_grid + sigma * cfg.qqq_idio * grid(qqq_idio)
-    qqq_rel = np.concatenate([np.ones((n_days, 1)), np.cumprod(1.0 + qqq_rel_ret, axis=1)], 1)
-    qqq_gap = np.clip(cfg.qqq_beta * gap_ret + gaps * cfg.qqq_idio * qqq_gap_z * 0.5, -0.25, 0.25)
+    qqq_rel_ret = cfg.qqq_beta * spy_ret_grid + paths.sigma * cfg.qqq_idio * grid.put(
+        draws.pop("qqq_idio")
+    )
+    del spy_ret_grid
+    qqq_rel = np.concatenate([np.ones((grid.days, 1)), np.cumprod(1.0 + qqq_rel_ret, axis=1)], 1)
+    del qqq_rel_ret
+    qqq_gap = np.clip(
+        cfg.qqq_beta * gap_ret + gaps * cfg.qqq_idio * draws.pop("qqq_gap_z") * 0.5, -0.25, 0.25
+    )
     qqq_gap[0] = 0.0
-    qqq_day = qqq_rel[np.arange(n_days), lengths]
-    qqq_open = np.empty(n_days)
-    level = cfg.spy_start_price * cfg.qqq_ratio
-    for d in range(n_days):
-        qqq_open[d] = level * (1.0 + qqq_gap[d])
-        level = qqq_open[d] * qqq_day[d]
-    qqq_path = qqq_rel * qqq_open[:, None]
+    qqq_day = qqq_rel[np.arange(grid.days), lengths]
+    qqq_path = (
+        qqq_rel * chain_levels(cfg.spy_start_price * cfg.qqq_ratio, qqq_gap, qqq_day)[:, None]
+    )
+    del qqq_rel
 
     # VIX: expected regime variance over the next 21 sessions, slow factor, premium.
     occ = sum(np.linalg.matrix_power(trans, k) for k in range(VIX_HORIZON_DAYS))
@@ -392,89 +273,47 @@ def simulate_market(cfg: SyntheticConfig) -> SyntheticMarket:
         100.0
         * np.sqrt(exp_var[np.repeat(vol_reg, lengths)])
         * cfg.vrp
-        * np.exp(y_vrp + w_slow * slow_after + cfg.vix_noise * vix_noise)
+        * np.exp(
+            factors.y_vrp + w_slow * factors.slow_after + cfg.vix_noise * draws.pop("vix_noise")
+        )
     )
 
     index = cal.minutes(sessions)
-    flow_flat = flow[mask]
+    flow_flat = paths.flow[mask]
     vmul = np.asarray(cfg.flow_volume_mult, dtype=float)[flow_flat]
+    vol_noise = draws.pop("vol_noise")
     vol_level = (
-        np.exp(cfg.volume_vol_loading * (x_slow + x_fast))
+        np.exp(cfg.volume_vol_loading * (x_slow + factors.x_fast))
         * vmul
         * np.exp(cfg.volume_noise * vol_noise[0] - 0.5 * cfg.volume_noise**2)
     )
-    vshape_flat = vshape[mask]
-    bars = {
-        "SPY": _ohlc(index, spy_path, mask, sigma[mask], wick[:2]),
-        "QQQ": _ohlc(index, qqq_path, mask, sigma[mask] * 1.3, wick[2:]),
-        "VIX": _vix_bars(index, vix_flat, lengths, wick[0]),
-    }
-    bars["SPY"]["volume"] = np.maximum(np.round(cfg.spy_volume * vshape_flat * vol_level), 1.0)
-    bars["QQQ"]["volume"] = np.maximum(
+    del factors, x_slow
+    vshape_flat = by_length(grid, volume_shape)[mask]
+    sigma_flat = paths.sigma[mask]
+    wick = draws.pop("wick")
+    spy = ohlc_bars(index, spy_path, mask, sigma_flat, wick[:2])
+    spy["volume"] = np.maximum(np.round(cfg.spy_volume * vshape_flat * vol_level), 1.0)
+    del spy_path
+    qqq = ohlc_bars(index, qqq_path, mask, sigma_flat * 1.3, wick[2:])
+    qqq["volume"] = np.maximum(
         np.round(cfg.qqq_volume * vshape_flat * vol_level * np.exp(0.2 * vol_noise[1])), 1.0
     )
+    del qqq_path, vol_level, vshape_flat
+    bars = {"SPY": spy, "QQQ": qqq, "VIX": vix_bars(index, vix_flat, lengths, wick[0])}
+    kappa_of = np.array([cfg.kappa_trend, 0.0, -cfg.kappa_range])
     state_frame = pd.DataFrame(
         {
             "vol_regime": np.repeat(vol_reg, lengths),
             "flow_regime": flow_flat,
-            "sigma": sigma[mask],
-            "drift": drift[mask],
+            "sigma": sigma_flat,
+            "drift": paths.drift[mask],
             "kappa_next": kappa_of[flow_flat],
-            "r30": r30[mask],
+            "r30": paths.r30[mask],
         },
         index=index,
     )
-    logger.debug("simulated %d sessions (%d minutes), edge=%s", n_days, n, cfg.edge)
+    logger.debug("simulated %d sessions (%d minutes), edge=%s", grid.days, grid.n, cfg.edge)
     return SyntheticMarket(config=cfg, bars=bars, state=state_frame)
-
-
-def _ohlc(
-    index: pd.DatetimeIndex,
-    path: np.ndarray,
-    mask: np.ndarray,
-    sigma: np.ndarray,
-    wick: np.ndarray,
-) -> pd.DataFrame:
-    """Bars from a (days, width+1) path whose column 0 is the session open price."""
-    opens = path[:, :-1][mask]
-    closes = path[:, 1:][mask]
-    hi = np.maximum(opens, closes) * (1.0 + 0.5 * sigma * wick[0])
-    lo = np.minimum(opens, closes) * (1.0 - 0.5 * sigma * wick[1])
-    return _frame(index, opens, hi, lo, closes)
-
-
-def _vix_bars(
-    index: pd.DatetimeIndex, closes: np.ndarray, lengths: np.ndarray, wick: np.ndarray
-) -> pd.DataFrame:
-    """VIX bars: open is the previous close within the day (the first open is the close)."""
-    opens = np.concatenate([[closes[0]], closes[:-1]])
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    opens[starts] = closes[starts]
-    hi = np.maximum(opens, closes) * (1.0 + 0.0005 * wick)
-    lo = np.minimum(opens, closes) * (1.0 - 0.0005 * wick)
-    frame = _frame(index, opens, hi, lo, closes)
-    frame["volume"] = 0.0
-    return frame
-
-
-def _frame(
-    index: pd.DatetimeIndex,
-    opens: np.ndarray,
-    highs: np.ndarray,
-    lows: np.ndarray,
-    closes: np.ndarray,
-) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "timestamp": index.astype(pd.DatetimeTZDtype("ns", TIMEZONE)),
-            "open": opens.astype(np.float64),
-            "high": highs.astype(np.float64),
-            "low": lows.astype(np.float64),
-            "close": closes.astype(np.float64),
-            "volume": np.zeros(len(opens)),
-        }
-    )
-    return frame.loc[:, list(BAR_COLUMNS)]
 
 
 def planted_signal(state: pd.DataFrame) -> pd.Series:
