@@ -76,6 +76,7 @@ from zerodte.market.synthetic_paths import (
     chain_levels,
     day_paths,
     draw_shocks,
+    flow_kappas,
     ohlc_bars,
     vix_bars,
     vol_factors,
@@ -300,7 +301,7 @@ def simulate_market(cfg: SyntheticConfig) -> SyntheticMarket:
     )
     del qqq_path, vol_level, vshape_flat
     bars = {"SPY": spy, "QQQ": qqq, "VIX": vix_bars(index, vix_flat, lengths, wick[0])}
-    kappa_of = np.array([cfg.kappa_trend, 0.0, -cfg.kappa_range])
+    kappa_of = flow_kappas(cfg)
     state_frame = pd.DataFrame(
         {
             "vol_regime": np.repeat(vol_reg, lengths),

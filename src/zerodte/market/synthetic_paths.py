@@ -210,6 +210,11 @@ def base_sigma(
     )
 
 
+def flow_kappas(cfg: SyntheticConfig) -> np.ndarray:
+    """The drift coefficient of each flow regime: trend, neutral, range (model item 5)."""
+    return np.array([cfg.kappa_trend, 0.0, -cfg.kappa_range])
+
+
 @dataclass(frozen=True)
 class DayPaths:
     """Each session's path relative to its open (``rel[:, 0] = 1``), the flow regime at the
@@ -247,7 +252,7 @@ def day_paths(  # noqa: PLR0917 (the stage's inputs)
     mix_t /= mix_t.sum(axis=2, keepdims=True)
     cum_mix = np.cumsum(mix_t, axis=2)
     del mix_t, boost, edge_hours  # the loop reads the cumulative mix only
-    kappa_of = np.array([cfg.kappa_trend, 0.0, -cfg.kappa_range])
+    kappa_of = flow_kappas(cfg)
     vmult_of = np.asarray(cfg.flow_vol_mult, dtype=float)
 
     closes = np.zeros((n_days, width + 1))  # column 0 = session open price
