@@ -68,6 +68,19 @@ def test_next_bar_latency(latency: float, minutes: int) -> None:
     assert due == T + pd.Timedelta(minutes=minutes)
 
 
+@pytest.mark.parametrize(
+    "bar",
+    ["2024-03-10 06:59", "2024-11-03 05:59", "2024-06-03 19:59"],
+    ids=["spring", "fall", "day"],
+)
+def test_next_bar_latency_is_the_timedelta_sum(bar: str) -> None:
+    """Across both DST changes (bars given in UTC: the minute before each change)."""
+    for unit in ("ns", "s"):
+        t = pd.Timestamp(bar, tz="UTC").tz_convert("America/New_York").as_unit(unit)
+        due = NextBarLatency(1.0).due_time(t)
+        assert due == t + pd.Timedelta(minutes=1) and str(due.tz) == "America/New_York"
+
+
 def test_execution_model_from_costs() -> None:
     costs = CostsSettings(
         fee_per_contract=0.5, slippage_pct_of_spread=20.0, slippage_min_ticks=2, latency_seconds=0

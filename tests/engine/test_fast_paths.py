@@ -8,7 +8,10 @@
 * the loop carries a quiet cycle (flat, idle, HOLD) in one step: a run that takes every
   cycle through open_cycle, decide and close_cycle writes the same records;
 * a run computes only the features its parts say they read: a run with a gate that does
-  not say (so every feature is computed) writes the same records.
+  not say (so every feature is computed) writes the same records;
+* the feed and the modelled quote books share one boxing of the bar starts: a run with a
+  boxing each writes the same records;
+* a snapshot builds a symbol's bar when it is read: it reads as the dict of every bar.
 """
 
 from __future__ import annotations
@@ -174,6 +177,49 @@ def test_carrying_quiet_cycles_changes_no_record(
         stepped = _run(market, tmp_path, "stepped")
     _same_records(carried, stepped)
     assert (carried / "ANALYSIS.md").read_bytes() == (stepped / "ANALYSIS.md").read_bytes()
+
+
+def test_sharing_the_boxed_bar_starts_changes_no_record(
+    market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zerodte.engine import backtest
+
+    shared = _run(market, tmp_path, "shared")
+    made = feed.HistoricalFeed
+
+    def unshared(frame: pd.DataFrame, quote_books: object, *args: object, **kw: object) -> object:
+        kw.pop("starts", None)  # the quote books keep their own boxing
+        return made(frame, quote_books, *args, **kw)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as m:
+        m.setattr(backtest, "HistoricalFeed", unshared)
+        apart = _run(market, tmp_path, "apart")
+    _same_records(shared, apart)
+
+
+def test_shared_starts_must_be_the_frames_own(market: Market) -> None:
+    from zerodte.errors import DataError
+
+    other = feed.BoxedTimes(pd.DatetimeIndex(market.frame.index[1:]))
+    with pytest.raises(DataError, match="not the market frame's index"):
+        feed.HistoricalFeed(market.frame, lambda i: None, starts=other)  # type: ignore[arg-type,return-value]
+
+
+def test_a_snapshots_bars_read_as_the_dict_of_every_bar(market: Market) -> None:
+    from zerodte.types import Bar
+
+    replay = feed.HistoricalFeed(market.frame, lambda i: None)  # type: ignore[arg-type,return-value]
+    row = market.frame.iloc[7]
+    bars = replay.snapshot(7).bars
+    assert list(bars) == list(feed.FEED_SYMBOLS) and len(bars) == 3
+    assert "SPY" in bars and "IWM" not in bars and bars.get("IWM") is None
+    with pytest.raises(KeyError):
+        bars["IWM"]
+    t = market.frame.index[7]
+    for sym in feed.FEED_SYMBOLS:
+        want = Bar(t, *(float(row[f"{sym.lower()}_{c}"]) for c in feed._BAR_FIELDS))
+        assert bars[sym] == want and bars[sym] is bars[sym]
+    assert dict(bars) == {sym: bars[sym] for sym in feed.FEED_SYMBOLS}
 
 
 def test_boxed_times_keep_only_what_is_ahead_and_box_the_same_values() -> None:

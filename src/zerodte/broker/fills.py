@@ -174,13 +174,17 @@ class NextBarLatency:
     def due_time(self, decision_bar: pd.Timestamp) -> pd.Timestamp:
         """Start of the bar whose open quote an order decided at ``decision_bar`` gets."""
         bars = math.floor((self.bar_seconds + self.latency_seconds) / self.bar_seconds)
-        return decision_bar + _seconds(bars * self.bar_seconds)
+        # Integer nanoseconds: adding a Timedelta to a tz-aware Timestamp costs twice as
+        # much as boxing the sum, and the paper broker asks on every order.
+        return pd.Timestamp(
+            decision_bar.value + _nanoseconds(bars * self.bar_seconds), tz=decision_bar.tz
+        )
 
 
 @lru_cache(maxsize=16)
-def _seconds(seconds: float) -> pd.Timedelta:
-    """``pd.Timedelta(seconds=...)``, built once: the paper broker asks on every order."""
-    return pd.Timedelta(seconds=seconds)
+def _nanoseconds(seconds: float) -> int:
+    """``seconds`` as integer nanoseconds (exactly as ``pd.Timedelta(seconds=...)``)."""
+    return int(pd.Timedelta(seconds=seconds).value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from zerodte.engine.alignment import AlignmentTracker
 from zerodte.engine.build import build_engine, market_quote_books, validate_settings
 from zerodte.engine.clock import SimulatedClock
 from zerodte.engine.engine import Engine
-from zerodte.engine.feed import FeedColumns, HistoricalFeed, QuoteBookFactory
+from zerodte.engine.feed import BoxedTimes, FeedColumns, HistoricalFeed, QuoteBookFactory
 from zerodte.engine.finish import FinishedRun, RunInfo, finish_run
 from zerodte.engine.memory import release_freed_memory
 from zerodte.engine.parts import ContextSource, ContractSelector
@@ -356,10 +356,14 @@ def run_backtest(
     ctrl = controller if controller is not None else build_controller(settings)
     release_freed_memory()  # what loading the market left behind (the CLI's bars)
     frame: pd.DataFrame = market_data.frame
+    starts = BoxedTimes(pd.DatetimeIndex(frame.index))  # boxed once for feed and quotes
     feed = HistoricalFeed(
         frame,
-        quote_books if quote_books is not None else market_quote_books(settings, market_data),
+        quote_books
+        if quote_books is not None
+        else market_quote_books(settings, market_data, starts),
         SimulatedClock(),
+        starts=starts,
     )
     broker = PaperBroker.from_settings(settings)
     recorder = Recorder(feed.columns.times, feed.columns.sessions)

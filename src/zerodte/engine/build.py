@@ -141,14 +141,21 @@ def expiry_for(session: date, expiry_days: int) -> date:
     return TradingCalendar().sessions_from(session, expiry_days + 1)[-1]
 
 
-def modelled_quote_books(settings: Settings, frame: pd.DataFrame) -> QuoteBookFactory:
-    """``i -> ModelledQuoteBook`` pricing options from SPY and VIX of bar ``i``."""
+def modelled_quote_books(
+    settings: Settings, frame: pd.DataFrame, starts: BoxedTimes | None = None
+) -> QuoteBookFactory:
+    """``i -> ModelledQuoteBook`` pricing options from SPY and VIX of bar ``i``.
+
+    ``starts`` (the boxed bar starts of ``frame``'s index) is shared with the feed that
+    replays the frame (:class:`~zerodte.engine.feed.HistoricalFeed`'s ``starts``)."""
     from zerodte.options.model import ModelledQuoteBook, OptionModel
 
     model = OptionModel(settings.options)
-    times = pd.DatetimeIndex(frame.index)
+    if starts is None:
+        starts = BoxedTimes(pd.DatetimeIndex(frame.index))
+    times = starts.times
     ends_index = times + ONE_MINUTE  # a bar's close quotes are priced at its end
-    starts, ends = BoxedTimes(times), BoxedTimes(ends_index)
+    ends = BoxedTimes(ends_index)
     # Where the next bar starts at this bar's end, its boxed start is this bar's end:
     # each Timestamp is boxed once (see BoxedTimes for why boxing is worth saving).
     next_starts_here = np.zeros(len(times), dtype=bool)
@@ -173,7 +180,9 @@ def modelled_quote_books(settings: Settings, frame: pd.DataFrame) -> QuoteBookFa
     return book
 
 
-def market_quote_books(settings: Settings, market_data: object) -> QuoteBookFactory:
+def market_quote_books(
+    settings: Settings, market_data: object, starts: BoxedTimes | None = None
+) -> QuoteBookFactory:
     """Real quote books where ``market_data`` carries real quotes, else modelled ones.
 
     Real quotes are used when the store holds quotes of ``options.underlying`` on these
@@ -182,7 +191,7 @@ def market_quote_books(settings: Settings, market_data: object) -> QuoteBookFact
     """
     frame: pd.DataFrame = market_data.frame  # type: ignore[attr-defined]
     quotes = getattr(market_data, "option_quotes", None)
-    modelled = modelled_quote_books(settings, frame)
+    modelled = modelled_quote_books(settings, frame, starts)
     if quotes is None or quotes.empty or settings.options.real_quotes == "off":
         return modelled
     from zerodte.options.model import ModelledQuoteBook

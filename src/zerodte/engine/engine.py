@@ -365,9 +365,12 @@ class Engine:
         seen = self._observed
         if seen is not None and seen[0] is account and seen[1] == pending and seen[2] is start:
             return seen[3]
-        observed = replace(
-            account, open_positions=account.open_positions + pending, day_start_equity=start
-        )
+        if pending == 0 and account.day_start_equity == start:
+            observed = account  # the broker's own account already is what gates see
+        else:
+            observed = replace(
+                account, open_positions=account.open_positions + pending, day_start_equity=start
+            )
         self._observed = (account, pending, start, observed)
         return observed
 

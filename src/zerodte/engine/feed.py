@@ -12,7 +12,7 @@ cannot tell the two apart.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator, MutableSequence
+from collections.abc import Callable, Iterator, Mapping, MutableSequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
@@ -115,6 +115,41 @@ class MemoBook:
         return quote
 
 
+_SYMBOL_AT = {sym: k * len(_BAR_FIELDS) for k, sym in enumerate(FEED_SYMBOLS)}
+
+
+class BarRow(Mapping[str, Bar]):
+    """The :class:`~zerodte.types.Bar` of each of :data:`FEED_SYMBOLS` at one time, built
+    on first read from the row's values (open, high, low, close, volume per symbol).
+
+    Most snapshots are read for SPY alone (the broker's underlying price); building the
+    QQQ and VIX bars of every snapshot cost more than the rest of the snapshot.
+    """
+
+    __slots__ = ("_bars", "_time", "_values")
+
+    def __init__(self, time: pd.Timestamp, values: list[float]) -> None:
+        self._time = time
+        self._values = values
+        self._bars: dict[str, Bar] = {}
+
+    def __getitem__(self, symbol: str) -> Bar:
+        bar = self._bars.get(symbol)
+        if bar is None:
+            k = _SYMBOL_AT[symbol]  # KeyError for a symbol the feed does not carry
+            bar = self._bars[symbol] = Bar(self._time, *self._values[k : k + len(_BAR_FIELDS)])
+        return bar
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in _SYMBOL_AT
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FEED_SYMBOLS)
+
+    def __len__(self) -> int:
+        return len(FEED_SYMBOLS)
+
+
 @dataclass
 class FeedColumns:
     """Per-cycle values as Python sequences (index = cycle).
@@ -191,6 +226,10 @@ class HistoricalFeed:
         The simulated clock this feed advances to each bar's close.
     calendar
         Session closes (13:00 on half days) for ``minutes_to_close``.
+    starts
+        Boxed bar starts of ``frame``'s index to share with ``quote_books`` (built from
+        the same :class:`BoxedTimes`), so each bar's Timestamp is boxed once, not once by
+        the feed and again by the quote books.
     """
 
     def __init__(
@@ -199,6 +238,7 @@ class HistoricalFeed:
         quote_books: QuoteBookFactory,
         clock: SimulatedClock | None = None,
         calendar: TradingCalendar | None = None,
+        starts: BoxedTimes | None = None,
     ) -> None:
         if frame.empty:
             raise DataError("the market frame has no rows; load some market data first")
@@ -213,7 +253,12 @@ class HistoricalFeed:
         self.frame = frame
         self.quote_books = quote_books
         self.clock = clock if clock is not None else SimulatedClock()
-        self.columns = _columns(frame, calendar or TradingCalendar())
+        if starts is not None and not starts.times.equals(idx):
+            raise DataError(
+                "the shared bar starts are not the market frame's index; box the frame's "
+                "own index (BoxedTimes(pd.DatetimeIndex(frame.index)))"
+            )
+        self.columns = _columns(frame, calendar or TradingCalendar(), starts)
         # Open, high, low, close, volume of each of FEED_SYMBOLS in turn: the frame's own
         # arrays (no copy of a year of prices), read a block of rows at a time (_load_block).
         absent = np.broadcast_to(np.nan, len(frame))
@@ -249,9 +294,7 @@ class HistoricalFeed:
         j = i - self._block_lo
         if not 0 <= j < len(self._block):
             j = self._load_block(i)
-        values = self._block[j].tolist()
-        n = len(_BAR_FIELDS)
-        bars = {sym: Bar(t, *values[k * n : (k + 1) * n]) for k, sym in enumerate(FEED_SYMBOLS)}
+        bars = BarRow(t, self._block[j].tolist())
         return Snapshot(
             index=i,
             time=t,
@@ -277,8 +320,10 @@ class HistoricalFeed:
         return dict(zip(self._row_cols, self._row_values[i].tolist(), strict=True))
 
 
-def _columns(frame: pd.DataFrame, calendar: TradingCalendar) -> FeedColumns:
-    times = pd.DatetimeIndex(frame.index)
+def _columns(
+    frame: pd.DataFrame, calendar: TradingCalendar, starts: BoxedTimes | None = None
+) -> FeedColumns:
+    times = pd.DatetimeIndex(frame.index) if starts is None else starts.times
     sessions = list(frame["session"])
     # Each session's close once, spread by the session's code: converting a year of dates
     # to datetime64 one by one cost more than the rest of the feed.
@@ -310,6 +355,7 @@ def _columns(frame: pd.DataFrame, calendar: TradingCalendar) -> FeedColumns:
         first_of_session=bytearray(first.tobytes()),
         last_of_session=bytearray(last.tobytes()),
         data_lag_s=_lags(frame),
+        _boxed=starts,
     )
 
 
