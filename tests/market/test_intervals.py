@@ -297,3 +297,20 @@ def test_market_frame_takes_spy_as_it_is(market: dict[str, pd.DataFrame]) -> Non
     assert frame.index.equals(pd.DatetimeIndex(spy["timestamp"], name="timestamp"))
     for col in ("open", "high", "low", "close", "volume"):
         assert np.array_equal(frame[f"spy_{col}"].to_numpy(), spy[col].to_numpy(dtype=float))
+
+
+def test_minute_bars_on_the_grid_give_what_the_join_gives(
+    market: dict[str, pd.DataFrame],
+) -> None:
+    """A minute series stamped exactly on the grid's minutes is taken as it is; the same
+    series with one more bar before it goes through the as-of join: the values agree."""
+    grid = pd.DatetimeIndex(market["SPY"]["timestamp"])
+    vix = market["VIX"]
+    assert np.array_equal(vix["timestamp"].to_numpy(), grid.to_numpy())
+    earlier = vix.iloc[:1].assign(timestamp=vix["timestamp"].iloc[0] - pd.Timedelta(days=1))
+    joined = asof_values(pd.concat([earlier, vix], ignore_index=True), grid, "1min", CAL)
+    taken = asof_values(vix, grid, "1min", CAL)
+    pd.testing.assert_frame_equal(taken, joined)
+    first = float(vix["close"].iloc[0])
+    taken.iloc[0, 3] = -1.0  # the frame owns its values: the bars are not changed
+    assert float(vix["close"].iloc[0]) == first > 0.0

@@ -116,8 +116,14 @@ def asof_values(
             out[col] = np.nan if col == "volume" else opens
         return out
     step = bar_length_minutes(interval) * _NS_PER_MIN
-    known = bars["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64) + step
+    stamps = bars["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     decision = np.asarray(pd.DatetimeIndex(grid).as_unit("ns").asi8) + _NS_PER_MIN
+    if step == _NS_PER_MIN and np.array_equal(stamps + step, decision):
+        # minute bars on the grid's own minutes: each decision knows its own bar, which
+        # is what the join below finds (the bar that ended at the decision, same session)
+        own = {col: bars[col].to_numpy(dtype=np.float64, copy=True) for col in columns}
+        return pd.DataFrame(own, index=grid, copy=False)
+    known = stamps + step
     pos = np.searchsorted(known, decision, side="right") - 1
     ok = pos >= 0
     bar_days = local_days(bars["timestamp"])
