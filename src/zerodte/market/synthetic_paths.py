@@ -129,7 +129,9 @@ def ou(innov: np.ndarray, tau: float, std: float, x0: float) -> np.ndarray:
 class VolFactors:
     """The log-volatility factors at the close of each bar (``*_after``: what VIX shows
     then) and the premium factor; the return scale of bar t uses the state after bar t-1
-    (``x_slow``, ``x_fast``), so it is known one bar ahead and prices stay martingales."""
+    (``x_slow``, ``x_fast``), so it is known one bar ahead and prices stay martingales.
+    Those two are derived on each read, not kept: kept, they would stay alive through the
+    flow-regime stage, the simulation's peak."""
 
     slow_after: np.ndarray
     fast_after: np.ndarray
@@ -204,7 +206,9 @@ def base_sigma(
     sig_reg = np.asarray(cfg.regime_vols, dtype=float)
     corr = cfg.slow_std**2 + cfg.fast_std**2
     u = by_length(grid, lambda length: u_shape(length, cfg))
-    base = sig_reg[vol_reg] * np.sqrt((1.0 - cfg.overnight_var_share) / (TRADING_DAYS * 390))
+    base = sig_reg[vol_reg] * np.sqrt(
+        (1.0 - cfg.overnight_var_share) / (TRADING_DAYS * MINUTES_PER_DAY)
+    )
     return np.asarray(
         base[:, None] * u * np.exp(grid.put(factors.x_slow) + grid.put(factors.x_fast) - corr)
     )

@@ -35,7 +35,7 @@ from zerodte.engine.backtest import observation_context
 from zerodte.engine.build import build_engine, modelled_quote_books, validate_settings
 from zerodte.engine.clock import SimulatedClock
 from zerodte.engine.engine import Engine
-from zerodte.engine.feed import HistoricalFeed
+from zerodte.engine.feed import BoxedTimes, HistoricalFeed
 from zerodte.engine.recorder import Recorder
 from zerodte.engine.sources import RowView
 from zerodte.features import compute_features
@@ -139,7 +139,13 @@ class TradingEnv(gym.Env):
         super().reset(seed=seed)
         rows = self._rows()
         frame = self.market_data.frame.iloc[rows]
-        feed = HistoricalFeed(frame, modelled_quote_books(self.settings, frame), SimulatedClock())
+        starts = BoxedTimes(pd.DatetimeIndex(frame.index))  # boxed once for feed and quotes
+        feed = HistoricalFeed(
+            frame,
+            modelled_quote_books(self.settings, frame, starts),
+            SimulatedClock(),
+            starts=starts,
+        )
         self.recorder = Recorder(feed.columns.times, feed.columns.sessions)
         context = None
         if self.context_values is not None:
