@@ -129,3 +129,31 @@ def test_report_with_no_trades(make_trades, tmp_path: Path) -> None:  # type: ig
     assert doc["trades"] == 0 and doc["sharpe"] is None
     assert "No trades" in (tmp_path / "ANALYSIS.md").read_text()
     assert (tmp_path / "equity.png").exists()
+
+
+def test_time_blocks_by_wall_clock_time_of_day() -> None:
+    from zerodte.research.report import _time_blocks
+
+    stamps = [
+        "2024-03-08 09:29:59.999999",  # before the open
+        "2024-03-08 09:30",
+        "2024-03-08 10:29:59.999999",
+        "2024-03-08 10:30",  # a block's end belongs to the next block
+        "2024-03-11 12:30",  # the Monday after the DST change: wall-clock time counts
+        "2024-03-11 14:29:59",
+        "2024-03-11 14:30",
+        "2024-03-11 15:59:59.999999",
+        "2024-03-11 16:00",
+    ]
+    times = pd.Series(pd.to_datetime(stamps, format="ISO8601").tz_localize(NY))
+    assert _time_blocks(times).tolist() == [
+        "outside 09:30-16:00",
+        "09:30-10:30",
+        "09:30-10:30",
+        "10:30-12:30",
+        "12:30-14:30",
+        "12:30-14:30",
+        "14:30-16:00",
+        "14:30-16:00",
+        "outside 09:30-16:00",
+    ]

@@ -40,23 +40,35 @@ def _entry_times(trades: pd.DataFrame) -> pd.Series:
     return ts.dt.tz_convert(NY) if ts.dt.tz is not None else ts
 
 
-def _time_block(t: dt.time) -> str:
+OUTSIDE_BLOCKS = "outside 09:30-16:00"
+
+
+def _time_blocks(times: pd.Series) -> np.ndarray:
+    """The :data:`TIME_BLOCKS` name of each time's wall-clock time of day."""
+    parts = [times.dt.hour, times.dt.minute, times.dt.second, times.dt.microsecond]
+    hour, minute, second, micro = (p.to_numpy(dtype=np.int64) for p in parts)  # not int32
+    of_day = ((hour * 60 + minute) * 60 + second) * 1_000_000 + micro
+    names = np.full(len(of_day), OUTSIDE_BLOCKS, dtype=object)
     for name, lo, hi in TIME_BLOCKS:
-        if lo <= t < hi:
-            return name
-    return "outside 09:30-16:00"
+        inside = (_micros(lo) <= of_day) & (of_day < _micros(hi))
+        names[inside] = name
+    return names
+
+
+def _micros(t: dt.time) -> int:
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
 
 
 def group_table(trades: pd.DataFrame, keys: pd.Series, order: list[str] | None = None) -> str:
     """Markdown table of trades, wins, win rate, P&L and mean P&L per group of ``keys``."""
     pnl = trades["pnl"].astype(float).to_numpy()
-    frame = pd.DataFrame({"key": keys.astype(str).to_numpy(), "pnl": pnl})
-    groups = frame.groupby("key", sort=True)["pnl"]
+    frame = pd.DataFrame({"key": keys.astype(str).to_numpy(), "pnl": pnl, "win": pnl > 0})
+    groups = frame.groupby("key", sort=True)
     stats = pd.DataFrame(
         {
             "trades": groups.size(),
-            "wins": groups.apply(lambda s: int((s > 0).sum())),
-            "pnl": groups.sum(),
+            "wins": groups["win"].sum(),
+            "pnl": groups["pnl"].sum(),
         }
     )
     if order is not None:
@@ -142,14 +154,12 @@ def analysis_markdown(trades: pd.DataFrame, summary: Mapping[str, Any], *, title
         "By time of day (entry)",
         group_table(
             trades,
-            times.map(lambda t: _time_block(t.time())),
-            [b[0] for b in TIME_BLOCKS] + ["outside 09:30-16:00"],
+            pd.Series(_time_blocks(times)),
+            [b[0] for b in TIME_BLOCKS] + [OUTSIDE_BLOCKS],
         ),
     )
-    section(
-        "By day of week (entry)",
-        group_table(trades, times.map(lambda t: WEEKDAYS[t.weekday()]), list(WEEKDAYS)),
-    )
+    weekdays = np.asarray(WEEKDAYS, dtype=object)[times.dt.weekday.to_numpy(dtype=np.int64)]
+    section("By day of week (entry)", group_table(trades, pd.Series(weekdays), list(WEEKDAYS)))
     if "signal_strategy" in trades.columns:
         section(
             "By signal strategy",
