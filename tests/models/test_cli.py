@@ -59,6 +59,16 @@ def test_eval_calibration_json(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_eval_calibration_on_too_few_sessions_says_how_many(tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        app,
+        ["eval", "calibration", "--days", "3", "--seed", "3", "--out", str(tmp_path / "m")],
+    )
+    assert res.exit_code == 2
+    assert "needs at least 4 sessions" in res.output and "has 3" in res.output
+    assert not (tmp_path / "m").exists()  # nothing fitted, nothing saved
+
+
 def test_train_trees_records_feature_group_ablation(tmp_path: Path) -> None:
     out = tmp_path / "trees"
     args = ["train", "trees", "--days", "16", "--seed", "3", "--edge", "1", "--folds", "1"]

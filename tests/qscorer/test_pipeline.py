@@ -9,7 +9,7 @@ import pytest
 
 from zerodte.config import Settings, load_settings
 from zerodte.config.settings import QScorerSettings
-from zerodte.errors import ConfigError
+from zerodte.errors import ConfigError, DataError
 from zerodte.market.loading import load_market
 from zerodte.qscorer.artifacts import load_model, save_model
 from zerodte.qscorer.compare import slice_market
@@ -174,6 +174,12 @@ def test_label_exit_mismatch_is_reported(tmp_path) -> None:
     preset = _settings(tmp_path, preset="q_scorer")
     assert label_exit_mismatch(preset, 15) is None
     assert label_exit_mismatch(preset, 30) is not None
+
+
+def test_too_few_sessions_for_a_comparison_say_how_many(tmp_path) -> None:
+    md = load_market(_settings(tmp_path), days=3, seed=11, edge=1.0)
+    with pytest.raises(DataError, match=r"has 3 session\(s\).*at least 4\) or fewer --cycles"):
+        split_sessions(md, 390)
 
 
 def test_default_cycles_is_the_first_half_of_the_sessions(tmp_path) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zerodte.config import Settings
+from zerodte.errors import DataError
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +74,18 @@ def train_bundle(  # noqa: PLR0917
     fs, X, y = p.feature_set, p.X, p.y
     m = settings.models
     n_days = len(data.sessions)
+    train_days, calib_days = max(2, n_days // 2), max(1, n_days // 8)
+    if n_days < train_days + calib_days + 1:
+        raise DataError(
+            f"walk-forward training needs at least {train_days + calib_days + 1} sessions "
+            f"({train_days} to train, {calib_days} to calibrate, then at least one held out "
+            f"to evaluate); the data has {n_days}: use more --days"
+        )
     splits = walk_forward_splits(
         data.frame.index,
         n_splits=folds,
-        train_days=max(2, n_days // 2),
-        calib_days=max(1, n_days // 8),
+        train_days=train_days,
+        calib_days=calib_days,
         embargo_minutes=m.horizon_minutes,
         final=True,
     )

@@ -130,8 +130,9 @@ def split_sessions(md: MarketData, cycles: int) -> tuple[list[Any], list[Any]]:
     n = max(n, 2)
     if len(sessions) - n < 2:
         raise DataError(
-            f"{len(sessions)} sessions leave {len(sessions) - n} for the out-of-sample "
-            f"comparison after a {cycles}-cycle dataset; use more --days or fewer --cycles"
+            f"the data has {len(sessions)} session(s): a {cycles}-cycle dataset takes the "
+            f"first {n} (at least 2) and the out-of-sample comparison needs 2 more after "
+            f"them; use more --days (at least {n + 2}) or fewer --cycles"
         )
     return sessions[:n], sessions[n:]
 
