@@ -87,6 +87,9 @@ def test_idempotent_submission_and_schema_validation(store: ExperimentStore) -> 
         submit_idea(store, settings, cfg, "typo", {"exits.stop_los_pct": 12})
     with pytest.raises(ConfigError, match="stop_loss_pct"):
         submit_idea(store, settings, cfg, "bad", {"exits.stop_loss_pct": -1})
+    for blank in ("", "   "):
+        with pytest.raises(ConfigError, match="needs a title"):
+            submit_idea(store, settings, cfg, blank, {"exits.stop_loss_pct": 13})
     assert len(store.ideas()) == 1
 
 

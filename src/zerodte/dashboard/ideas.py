@@ -185,7 +185,7 @@ class ExperimentQueue:
         """Validate, hash and queue the idea in its family (module docstring)."""
         check_params(params)
         cfg = self.family(family)
-        label = title or ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+        label = (title or "").strip() or ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
         out = submit_idea(
             self.store,
             self.settings,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from zerodte.config import Settings
+from zerodte.errors import ConfigError
 from zerodte.experiments.family import FamilyConfig, canonical_overrides, param_hash
 from zerodte.experiments.promotion import family_report
 from zerodte.store.experiments import STATUSES, ExperimentStore
@@ -41,6 +42,10 @@ def submit_idea(  # noqa: PLR0917 (the fields of an idea)
     """Validate, hash and queue one idea; returns ``{"id", "created", "param_hash", ...}``."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}; got {source!r}")
+    if not title.strip():
+        raise ConfigError(
+            'an idea needs a title that says what it tests, such as "Test wider stops"'
+        )
     canon = canonical_overrides(settings, cfg, overrides)
     digest = param_hash(cfg.name, canon)
     idea_id, created = store.add_idea(
