@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +35,14 @@ def _right(value: str) -> bool:
     raise typer.BadParameter(f"right must be 'call' or 'put', got {value!r}")
 
 
+def _checked(option: str, value: float, *, above_zero: bool = True) -> float:
+    """``value`` of ``option`` when it is finite and above zero (or at least zero)."""
+    if math.isfinite(value) and (value > 0 if above_zero else value >= 0):
+        return value
+    bound = "above 0" if above_zero else "0 or more"
+    raise typer.BadParameter(f"must be a finite number {bound}, got {value:g}", param_hint=option)
+
+
 @app.command("quote")
 def quote(  # noqa: PLR0917 (typer maps parameters to options)
     ctx: typer.Context,
@@ -52,8 +61,12 @@ def quote(  # noqa: PLR0917 (typer maps parameters to options)
     """Price one option: mid, bid, ask, implied vol and greeks (per share)."""
     from zerodte.options.model import OptionModel
 
+    for option, given in (("--spot", spot), ("--strike", strike), ("--vix", vix)):
+        _checked(option, given)
+    _checked("--minutes-to-close", minutes_to_close, above_zero=False)
     model = OptionModel(current_settings(ctx).options)
     mte = minutes_to_close if minutes_to_expiry is None else minutes_to_expiry
+    _checked("--minutes-to-expiry", mte, above_zero=False)
     q = model.quote_values(spot, strike, _right(right), mte, vix, minutes_to_close)
     row = {"spot": spot, "strike": strike, "right": right.lower(), "minutes_to_expiry": mte}
     row.update({k: float(getattr(q, k)) for k in _FIELDS})
@@ -79,6 +92,9 @@ def chain(  # noqa: PLR0917 (typer maps parameters to options)
     from zerodte.options.chain import strike_grid
     from zerodte.options.model import OptionModel
 
+    _checked("--spot", spot)
+    _checked("--vix", vix)
+    _checked("--minutes-to-close", minutes_to_close, above_zero=False)
     opts = current_settings(ctx).options
     model = OptionModel(opts)
     strikes = strike_grid(spot, opts.strike_step, width)
