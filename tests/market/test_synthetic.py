@@ -120,6 +120,8 @@ def test_config_validation() -> None:
         SyntheticConfig(edge=1.5)
     with pytest.raises(DataError, match="days"):
         SyntheticConfig(days=0)
+    with pytest.raises(DataError, match="seed must be 0 or more, got -1"):
+        SyntheticConfig(seed=-1)
 
 
 def test_edge0_has_exactly_zero_drift(year_edge0: SyntheticMarket) -> None:

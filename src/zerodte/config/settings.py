@@ -64,7 +64,7 @@ class DataSettings(Section):
     cache_dir: Path = Path("data/cache")
     symbols: tuple[Symbol, ...] = Field(default=("SPY", "QQQ", "VIX"), min_length=1)
     source: Literal["synthetic", "files", "polygon", "tradier", "yahoo"] = "synthetic"
-    synthetic_seed: int = 7
+    synthetic_seed: int = Field(default=7, ge=0)
     synthetic_days: int = Field(default=120, ge=1)
     synthetic_edge: float = Field(default=1.0, ge=0.0, le=1.0)
     synthetic_start: date = date(2024, 1, 2)

@@ -163,6 +163,8 @@ class SyntheticConfig:
             raise DataError(f"synthetic edge must be in [0, 1], got {self.edge}; use 0..1")
         if self.days < 1:
             raise DataError(f"synthetic days must be >= 1, got {self.days}")
+        if self.seed < 0:
+            raise DataError(f"synthetic seed must be 0 or more, got {self.seed}; use --seed 0..")
         trans = np.asarray(self.vol_transition, dtype=float)
         if trans.shape != (3, 3) or not np.allclose(trans.sum(axis=1), 1.0):
             raise DataError(f"vol_transition must be 3x3 with rows summing to 1, got {trans}")
