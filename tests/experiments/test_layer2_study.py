@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from zerodte.config import Settings
 from zerodte.config.settings import StoreSettings
 from zerodte.engine.clock import WallClock
+from zerodte.errors import ConfigError
 from zerodte.experiments.executor import run_batch
 from zerodte.experiments.family import FamilyConfig
 from zerodte.experiments.ideas import open_family, submit_idea
@@ -152,3 +153,19 @@ def test_the_default_study_storage_is_the_file_under_runs_dir(tmp_path: Path) ->
         assert make_url(sqlite_url(path).render_as_string(hide_password=False)).database == str(
             path
         )
+
+
+def test_a_bad_param_is_refused_before_any_trial_runs(
+    store: ExperimentStore, tmp_path: Path
+) -> None:
+    """An unknown key or a range end outside the setting's domain is a ConfigError raised
+    before the study exists, never an Optuna trial that fails with a traceback."""
+    cfg = open_family(store, _cfg())
+    for text, message in (
+        ("nonsense.key=1:2", "unknown key nonsense.key"),
+        ("exits.stop_loss_pct=-5:5", "exits.stop_loss_pct = -5"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            run_study(store, Settings(), cfg, [parse_param(text)], n_trials=1, runs_dir=tmp_path)
+    assert not (tmp_path / "optuna.db").exists()
+    assert store.trials(cfg.name) == []

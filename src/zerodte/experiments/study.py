@@ -81,6 +81,15 @@ def parse_param(text: str) -> Param:
     return Param(key, nums[0], nums[1], nums[2] if len(nums) == 3 else None)
 
 
+def check_space(settings: Settings, cfg: FamilyConfig, space: Sequence[Param]) -> None:
+    """Refuse an unknown key or a range end or choice outside its setting's domain, before
+    any trial runs (so a bad ``--param`` never reaches Optuna as a failed trial)."""
+    for p in space:
+        values = p.choices if p.choices is not None else (p.low, p.high)
+        for value in values:
+            canonical_overrides(settings, cfg, {p.key: value}, f"--param {p.key}")
+
+
 def default_rungs(quick_days: int) -> tuple[int, ...]:
     """Rungs of successive halving in trading days: quarter, half, then the whole window."""
     rungs = sorted({max(3, quick_days // 4), max(3, quick_days // 2), quick_days})
@@ -111,6 +120,7 @@ def run_study(
 
     if not space:
         raise ConfigError("a study needs at least one --param")
+    check_space(settings, cfg, space)
     name = study_name or f"{cfg.name}-study"
     root = Path(runs_dir) if runs_dir is not None else settings.engine.runs_dir
     root.mkdir(parents=True, exist_ok=True)
