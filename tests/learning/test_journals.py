@@ -91,3 +91,18 @@ def test_learn_commands(run_dir: Path, tmp_path: Path, monkeypatch: pytest.Monke
     assert rep["runs"] == 1 and str(run_dir) in rep["memory_triggers"]
     missing = runner.invoke(app, ["learn", "regret", "--run", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "manifest.json" in missing.output
+
+
+def test_learn_on_a_run_without_an_assessment_is_a_clear_error(tmp_path: Path) -> None:
+    """`learn apply` and `learn report` before `learn regret` name the missing file and the
+    command that writes it, with exit 2 and no traceback."""
+    runner = CliRunner()
+    for args in (
+        ["learn", "apply", "--run", str(tmp_path)],
+        ["learn", "report", "--run", str(tmp_path)],
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+        assert "qthink_outcomes.parquet is missing" in res.output
+        assert f"zerodte learn regret --run {tmp_path}" in res.output

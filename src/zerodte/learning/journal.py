@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from zerodte.errors import DataError
 from zerodte.io import atomic_write, atomic_write_json, atomic_write_text
 from zerodte.learning.assess import Assessment
 from zerodte.learning.regret import REGRET_KINDS
@@ -277,7 +278,7 @@ def read_assessment(run_dir: Path) -> Assessment:
     run_dir = Path(run_dir)
     for name in (OUTCOMES_FILE, AGENTS_FILE):
         if not (run_dir / name).exists():
-            raise FileNotFoundError(
+            raise DataError(
                 f"{run_dir / name} is missing; run `zerodte learn regret --run {run_dir}` first"
             )
     return Assessment(
