@@ -158,7 +158,7 @@ def analysis_markdown(trades: pd.DataFrame, summary: Mapping[str, Any], *, title
             [b[0] for b in TIME_BLOCKS] + [OUTSIDE_BLOCKS],
         ),
     )
-    weekdays = np.asarray(WEEKDAYS, dtype=object)[times.dt.weekday.to_numpy(dtype=np.int64)]
+    weekdays = np.asarray(WEEKDAYS, dtype=object)[times.dt.day_of_week.to_numpy(dtype=np.int64)]
     section("By day of week (entry)", group_table(trades, pd.Series(weekdays), list(WEEKDAYS)))
     if "signal_strategy" in trades.columns:
         section(
