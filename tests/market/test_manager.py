@@ -3,6 +3,7 @@ interval kept, the fallback to the local store, and a collection round through a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,9 @@ import httpx
 import pandas as pd
 import pytest
 
-from zerodte.errors import DataError
+from zerodte.config import Settings
+from zerodte.config.overrides import with_overrides
+from zerodte.errors import ConfigError, DataError
 from zerodte.market.manager import ManagerSource, collect_once, sync
 from zerodte.market.manager_app import Server, create_app
 from zerodte.market.router import SourceRouter
@@ -97,3 +100,16 @@ def test_collect_once_through_the_router(tmp_path: Path) -> None:
     written = collect_once(SourceRouter([Down(), synthetic]), store, ["SPY"], days=2, today=TODAY)
     assert written == {"SPY": 780}
     assert store.provenance()["SPY"]["sources"] == ["synthetic:collect"]
+
+
+def test_a_manager_url_without_http_is_refused() -> None:
+    """A mistyped URL is a ConfigError naming it, never a fallback to the local store that
+    exits 0 as if the manager were merely down."""
+    for url in ("notaurl", "127.0.0.1:8765", "ftp://host/x"):
+        with pytest.raises(
+            ConfigError, match=re.escape(f"data manager URL '{url}' is not an http")
+        ):
+            ManagerSource(httpx.Client(), url, "k")
+    with pytest.raises(ConfigError, match=re.escape("data.manager_url = 'notaurl'")):
+        with_overrides(Settings(), {"data.manager_url": "notaurl"})
+    ManagerSource(httpx.Client(), "https://manager.example:8765/", "k")  # accepted

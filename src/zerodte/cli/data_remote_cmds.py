@@ -138,7 +138,9 @@ def backfill(
 def serve(  # noqa: PLR0917 (typer options)
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port (0: any free port).")] = 8765,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")
+    ] = 8765,
     collect_minutes: Annotated[
         float, typer.Option("--collect-minutes", help="Minutes between collections (0: never).")
     ] = 60.0,

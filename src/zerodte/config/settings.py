@@ -105,6 +105,13 @@ class DataSettings(Section):
             return [v.strip().upper() if isinstance(v, str) else v for v in value]
         return value
 
+    @field_validator("manager_url")
+    @classmethod
+    def _check_manager_url(cls, value: str | None) -> str | None:
+        if value is not None and not HTTP_URL.match(value):
+            raise ValueError("not an http(s) URL; use http://host:8765 (the `data serve` address)")
+        return value
+
 
 class OptionsSettings(Section):
     """Option pricing, volatility surface, bid/ask model and contract selection."""

@@ -28,7 +28,8 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from zerodte.errors import DataError
+from zerodte.config.settings import HTTP_URL
+from zerodte.errors import ConfigError, DataError
 from zerodte.market.calendar import TradingCalendar
 from zerodte.market.schema import PRICE_COLUMNS, empty_bars, to_canonical
 from zerodte.market.sources import MarketDataSource
@@ -75,6 +76,11 @@ class ManagerSource:
     name = "manager"
 
     def __init__(self, http: httpx.Client, url: str, api_key: str) -> None:
+        if not HTTP_URL.match(url):
+            raise ConfigError(
+                f"data manager URL {url!r} is not an http(s) URL; use http://host:8765 "
+                "(the address `zerodte data serve` prints)"
+            )
         self._http = http
         self.url = url.rstrip("/")
         self._key = api_key
