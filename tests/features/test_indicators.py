@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zerodte.errors import DataError
+from zerodte.errors import ConfigError, DataError
 from zerodte.features import (
     FEATURE_SETS,
     FeatureStream,
@@ -174,7 +174,7 @@ def test_bad_inputs_raise_data_error(synth_frame: pd.DataFrame) -> None:
     stream.update(synth_frame.index[1], row)
     with pytest.raises(DataError, match="time order"):
         stream.update(synth_frame.index[0], row)
-    with pytest.raises(KeyError, match="unknown feature set"):
+    with pytest.raises(ConfigError, match="unknown feature set 'nope'; use one of default, "):
         get_feature_set("nope")
 
 

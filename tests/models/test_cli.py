@@ -91,6 +91,21 @@ def test_train_commands_exist() -> None:
     assert bad.exit_code == 2 and "unknown model kind" in bad.output
 
 
+def test_bad_folds_and_feature_set_are_refused_before_any_training(tmp_path: Path) -> None:
+    """--folds below 1 and an unknown --feature-set are flag errors (exit 2, no traceback),
+    never an empty evaluation or a KeyError."""
+    base = ["eval", "calibration", "--days", "6", "--seed", "1", "--out", str(tmp_path / "m")]
+    for extra, message in (
+        (["--folds", "0"], "--folds"),
+        (["--feature-set", "nope"], "unknown feature set 'nope'; use one of default"),
+    ):
+        res = CliRunner().invoke(app, [*base, *extra])
+        assert res.exit_code == 2, res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+        assert message in res.output
+        assert not (tmp_path / "m").exists()
+
+
 @pytest.mark.slow
 def test_eval_calibration_over_seeds_reports_shares(tmp_path: Path) -> None:
     res = CliRunner().invoke(

@@ -27,7 +27,7 @@ from zerodte.cli.output import print_json
 app = typer.Typer(no_args_is_help=True, help="Train predictors walk-forward and save bundles.")
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate predictors on held-out data.")
 
-Folds = Annotated[int, typer.Option("--folds", help="Walk-forward test windows.")]
+Folds = Annotated[int, typer.Option("--folds", min=1, help="Walk-forward test windows.")]
 FeatureSetOpt = Annotated[str, typer.Option("--feature-set", help="Feature set name.")]
 OutDir = Annotated[Path | None, typer.Option("--out", help="Output directory.")]
 HorizonsOpt = Annotated[

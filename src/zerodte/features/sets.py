@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import zerodte.features.flow as _flow  # registers the flow group
 import zerodte.features.topology as _topology  # registers the topology group
+from zerodte.errors import ConfigError
 from zerodte.features.groups import GROUPS, group_of
 
 _ = (_flow, _topology)
@@ -194,8 +195,8 @@ def get_feature_set(name: str | FeatureSet) -> FeatureSet:
     try:
         return FEATURE_SETS[name]
     except KeyError:
-        raise KeyError(
-            f"unknown feature set {name!r}; registered sets: {sorted(FEATURE_SETS)}"
+        raise ConfigError(
+            f"unknown feature set {name!r}; use one of {', '.join(sorted(FEATURE_SETS))}"
         ) from None
 
 
