@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from zerodte.broker.tradier.client import TradierClient, http_client
+from zerodte.broker.tradier.fake.clock import VenueClock
 from zerodte.broker.tradier.fake.control import VenueTime
 from zerodte.broker.tradier.fake.faults import FaultPlan
 from zerodte.broker.tradier.fake.replay import FAKE_ACCOUNT, FAKE_TOKEN, replay_fake
@@ -22,6 +23,7 @@ from zerodte.engine.alignment import Alignment, classify
 from zerodte.engine.build import modelled_quote_books
 from zerodte.engine.feed import HistoricalFeed
 from zerodte.engine.live_feed import LiveFeed
+from zerodte.errors import ConfigError
 from zerodte.market.loading import MarketData, load_market
 from zerodte.types import OptionContract, Right
 
@@ -126,3 +128,15 @@ def test_a_restart_resumes_at_the_bar_just_closed(market: MarketData) -> None:
     assert [feed.is_missed(i) for i in got] == [True, True, True, True, False, False]
     assert feed.has_quotes(29) and not feed.has_quotes(27)
     assert feed.health.missed_cycles == 4
+
+
+def test_a_running_venue_clock_needs_a_finite_positive_speed() -> None:
+    """``--speed nan`` (or 0, or -1) is a ConfigError before any server starts, never a
+    NaN timedelta inside the venue that answers 500."""
+    start = pd.Timestamp("2024-01-02 09:30", tz="America/New_York")
+    for speed in (math.nan, math.inf, 0.0, -1.0):
+        with pytest.raises(
+            ConfigError, match=f"finite speed > 0 and a wall clock, got speed {speed}"
+        ):
+            VenueClock(start, speed, wall=lambda: 0.0)
+    assert VenueClock(start, 60.0, wall=lambda: 0.0).speed == 60.0

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 
@@ -38,8 +39,11 @@ class VenueClock:
     ) -> None:
         if start.tzinfo is None:
             raise ConfigError(f"venue clock start {start!r} must be tz-aware")
-        if speed is not None and (speed <= 0 or wall is None):
-            raise ConfigError("a running venue clock needs speed > 0 and a wall clock")
+        if speed is not None and not (math.isfinite(speed) and speed > 0 and wall is not None):
+            raise ConfigError(
+                f"a running venue clock needs a finite speed > 0 and a wall clock, got speed "
+                f"{speed}; use --speed 60 for a minute a second, or leave it unset"
+            )
         self.speed = speed
         self._wall = wall
         self._base = start.tz_convert("America/New_York")
