@@ -90,7 +90,23 @@ def test_idempotent_submission_and_schema_validation(store: ExperimentStore) -> 
     for blank in ("", "   "):
         with pytest.raises(ConfigError, match="needs a title"):
             submit_idea(store, settings, cfg, blank, {"exits.stop_loss_pct": 13})
+    with pytest.raises(ConfigError, match="--source 'robot': an idea's source is one of user"):
+        submit_idea(store, settings, cfg, "t", {"exits.stop_loss_pct": 13}, source="robot")
     assert len(store.ideas()) == 1
+
+
+def test_a_family_with_an_impossible_market_or_rule_is_refused() -> None:
+    """A negative seed, an edge outside [0, 1] (NaN included) or min_trades below 1 is a
+    ConfigError when the family is made, before any idea is queued under it."""
+    for kwargs, message in (
+        ({"seed": -2}, "seed must be 0 or more, got -2"),
+        ({"edge": 2.0}, r"edge must be in \[0, 1\], got 2.0"),
+        ({"edge": float("nan")}, r"edge must be in \[0, 1\], got nan"),
+        ({"min_trades": 0}, "min_trades must be at least 1"),
+    ):
+        with pytest.raises(ConfigError, match=f"experiment family f: {message}"):
+            FamilyConfig(name="f", **kwargs)
+    assert FamilyConfig(name="f", seed=0, edge=0.0).edge == 0.0
 
 
 class PromoteAll(Worker):

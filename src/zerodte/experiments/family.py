@@ -66,6 +66,16 @@ class FamilyConfig:
                 raise ConfigError(f"experiment family {self.name}: {name} must be at least 3")
         if self.gap_days < 0:
             raise ConfigError(f"experiment family {self.name}: gap_days must be >= 0")
+        if self.seed is not None and self.seed < 0:
+            raise ConfigError(
+                f"experiment family {self.name}: seed must be 0 or more, got {self.seed}"
+            )
+        if self.edge is not None and not 0 <= self.edge <= 1:  # NaN fails both comparisons
+            raise ConfigError(
+                f"experiment family {self.name}: edge must be in [0, 1], got {self.edge}"
+            )
+        if self.min_trades < 1:
+            raise ConfigError(f"experiment family {self.name}: min_trades must be at least 1")
         if not 0 < self.dsr_min < 1 or not 0 < self.pbo_max <= 1:
             raise ConfigError(
                 f"experiment family {self.name}: dsr_min must be in (0, 1) and pbo_max in (0, 1]"

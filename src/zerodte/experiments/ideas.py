@@ -41,7 +41,7 @@ def submit_idea(  # noqa: PLR0917 (the fields of an idea)
 ) -> dict[str, Any]:
     """Validate, hash and queue one idea; returns ``{"id", "created", "param_hash", ...}``."""
     if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}; got {source!r}")
+        raise ConfigError(f"--source {source!r}: an idea's source is one of {', '.join(SOURCES)}")
     if not title.strip():
         raise ConfigError(
             'an idea needs a title that says what it tests, such as "Test wider stops"'
