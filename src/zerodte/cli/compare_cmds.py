@@ -13,14 +13,17 @@ from rich.table import Table
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import (
     Config,
+    DataDirOpt,
     Days,
     Edge,
     End,
     Json,
     Preset,
     Seed,
+    SkipMissingDays,
     Start,
     ThresholdModel,
+    VixProxy,
     load_market_options,
     with_threshold_model,
 )
@@ -50,6 +53,9 @@ def compare(  # noqa: PLR0917 (typer maps parameters to options)
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     predictor: Annotated[
         Path | None,
@@ -139,6 +145,9 @@ def train_ppo_cmd(  # noqa: PLR0917
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     out: Annotated[Path | None, typer.Option("--out", help="Model directory.")] = None,
     timesteps: Annotated[
@@ -205,6 +214,9 @@ def _learner_cmd(kind: str):  # type: ignore[no-untyped-def]
         seed: Seed = None,
         edge: Edge = None,
         config: Config = None,
+        data_dir_opt: DataDirOpt = None,
+        vix_proxy: VixProxy = False,
+        skip_missing_days: SkipMissingDays = False,
         preset: Preset = None,
         out: StateOut = None,
         json_out: Json = False,

@@ -20,6 +20,7 @@ import typer
 
 from zerodte.cli import options_cmds
 from zerodte.cli.context import current_settings
+from zerodte.cli.market_opts import DataDirOpt, SkipMissingDays, VixProxy
 from zerodte.cli.output import print_json
 from zerodte.cli.state import cli_state
 from zerodte.types import SESSION_MINUTES
@@ -101,7 +102,7 @@ def _power_lines() -> list[str]:
     return lines
 
 
-def demo(
+def demo(  # noqa: PLR0917 (typer maps parameters to options)
     ctx: typer.Context,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the pipeline result as JSON.")
@@ -109,6 +110,9 @@ def demo(
     skip_pipeline: Annotated[
         bool, typer.Option("--skip-pipeline", help="Only show the market and a chain.")
     ] = False,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
 ) -> None:
     """Run the main job on the embedded synthetic market (or the stored market)."""
     from zerodte.market.loading import load_market
