@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from zerodte.cli.main import app
@@ -40,6 +43,36 @@ def test_an_empty_named_data_dir_is_an_error(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "holds no market data" in res.stderr and res.stdout == ""
     assert not (empty / "bars").exists()
+
+
+def _commands(cmd: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    if hasattr(cmd, "commands"):
+        for name, sub in cmd.commands.items():
+            yield from _commands(sub, (*path, name))
+    else:
+        yield " ".join(path), cmd
+
+
+# A power study runs on synthetic seeds by construction (its --seeds name them).
+SYNTHETIC_ONLY = {"q power"}
+
+
+def test_every_command_that_loads_market_data_takes_data_dir(tmp_path: Path) -> None:
+    """A command with a market window (--days or --start) also takes --data-dir, and a named
+    empty store stops it with the same message as backtest."""
+    root = typer.main.get_command(app)
+    windowed = {}
+    for name, cmd in _commands(root):
+        opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
+        if {"--days", "--start"} & opts and name not in SYNTHETIC_ONLY:
+            windowed[name] = "--data-dir" in opts
+    assert {"backtest", "compare", "train ppo", "train bandit", "q train"} <= set(windowed)
+    assert [name for name, has in windowed.items() if not has] == []
+    empty = tmp_path / "typo"
+    for args in (["compare"], ["train", "ppo"], ["demo", "--skip-pipeline"]):
+        res = runner.invoke(app, [*args, "--data-dir", str(empty)])
+        assert res.exit_code == 2, (args, res.output)
+        assert "holds no market data" in res.stderr and not (empty / "bars").exists()
 
 
 def test_generate_refuses_to_merge_into_a_real_store(real_store: Path) -> None:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from zerodte.cli.main import app
 from zerodte.config import Settings
+from zerodte.errors import ConfigError
 from zerodte.market.loading import load_market
 from zerodte.options.gex import (
     GammaInputs,
@@ -134,7 +135,7 @@ def test_synthetic_open_interest_model_uses_the_prior_close_only() -> None:
     pd.testing.assert_frame_equal(synthetic_chains(cut)[days[1]], chains[days[1]])
     res = gex_at(frame, pd.Timestamp(f"{days[2]} 15:00"), settings.options)
     assert res["minutes_to_close"] == 60.0 and res["max_pain"] == max_pain(chains[days[2]])
-    with pytest.raises(ValueError, match="first session"):
+    with pytest.raises(ConfigError, match="first session"):
         gex_at(frame, pd.Timestamp(f"{days[0]} 10:00"), settings.options)
 
 
@@ -195,3 +196,89 @@ def test_gex_command_json(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["max_pain"] in (465.0, 470.0)
+
+
+def _refused(args: list[str], label: str, *needles: str) -> str:
+    """Run ``args``: exit code 2, no traceback, ``label`` and every needle on stderr."""
+    res = CliRunner().invoke(app, args)
+    assert "Traceback" not in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith(f"{label}: "), res.stderr
+    for needle in needles:
+        assert needle in res.stderr, res.stderr
+    return res.stderr
+
+
+SYNTHETIC = ["options", "gex", "--seed", "2", "--edge", "1"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (
+            ["--days", "1", "--at", "notatime"],
+            ["--at 'notatime' is not a time", "YYYY-MM-DD HH:MM"],
+        ),
+        (["--days", "1", "--at", "now"], ["--at 'now' is not a time"]),
+        (["--days", "1", "--at", "2024-01-02"], ["is not a time", "New York"]),
+        (
+            ["--days", "1", "--at", "2024-01-02 03:00"],
+            ["--at 2024-01-02 03:00:00-05:00 is before the first bar", "09:30", "--start"],
+        ),
+        (
+            ["--days", "2", "--at", "2024-01-05 10:00"],
+            ["--at 2024-01-05 10:00:00-05:00 is after the last bar", "2024-01-03 15:59", "--end"],
+        ),
+        (  # a session's pre-open must not fall back to the previous session's last bar
+            ["--days", "3", "--at", "2024-01-04 09:00"],
+            ["no bar of 2024-01-04", "another session"],
+        ),
+        (  # a weekend inside the loaded span
+            ["--start", "2024-01-02", "--end", "2024-01-09", "--at", "2024-01-06 12:00"],
+            ["no bar of 2024-01-06"],
+        ),
+        (["--days", "1"], ["first session", "--oi"]),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) and v and v[0].startswith("--") else None,
+)
+def test_gex_bad_at_is_a_configuration_error(extra: list[str], needles: list[str]) -> None:
+    _refused([*SYNTHETIC, *extra], "configuration error", *needles)
+
+
+def test_gex_bad_oi_file_is_a_data_error(tmp_path: Path) -> None:
+    columns = "['date', 'open_interest', 'right', 'strike', 'expiry']"
+    gone = tmp_path / "nonexistent.parquet"
+    _refused([*SYNTHETIC, "--days", "1", "--oi", str(gone)], "data error", str(gone),
+             "no such file", columns)  # fmt: skip
+    wrong = tmp_path / "wrong.parquet"
+    pd.DataFrame({"date": [date(2024, 1, 4)], "strike": [470.0], "oi": [5]}).to_parquet(wrong)
+    _refused([*SYNTHETIC, "--days", "1", "--oi", str(wrong)], "data error", str(wrong),
+             "missing column(s) ['open_interest', 'right', 'expiry']", columns)  # fmt: skip
+    garbage = tmp_path / "garbage.parquet"
+    garbage.write_bytes(b"PAR1 garbage")
+    _refused([*SYNTHETIC, "--days", "1", "--oi", str(garbage)], "data error", str(garbage),
+             "not a readable Parquet file")  # fmt: skip
+    bad = tmp_path / "bad.parquet"
+    pd.DataFrame(
+        {"date": ["2024-01-04", "someday"], "open_interest": [1, 2], "right": ["C", "P"],
+         "strike": [470.0, 465.0], "expiry": ["2024-01-04"] * 2}
+    ).to_parquet(bad)  # fmt: skip
+    _refused([*SYNTHETIC, "--days", "1", "--oi", str(bad)], "data error", str(bad),
+             "row 1 has date='someday'")  # fmt: skip
+    bad_right = tmp_path / "bad_right.parquet"
+    pd.DataFrame(
+        {"date": ["2024-01-04"], "open_interest": [1], "right": ["X"], "strike": [470.0],
+         "expiry": ["2024-01-04"]}
+    ).to_parquet(bad_right)  # fmt: skip
+    _refused([*SYNTHETIC, "--days", "1", "--oi", str(bad_right)], "data error",
+             "row 0 has right='X'")  # fmt: skip
+
+
+def test_gex_data_dir_named_but_empty_generates_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _refused(["options", "gex", "--days", "1", "--data-dir", str(empty)], "data error",
+             f"the data directory {empty} holds no market data",
+             "no data is generated for a directory you named")  # fmt: skip
+    assert list(empty.iterdir()) == []

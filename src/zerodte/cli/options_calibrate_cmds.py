@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import Json
 from zerodte.cli.output import print_json
+from zerodte.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from zerodte.market.option_store import OptionQuoteStore
 
 
 def calibrate_cmd(  # noqa: PLR0917 (typer maps parameters to options)
@@ -31,24 +37,22 @@ def calibrate_cmd(  # noqa: PLR0917 (typer maps parameters to options)
     as_json: Json = False,
 ) -> None:
     """Fit the surface and bid/ask model to real quotes; leave-one-day-out errors."""
-    import pandas as pd
-
     from zerodte.engine.rundir import code_version
     from zerodte.market.option_store import OptionQuoteStore
-    from zerodte.market.store import ParquetStore
-    from zerodte.options.calibrate import calibrate
+    from zerodte.options.calibrate import calibrate, read_vix_daily
+    from zerodte.options.contracts import RULES
     from zerodte.options.params import save_params
 
+    if root.upper() not in RULES:
+        raise ConfigError(f"--root {root!r} is not a known option root; choose {', '.join(RULES)}")
+    given_vix = None if vix_file is None else read_vix_daily(vix_file)  # flags before the store
     settings = current_settings(ctx)
-    where = data_dir if data_dir is not None else settings.data.data_dir
+    where = Path(data_dir if data_dir is not None else settings.data.data_dir)
     store = OptionQuoteStore(where)
     quotes = store.quotes((root,))
-    if vix_file is not None:
-        vix = pd.read_csv(vix_file)
-    else:
-        vix = ParquetStore(where).load(symbols=["VIX"]).get("VIX", pd.DataFrame())
-        if ParquetStore(where).intervals().get("VIX") == "1day" and not vix.empty:
-            vix = vix.assign(date=vix["timestamp"].dt.date.astype(str))
+    if quotes.empty:
+        raise DataError(_no_quotes(store, where, root.upper()))
+    vix = given_vix if given_vix is not None else _stored_vix(where)
     report = calibrate(quotes, vix, root, settings.options)
     target = out or Path(where) / f"option_params_{report['root']}.json"
     files = [f["sha256"] for f in store.provenance() if f["kind"] == "quotes"]
@@ -65,6 +69,33 @@ def calibrate_cmd(  # noqa: PLR0917 (typer maps parameters to options)
         print_json(report)
         return
     _print(report)
+
+
+def _no_quotes(store: OptionQuoteStore, where: Path, root: str) -> str:
+    held = sorted({r for f in store.provenance() if f["kind"] == "quotes" for r in f["roots"]})
+    has = f"only {', '.join(held)}" if held else "no option quotes at all"
+    return (
+        f"the store {where} holds no {root} option quotes ({has}); import them with "
+        f"`zerodte data import-options FILE --data-dir {where}` (docs/real-data.md), or pick "
+        "another --root or --data-dir"
+    )
+
+
+def _stored_vix(where: Path) -> pd.DataFrame:
+    """The store's VIX bars (daily ones as the ``date, open, close`` table)."""
+    from zerodte.market.store import ParquetStore
+
+    bars = ParquetStore(where)
+    vix = bars.load(symbols=["VIX"]).get("VIX")
+    if vix is None or vix.empty:
+        raise DataError(
+            f"the store {where} holds no VIX bars to price the option quotes with; import "
+            f"them with `zerodte data import FILE --symbol VIX --data-dir {where}`, or give a "
+            "daily VIX CSV (date, open, close) with --vix FILE"
+        )
+    if bars.intervals().get("VIX") == "1day":
+        vix = vix.assign(date=vix["timestamp"].dt.date.astype(str))
+    return vix
 
 
 def _fmt(v: Any) -> str:

@@ -11,12 +11,15 @@ import typer
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import (
     Config,
+    DataDirOpt,
     Days,
     Edge,
     End,
     Preset,
     Seed,
+    SkipMissingDays,
     Start,
+    VixProxy,
     load_market_options,
 )
 from zerodte.cli.output import print_json
@@ -135,7 +138,9 @@ def gex(  # noqa: PLR0917 (typer maps parameters to options)
     ] = None,
     oi_file: Annotated[
         Path | None,
-        typer.Option("--oi", help="Open-interest Parquet (date, right, strike, expiry, ...)."),
+        typer.Option(
+            "--oi", help="Open-interest Parquet (date, open_interest, right, strike, expiry)."
+        ),
     ] = None,
     convention: Annotated[
         str, typer.Option("--convention", help="dealer (calls +, puts -) or long_all.")
@@ -146,24 +151,27 @@ def gex(  # noqa: PLR0917 (typer maps parameters to options)
     seed: Seed = None,
     edge: Edge = None,
     config: Config = None,
+    data_dir_opt: DataDirOpt = None,
+    vix_proxy: VixProxy = False,
+    skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Dealer gamma exposure, delta exposure, the zero-gamma flip and max pain at a bar."""
-    import pandas as pd
-
-    from zerodte.options.gex_at import bar_at, gex_at
+    from zerodte.options.gex_at import bar_at, gex_at, parse_at
     from zerodte.options.open_interest import prior_day_chain, read_open_interest
 
     if convention not in ("dealer", "long_all"):
         raise typer.BadParameter("use dealer or long_all", param_hint="--convention")
+    # the flags' own values first: a bad --at or --oi fails before any data is loaded
+    when = None if at is None else parse_at(at)
+    oi = None if oi_file is None else read_open_interest(oi_file)
     settings = current_settings(ctx)
     md = load_market_options(settings, days, start, end, seed, edge)
-    when = None if at is None else pd.Timestamp(at)
     chain = None
-    if oi_file is not None:
+    if oi is not None:
         session = bar_at(md.frame, when).date()
-        chain = prior_day_chain(read_open_interest(oi_file), session, session)
+        chain = prior_day_chain(oi, session, session)
         if chain.empty:
             raise typer.BadParameter(
                 f"{oi_file} has no {session} expiry known before that session opened",

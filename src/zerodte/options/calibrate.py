@@ -10,13 +10,56 @@ writes for backtests on that root (loaded only through ``options.model_params``)
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from zerodte.config.settings import OptionsSettings
 from zerodte.errors import DataError
+from zerodte.options.contracts import rules_for
 from zerodte.options.fit import errors, fit, leave_one_day_out, prepare
+
+VIX_DAILY_COLUMNS = ("date", "open", "close")
+
+
+def read_vix_daily(path: Path) -> pd.DataFrame:
+    """A Cboe daily VIX CSV (:data:`VIX_DAILY_COLUMNS`, more columns allowed), checked.
+
+    Raises
+    ------
+    DataError
+        The file is missing or not a CSV, lacks a column, or has a row whose date is not a
+        date, whose open or close is not a positive number, or whose date repeats (the
+        message names the first such row and its line).
+    """
+    need = f"a daily VIX file is a CSV with columns {list(VIX_DAILY_COLUMNS)}"
+    if not path.is_file():
+        raise DataError(f"{path}: {'is a directory' if path.is_dir() else 'no such file'}; {need}")
+    try:
+        raw = pd.read_csv(path)
+    except (OSError, ValueError) as exc:  # pandas' EmptyDataError and ParserError are ValueErrors
+        raise DataError(f"{path}: not a readable CSV file ({exc}); {need}") from exc
+    raw.columns = [str(c).strip().lower() for c in raw.columns]  # Cboe writes DATE,OPEN,...
+    missing = [c for c in VIX_DAILY_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing} (it has {list(raw.columns)}); {need}")
+    day = pd.to_datetime(raw["date"].astype(str), errors="coerce", format="mixed")
+    checks = [("date", day.isna(), "not a date (YYYY-MM-DD)")]
+    for col in ("open", "close"):
+        value = pd.to_numeric(raw[col], errors="coerce")
+        checks.append((col, ~(value > 0), "not a positive number"))
+    checks.append(("date", day.duplicated(keep=False) & day.notna(), "a date that repeats"))
+    for col, bad, what in checks:
+        rows = np.flatnonzero(bad.to_numpy())
+        if len(rows):
+            r = int(rows[0])
+            raise DataError(
+                f"{path}: row {r} (line {r + 2}) has {col}={raw[col].iloc[r]!r}: {what}; "
+                "fix or drop the row"
+            )
+    return raw.assign(date=day.dt.date.astype(str))
 
 
 def calibrate(
@@ -26,10 +69,13 @@ def calibrate(
 
     Raises
     ------
+    ConfigError
+        ``root`` is not a known root (:data:`zerodte.options.contracts.RULES`).
     DataError
         No two-sided 0DTE quotes of ``root`` with a known VIX (the report needs at least
         one day; leave-one-day-out needs two).
     """
+    rules_for(root)  # a ConfigError naming the known roots
     base = base or OptionsSettings()
     rows = prepare(quotes[quotes["root"].astype(str).str.upper() == root.upper()], vix)
     if rows.empty:

@@ -53,6 +53,8 @@ def prepare(quotes: pd.DataFrame, vix: pd.DataFrame, rate: float = 0.001) -> pd.
     ``vix``: the Cboe daily table (``date, open, close``) or stored VIX bars
     (``timestamp, close`` at any interval, joined as of the bar end).
     """
+    if quotes.empty:  # an empty store's frame has an untyped timestamp: no .dt on it
+        return _no_rows(quotes)
     q = quotes[(quotes["expiry"].astype(str) == quotes["timestamp"].dt.date.astype(str))].copy()
     q = q[(q["bid_close"] >= 0) & (q["ask_close"] > q["bid_close"])]
     q["mid"] = 0.5 * (q["bid_close"] + q["ask_close"])
@@ -61,8 +63,13 @@ def prepare(quotes: pd.DataFrame, vix: pd.DataFrame, rate: float = 0.001) -> pd.
     close = pd.to_datetime(q["expiry"].astype(str)).dt.tz_localize("America/New_York")
     q["mte"] = (close + pd.Timedelta(hours=16) - q["time_end"]).dt.total_seconds() / 60.0
     q = q[q["mte"] > 0]
+    if q.empty:
+        return _no_rows(quotes)
     keys = ["timestamp", "strike"]
-    wide = q.pivot_table(index=keys, columns="right", values="mid").dropna()
+    wide = q.pivot_table(index=keys, columns="right", values="mid")
+    if not {"C", "P"} <= set(wide.columns):  # no call-put pair: no parity forward
+        return _no_rows(quotes)
+    wide = wide.dropna()
     disc = np.exp(-rate * year_fraction(q.groupby(keys)["mte"].first().reindex(wide.index)))
     fwd = (wide.index.get_level_values("strike") + (wide["C"] - wide["P"]) / disc).groupby(
         level="timestamp"
@@ -78,6 +85,14 @@ def prepare(quotes: pd.DataFrame, vix: pd.DataFrame, rate: float = 0.001) -> pd.
     q["vix"] = _vix(q["time_end"], vix)
     q["day"] = q["timestamp"].dt.date
     return q[np.isfinite(q["vix"])].reset_index(drop=True)
+
+
+PREPARED = ("mid", "spread", "time_end", "mte", "fwd", "iv", "x", "otm", "vix", "day")
+
+
+def _no_rows(quotes: pd.DataFrame) -> pd.DataFrame:
+    """What :func:`prepare` returns when no quote qualifies: its columns, no rows."""
+    return quotes.iloc[:0].reindex(columns=[*quotes.columns, *PREPARED])
 
 
 def _vix(times: pd.Series, vix: pd.DataFrame) -> np.ndarray:

@@ -9,31 +9,84 @@ synthetic model's (:mod:`zerodte.options.open_interest`) unless one is given.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
 
 from zerodte.config.settings import OptionsSettings
+from zerodte.errors import ConfigError, DataError
 from zerodte.options.expiry import expiry_close
 from zerodte.options.gex import Convention, GammaInputs, gex_summary
 from zerodte.options.open_interest import SyntheticOpenInterest, prior_closes
 from zerodte.options.surface import VolSurface
 
+NEW_YORK = "America/New_York"
+_DATE_AND_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}")
+
+
+def parse_at(text: str) -> pd.Timestamp:
+    """``--at`` as a timestamp: ``YYYY-MM-DD HH:MM`` in New York (an explicit offset wins).
+
+    Raises
+    ------
+    ConfigError
+        ``text`` is not a date and a time (``"now"``, a bare date and the like are refused:
+        the bar must be named, not guessed).
+    """
+    clean = text.strip()
+    try:
+        when = pd.Timestamp(clean) if _DATE_AND_TIME.match(clean) else None
+    except ValueError:  # the shape of a time but not one, e.g. 2024-13-45 10:00
+        when = None
+    if when is None:
+        raise ConfigError(
+            f"--at {text!r} is not a time; use YYYY-MM-DD HH:MM (New York), e.g. "
+            "--at '2024-01-04 15:00'"
+        )
+    return when.tz_localize(NEW_YORK) if when.tzinfo is None else when
+
 
 def bar_at(frame: pd.DataFrame, at: pd.Timestamp | None) -> pd.Timestamp:
-    """The last bar at or before ``at`` (the frame's last bar when ``at`` is None)."""
+    """The last bar at or before ``at`` in ``at``'s own session (the frame's last bar when
+    ``at`` is None); naive times are New York.
+
+    Raises
+    ------
+    DataError
+        The frame has no bars.
+    ConfigError
+        ``at`` is before the first bar, on a day after the last bar's, or before the first
+        bar of its own day (a bar of another session would be used silently otherwise).
+    """
     idx = pd.DatetimeIndex(frame.index)
     if len(idx) == 0:
-        raise ValueError("the market frame is empty")
+        raise DataError("the market frame is empty: no bar to compute GEX at")
     if at is None:
         return pd.Timestamp(idx[-1])
     when = pd.Timestamp(at)
     if when.tzinfo is None:
-        when = when.tz_localize("America/New_York")
+        when = when.tz_localize(NEW_YORK)
+    first, last = pd.Timestamp(idx[0]), pd.Timestamp(idx[-1])
+    span = f"pick a time from {first} to {last}"
     pos = int(idx.searchsorted(when, side="right")) - 1
     if pos < 0:
-        raise ValueError(f"--at {when} is before the first bar ({idx[0]})")
-    return pd.Timestamp(idx[pos])
+        raise ConfigError(
+            f"--at {when} is before the first bar ({first}); {span}, or load earlier days "
+            "(--start, --days)"
+        )
+    bar = pd.Timestamp(idx[pos])
+    day = when.tz_convert(bar.tz).date() if bar.tz is not None else when.date()
+    if day > last.date():
+        raise ConfigError(
+            f"--at {when} is after the last bar ({last}); {span}, or load later days (--end)"
+        )
+    if bar.date() != day:
+        raise ConfigError(
+            f"--at {when}: the data has no bar of {day} at or before that time (the bar "
+            f"before it, {bar}, is of another session); {span} within a session's hours"
+        )
+    return bar
 
 
 def gex_at(
@@ -53,15 +106,19 @@ def gex_at(
     if chain is None:
         prior = prior_closes(frame).get(session, math.nan)
         if not math.isfinite(prior):
-            raise ValueError(
+            raise ConfigError(
                 f"{session} is the frame's first session: no prior day's close to model open "
-                "interest from; pick a later --at or load more days"
+                "interest from; pick an --at in a later session, load more days (--days, "
+                "--start) or give the chain with --oi"
             )
         chain = SyntheticOpenInterest(strike_step=options.strike_step).chain(prior, session)
         oi_source = f"synthetic model from the {session} prior close {prior:.2f}"
     minutes = (expiry_close(session) - bar).total_seconds() / 60.0
     if minutes <= 0:
-        raise ValueError(f"{bar} is at or after the {session} close: the 0DTE chain expired")
+        raise ConfigError(
+            f"--at {bar} is at or after the {session} close: the 0DTE chain has expired; "
+            "pick a time before 16:00 New York (13:00 on an early-close day)"
+        )
     inputs = GammaInputs(
         minutes, vix, VolSurface.from_settings(options), options.risk_free_rate,
         options.dividend_yield,

@@ -31,6 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from zerodte.errors import DataError
+from zerodte.options.gex import validate_chain
+
 OI_FILE_COLUMNS = ("date", "open_interest", "right", "strike", "expiry")
 
 
@@ -96,17 +99,40 @@ def synthetic_chains(
 
 
 def read_open_interest(path: Path) -> pd.DataFrame:
-    """An imported open-interest file (Parquet) with dates parsed and its columns checked."""
-    frame = pd.read_parquet(path)
+    """An open-interest file (Parquet, :data:`OI_FILE_COLUMNS`) with dates parsed and its
+    columns and values checked.
+
+    Raises
+    ------
+    DataError
+        The file is missing or not Parquet, lacks a column, or has a row whose date,
+        expiry, strike, open interest or right is not one (the message names the first).
+    """
+    need = f"an open-interest file is a Parquet file with columns {list(OI_FILE_COLUMNS)}"
+    if not path.is_file():
+        raise DataError(f"{path}: {'is a directory' if path.is_dir() else 'no such file'}; {need}")
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(f"{path}: not a readable Parquet file ({exc}); {need}") from exc
     missing = [c for c in OI_FILE_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {missing}; an open-interest file needs "
-            f"{list(OI_FILE_COLUMNS)}"
+        raise DataError(
+            f"{path}: missing column(s) {missing} (it has {list(frame.columns)}); {need}"
         )
-    out = frame.copy()
-    out["date"] = pd.to_datetime(out["date"]).dt.date
-    out["expiry"] = pd.to_datetime(out["expiry"]).dt.date
+    try:
+        out = validate_chain(frame, where=str(path))
+    except ValueError as exc:  # validate_chain's own message: the row and field
+        raise DataError(str(exc)) from None
+    for field in ("date", "expiry"):
+        days = pd.to_datetime(out[field].astype(str), errors="coerce", format="mixed")
+        bad = np.flatnonzero(days.isna().to_numpy())
+        if len(bad):
+            raise DataError(
+                f"{path}: row {int(bad[0])} has {field}={frame[field].iloc[bad[0]]!r}; "
+                f"{field} must be a date (YYYY-MM-DD)"
+            )
+        out[field] = days.dt.date
     return out
 
 
