@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from zerodte.cli.main import app
 
+from .cli_helpers import refused
+
 runner = CliRunner()
 
 
@@ -95,17 +97,6 @@ QUOTES = """timestamp,root,right,strike,expiry,bid,ask
 VIX_COLUMNS = "['date', 'open', 'close']"
 
 
-def _refused(args: list[str], label: str, *needles: str) -> None:
-    """Run ``args``: exit code 2, no traceback, ``label`` and every needle on stderr."""
-    res = runner.invoke(app, args)
-    assert "Traceback" not in res.output, res.output
-    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
-    assert res.exit_code == 2, res.output
-    assert res.stderr.startswith(f"{label}: "), res.stderr
-    for needle in needles:
-        assert needle in res.stderr, res.stderr
-
-
 @pytest.fixture
 def spxw_store(tmp_path: Path) -> Path:
     """A store holding two SPXW quotes and no VIX."""
@@ -118,7 +109,7 @@ def spxw_store(tmp_path: Path) -> Path:
 
 
 def test_calibrate_unknown_root_is_a_configuration_error() -> None:
-    _refused(["options", "calibrate", "--root", "XYZ"], "configuration error",
+    refused(["options", "calibrate", "--root", "XYZ"], "configuration error",
              "--root 'XYZ' is not a known option root", "SPY, SPX, SPXW")  # fmt: skip
 
 
@@ -127,20 +118,20 @@ def test_calibrate_on_a_store_without_quotes_is_a_data_error(
 ) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    _refused(["options", "calibrate", "--data-dir", str(empty)], "data error",
+    refused(["options", "calibrate", "--data-dir", str(empty)], "data error",
              f"the store {empty} holds no SPXW option quotes (no option quotes at all)",
              f"zerodte data import-options FILE --data-dir {empty}")  # fmt: skip
     assert list(empty.iterdir()) == []
-    _refused(["options", "calibrate", "--data-dir", str(spxw_store), "--root", "SPY"],
+    refused(["options", "calibrate", "--data-dir", str(spxw_store), "--root", "SPY"],
              "data error", "holds no SPY option quotes (only SPXW)",
              "zerodte data import-options")  # fmt: skip
-    _refused(["options", "calibrate", "--data-dir", str(spxw_store)], "data error",
+    refused(["options", "calibrate", "--data-dir", str(spxw_store)], "data error",
              "holds no VIX bars", "--symbol VIX", "--vix FILE")  # fmt: skip
 
 
 def test_calibrate_bad_vix_file_is_a_data_error(tmp_path: Path, spxw_store: Path) -> None:
     gone = tmp_path / "nonexistent.csv"
-    _refused(["options", "calibrate", "--vix", str(gone)], "data error", str(gone),
+    refused(["options", "calibrate", "--vix", str(gone)], "data error", str(gone),
              "no such file", VIX_COLUMNS)  # fmt: skip
     for name, text, needles in [
         ("no_open.csv", "date,close\n2021-01-04,22.5\n",
@@ -157,7 +148,7 @@ def test_calibrate_bad_vix_file_is_a_data_error(tmp_path: Path, spxw_store: Path
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
         args = ["options", "calibrate", "--data-dir", str(spxw_store), "--vix", str(path)]
-        _refused(args, "data error", str(path), *needles)
+        refused(args, "data error", str(path), *needles)
     good = tmp_path / "vix.csv"
     good.write_text("DATE,OPEN,HIGH,LOW,CLOSE\n2021-01-04,22.0,23,21,22.5\n", encoding="utf-8")
     args = ["options", "calibrate", "--data-dir", str(spxw_store), "--vix", str(good), "--json"]

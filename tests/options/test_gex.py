@@ -33,6 +33,8 @@ from zerodte.options.open_interest import (
     synthetic_chains,
 )
 
+from .cli_helpers import refused
+
 YEAR_MIN = 525_600.0
 
 
@@ -198,18 +200,6 @@ def test_gex_command_json(tmp_path: Path) -> None:
     assert json.loads(res.output)["max_pain"] in (465.0, 470.0)
 
 
-def _refused(args: list[str], label: str, *needles: str) -> str:
-    """Run ``args``: exit code 2, no traceback, ``label`` and every needle on stderr."""
-    res = CliRunner().invoke(app, args)
-    assert "Traceback" not in res.output, res.output
-    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
-    assert res.exit_code == 2, res.output
-    assert res.stderr.startswith(f"{label}: "), res.stderr
-    for needle in needles:
-        assert needle in res.stderr, res.stderr
-    return res.stderr
-
-
 SYNTHETIC = ["options", "gex", "--seed", "2", "--edge", "1"]
 
 
@@ -243,42 +233,42 @@ SYNTHETIC = ["options", "gex", "--seed", "2", "--edge", "1"]
     ids=lambda v: " ".join(v) if isinstance(v, list) and v and v[0].startswith("--") else None,
 )
 def test_gex_bad_at_is_a_configuration_error(extra: list[str], needles: list[str]) -> None:
-    _refused([*SYNTHETIC, *extra], "configuration error", *needles)
+    refused([*SYNTHETIC, *extra], "configuration error", *needles)
 
 
 def test_gex_bad_oi_file_is_a_data_error(tmp_path: Path) -> None:
     columns = "['date', 'open_interest', 'right', 'strike', 'expiry']"
     gone = tmp_path / "nonexistent.parquet"
-    _refused([*SYNTHETIC, "--days", "1", "--oi", str(gone)], "data error", str(gone),
+    refused([*SYNTHETIC, "--days", "1", "--oi", str(gone)], "data error", str(gone),
              "no such file", columns)  # fmt: skip
     wrong = tmp_path / "wrong.parquet"
     pd.DataFrame({"date": [date(2024, 1, 4)], "strike": [470.0], "oi": [5]}).to_parquet(wrong)
-    _refused([*SYNTHETIC, "--days", "1", "--oi", str(wrong)], "data error", str(wrong),
+    refused([*SYNTHETIC, "--days", "1", "--oi", str(wrong)], "data error", str(wrong),
              "missing column(s) ['open_interest', 'right', 'expiry']", columns)  # fmt: skip
     garbage = tmp_path / "garbage.parquet"
     garbage.write_bytes(b"PAR1 garbage")
-    _refused([*SYNTHETIC, "--days", "1", "--oi", str(garbage)], "data error", str(garbage),
+    refused([*SYNTHETIC, "--days", "1", "--oi", str(garbage)], "data error", str(garbage),
              "not a readable Parquet file")  # fmt: skip
     bad = tmp_path / "bad.parquet"
     pd.DataFrame(
         {"date": ["2024-01-04", "someday"], "open_interest": [1, 2], "right": ["C", "P"],
          "strike": [470.0, 465.0], "expiry": ["2024-01-04"] * 2}
     ).to_parquet(bad)  # fmt: skip
-    _refused([*SYNTHETIC, "--days", "1", "--oi", str(bad)], "data error", str(bad),
+    refused([*SYNTHETIC, "--days", "1", "--oi", str(bad)], "data error", str(bad),
              "row 1 has date='someday'")  # fmt: skip
     bad_right = tmp_path / "bad_right.parquet"
     pd.DataFrame(
         {"date": ["2024-01-04"], "open_interest": [1], "right": ["X"], "strike": [470.0],
          "expiry": ["2024-01-04"]}
     ).to_parquet(bad_right)  # fmt: skip
-    _refused([*SYNTHETIC, "--days", "1", "--oi", str(bad_right)], "data error",
+    refused([*SYNTHETIC, "--days", "1", "--oi", str(bad_right)], "data error",
              "row 0 has right='X'")  # fmt: skip
 
 
 def test_gex_data_dir_named_but_empty_generates_nothing(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    _refused(["options", "gex", "--days", "1", "--data-dir", str(empty)], "data error",
+    refused(["options", "gex", "--days", "1", "--data-dir", str(empty)], "data error",
              f"the data directory {empty} holds no market data",
              "no data is generated for a directory you named")  # fmt: skip
     assert list(empty.iterdir()) == []

@@ -20,6 +20,7 @@ from zerodte.config.settings import OptionsSettings
 from zerodte.errors import DataError
 from zerodte.options.contracts import rules_for
 from zerodte.options.fit import errors, fit, leave_one_day_out, prepare
+from zerodte.options.tables import read_table
 
 VIX_DAILY_COLUMNS = ("date", "open", "close")
 
@@ -34,17 +35,9 @@ def read_vix_daily(path: Path) -> pd.DataFrame:
         date, whose open or close is not a positive number, or whose date repeats (the
         message names the first such row and its line).
     """
-    need = f"a daily VIX file is a CSV with columns {list(VIX_DAILY_COLUMNS)}"
-    if not path.is_file():
-        raise DataError(f"{path}: {'is a directory' if path.is_dir() else 'no such file'}; {need}")
-    try:
-        raw = pd.read_csv(path)
-    except (OSError, ValueError) as exc:  # pandas' EmptyDataError and ParserError are ValueErrors
-        raise DataError(f"{path}: not a readable CSV file ({exc}); {need}") from exc
-    raw.columns = [str(c).strip().lower() for c in raw.columns]  # Cboe writes DATE,OPEN,...
-    missing = [c for c in VIX_DAILY_COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing} (it has {list(raw.columns)}); {need}")
+    raw = read_table(
+        path, pd.read_csv, "a daily VIX file", "CSV", VIX_DAILY_COLUMNS, lower_columns=True
+    )  # Cboe writes DATE,OPEN,...
     day = pd.to_datetime(raw["date"].astype(str), errors="coerce", format="mixed")
     checks = [("date", day.isna(), "not a date (YYYY-MM-DD)")]
     for col in ("open", "close"):

@@ -33,6 +33,7 @@ import pandas as pd
 
 from zerodte.errors import DataError
 from zerodte.options.gex import validate_chain
+from zerodte.options.tables import read_table
 
 OI_FILE_COLUMNS = ("date", "open_interest", "right", "strike", "expiry")
 
@@ -108,18 +109,7 @@ def read_open_interest(path: Path) -> pd.DataFrame:
         The file is missing or not Parquet, lacks a column, or has a row whose date,
         expiry, strike, open interest or right is not one (the message names the first).
     """
-    need = f"an open-interest file is a Parquet file with columns {list(OI_FILE_COLUMNS)}"
-    if not path.is_file():
-        raise DataError(f"{path}: {'is a directory' if path.is_dir() else 'no such file'}; {need}")
-    try:
-        frame = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        raise DataError(f"{path}: not a readable Parquet file ({exc}); {need}") from exc
-    missing = [c for c in OI_FILE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{path}: missing column(s) {missing} (it has {list(frame.columns)}); {need}"
-        )
+    frame = read_table(path, pd.read_parquet, "an open-interest file", "Parquet", OI_FILE_COLUMNS)
     try:
         out = validate_chain(frame, where=str(path))
     except ValueError as exc:  # validate_chain's own message: the row and field
