@@ -201,3 +201,32 @@ def toy_model_dir(tmp_path: Path) -> Path:
         15,
     )
     return save_model(tmp_path / "model", model, {"feature_set": "minimal"})
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["fake-tradier", "serve", "--port", "-3"], "--port"),
+        (["fake-tradier", "serve", "--port", "70000"], "--port"),
+        (["data", "serve", "--collect-minutes", "nan"], "--collect-minutes"),
+        (["data", "serve", "--collect-minutes", "-3"], "--collect-minutes"),
+        (
+            ["experiments", "study", "--param", "exits.stop_loss_pct=10:20", "--seed", "-1"],
+            "--seed",
+        ),
+        (["eval", "calibration", "--seeds", "1", "--workers", "0"], "--workers"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_out_of_range_numbers_are_flag_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str
+) -> None:
+    """A port outside 0-65535, a NaN or negative collection interval, a negative sampler seed
+    and zero workers are refused at the flag (exit 2), never a bind or NumPy traceback, and
+    nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, args)
+    _no_traceback(res)
+    assert res.exit_code == 2, res.output
+    assert needle in res.output
+    assert list(tmp_path.iterdir()) == []

@@ -73,6 +73,7 @@ def test_every_command_that_loads_market_data_takes_data_dir(tmp_path: Path) -> 
         res = runner.invoke(app, [*args, "--data-dir", str(empty)])
         assert res.exit_code == 2, (args, res.output)
         assert "holds no market data" in res.stderr and not (empty / "bars").exists()
+        assert "--seed N on the commands that take it" in res.stderr  # demo has no --seed
 
 
 def test_generate_refuses_to_merge_into_a_real_store(real_store: Path) -> None:

@@ -78,3 +78,27 @@ def test_power_cli_refuses_bad_input_without_a_traceback() -> None:
     assert "seed" in res.output and "Traceback" not in res.output
     res = runner.invoke(app, ["q", "power", "--seeds", "1", "--executor", "ray://x"])
     assert res.exit_code == 2 and "executor" in res.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--cycles", "0"], "--cycles"),
+        (["--workers", "0"], "--workers"),
+        (["--n-boot", "0"], "--n-boot"),
+        (["--days", "0"], "--days"),
+        (["--baseline", "nope"], "nope"),
+    ],
+)
+def test_power_cli_refuses_bad_counts_and_baselines_before_any_run(
+    tmp_path, extra: list[str], message: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Counts below one and an unknown baseline are flag errors, never a run that fails late."""
+    from zerodte.cli.main import app
+
+    out = tmp_path / "p"
+    res = CliRunner().invoke(app, ["q", "power", "--seeds", "1", "--out", str(out), *extra])
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert message in res.output
+    assert not out.exists()

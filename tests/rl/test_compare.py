@@ -102,6 +102,17 @@ def test_compare_command_prints_json_and_plots(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 2 and "bandit" in bad.stderr
     assert not store.exists()  # refused before a market was generated into the store
+    for extra, message in (
+        (["--controllers", " , "], "names no controller"),
+        (["--n-boot", "0"], "--n-boot"),
+    ):
+        bad = CliRunner().invoke(
+            app,
+            ["compare", "--days", "3", *extra],
+            env={**env, "ZERODTE_DATA__DATA_DIR": str(store)},
+        )
+        assert bad.exit_code == 2 and message in bad.stderr, bad.output
+        assert not store.exists()
 
 
 def test_a_claim_over_several_windows_widens_each_windows_family(tmp_path: Path) -> None:

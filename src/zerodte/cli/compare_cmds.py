@@ -27,6 +27,7 @@ from zerodte.cli.market_opts import (
     load_market_options,
     with_threshold_model,
 )
+from zerodte.errors import ConfigError
 
 
 def _fmt(value: Any) -> str:
@@ -65,7 +66,7 @@ def compare(  # noqa: PLR0917 (typer maps parameters to options)
         bool, typer.Option("--regime/--no-regime", help="Join the walk-forward HMM regime.")
     ] = True,
     out: Annotated[Path | None, typer.Option("--out", help="Directory of the equity plot.")] = None,
-    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicas.")] = 2000,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap replicas.")] = 2000,
     threshold_model: ThresholdModel = None,
     json_out: Json = False,
 ) -> None:
@@ -75,6 +76,8 @@ def compare(  # noqa: PLR0917 (typer maps parameters to options)
     from zerodte.rl.compare import compare_controllers
 
     names = [n.strip() for n in controllers.split(",") if n.strip()]
+    if not names:
+        raise ConfigError("--controllers names no controller; give one or more: momentum,random")
     settings = with_overrides(current_settings(ctx), {"models.regime_context": regime}, "--regime")
     for name in names:  # a misspelt name is refused before any market is loaded or stored
         with_overrides(settings, {"entry.controller": name}, "--controllers")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -156,6 +157,12 @@ def serve(  # noqa: PLR0917 (typer options)
     from zerodte.market.manager import collect_once
     from zerodte.market.manager_app import Server, create_app, start_collector
 
+    if not (math.isfinite(collect_minutes) and collect_minutes >= 0):
+        raise typer.BadParameter(
+            f"give the minutes between collections as a number 0 or more (0: never), got "
+            f"{collect_minutes:g}",
+            param_hint="--collect-minutes",
+        )
     settings = current_settings(ctx)
     key = settings.data.serve_api_key
     store = _store(ctx, data_dir)

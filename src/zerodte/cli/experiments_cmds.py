@@ -315,7 +315,9 @@ def study(  # noqa: PLR0917 (typer options)
     storage: Annotated[
         str | None, typer.Option("--storage", help="Optuna RDB URL (else runs/optuna.db).")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=2**32 - 1, help="Seed of the study's sampler.")
+    ] = 0,
     store_url: StoreUrl = None,
     json_out: Json = False,
 ) -> None:

@@ -40,19 +40,21 @@ def power(  # noqa: PLR0917 (typer maps parameters to options)
         str,
         typer.Option("--edge", help="Planted edge(s), comma list; 0 gives the false positives."),
     ] = "1,0",
-    days: Annotated[int, typer.Option("--days", help="Sessions per synthetic market.")] = 250,
+    days: Annotated[
+        int, typer.Option("--days", min=1, help="Sessions per synthetic market.")
+    ] = 250,
     cycles: Annotated[
         int | None,
-        typer.Option("--cycles", help="Logged decision minutes (default: 100 sessions)."),
+        typer.Option("--cycles", min=1, help="Logged decision minutes (default: 100 sessions)."),
     ] = None,
     horizon: Annotated[int | None, typer.Option("--horizon", help="Label horizon.")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Local processes.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Local processes.")] = 2,
     executor: Annotated[
         str, typer.Option("--executor", help="'local' or dask://HOST:PORT (a Dask scheduler).")
     ] = "local",
     baseline: Annotated[str, typer.Option("--baseline", help="Baseline controller.")] = "momentum",
     out: Annotated[Path | None, typer.Option("--out", help="Output directory.")] = None,
-    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicas.")] = 1000,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap replicas.")] = 1000,
     config: Config = None,
     preset: Preset = None,
     json_out: Json = False,

@@ -155,7 +155,9 @@ def _print_report(summary: dict[str, Any]) -> None:
 @fake_app.command("serve")
 def fake_serve(  # noqa: PLR0917 (typer maps parameters to options)
     ctx: typer.Context,
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: a free one).")] = 0,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: a free one).")
+    ] = 0,
     port_file: Annotated[
         Path | None, typer.Option("--port-file", help="Write the port here once serving.")
     ] = None,

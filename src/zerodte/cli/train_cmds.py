@@ -230,7 +230,7 @@ def eval_calibration(  # noqa: PLR0917
             "held-out gain over climatology is significant, at --edge (default 1) and at 0.",
         ),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Processes for --seeds.")] = 1,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for --seeds.")] = 1,
     json_out: Json = False,
 ) -> None:
     """Walk-forward train and report held-out calibration of every probabilistic output."""

@@ -269,7 +269,9 @@ def load_market(
             f"the data directory {settings.data.data_dir} holds no market data (no "
             f"{store.root}); no data is generated for a directory you named. Import bars "
             f"(`zerodte data import FILE --symbol SPY --data-dir {settings.data.data_dir}`), "
-            "fix the path, or ask for the synthetic market explicitly with --seed N"
+            "fix the path, or ask for the synthetic market explicitly: --seed N on the "
+            "commands that take it, or leave the data directory unset (the default directory "
+            "holds the embedded synthetic market)"
         )
 
     cfg = synthetic_config(settings, days=days, start=start)

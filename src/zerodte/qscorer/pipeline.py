@@ -297,6 +297,7 @@ def run_pipeline(
     the first half of the sessions; every later session is out of sample.
     """
     require_paper(settings)
+    with_overrides(settings, {"entry.controller": baseline}, "--baseline")  # refused up front
     h = int(horizon if horizon is not None else settings.qscorer.horizon_minutes)
     settings = with_horizon(settings, h)
     cycles = int(cycles) if cycles is not None else default_cycles(md)

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import numpy as np
 from scipy.stats import binomtest
 
+from zerodte.config import with_overrides
 from zerodte.config.root import Settings
 from zerodte.errors import ConfigError
 from zerodte.types import SESSION_MINUTES
@@ -288,6 +289,7 @@ def power_study(
         logger.info("power study runs on synthetic markets generated per seed")
     if not seeds:
         raise ConfigError("a power study needs at least one seed (--seeds A-B)")
+    with_overrides(settings, {"entry.controller": baseline}, "--baseline")  # refused up front
     c = int(cycles) if cycles is not None else DEFAULT_LOGGED_SESSIONS * SESSION_MINUTES
     tasks = [
         PowerTask(
