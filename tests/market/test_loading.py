@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from zerodte.config import Settings
-from zerodte.errors import DataError
+from zerodte.errors import ConfigError, DataError
 from zerodte.market.loading import load_market
 from zerodte.market.store import ParquetStore
 
@@ -31,6 +31,16 @@ def test_empty_named_store_is_an_error(tmp_path: Path) -> None:
     s = _settings(tmp_path)
     with pytest.raises(DataError, match=r"holds no market data.*no data is generated"):
         load_market(s)
+    assert not ParquetStore(s.data.data_dir).has_data()
+
+
+def test_a_window_that_ends_before_it_starts_is_refused(tmp_path: Path) -> None:
+    """--end before --start is a configuration error, for the synthetic market and a store
+    alike, never a 'no SPY bars, import SPY' message; nothing is generated or stored."""
+    s = _settings(tmp_path)
+    for seed in (1, None):
+        with pytest.raises(ConfigError, match="--end 2024-05-02 is before --start 2024-05-06"):
+            load_market(s, start=date(2024, 5, 6), end=date(2024, 5, 2), seed=seed)
     assert not ParquetStore(s.data.data_dir).has_data()
 
 

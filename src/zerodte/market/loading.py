@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from zerodte.config import Settings
-from zerodte.errors import DataError
+from zerodte.errors import ConfigError, DataError
 from zerodte.market.schema import PRICE_COLUMNS, market_frame
 from zerodte.market.store import ParquetStore, data_hash_of
 from zerodte.market.synthetic import SyntheticConfig, simulate_market
@@ -215,6 +215,8 @@ def load_market(
     """Market data for a command, chosen by the rules in the module docstring."""
     if days is not None and days < 1:
         raise DataError(f"--days must be at least 1, got {days}")
+    if start is not None and end is not None and end < start:
+        raise ConfigError(f"--end {end} is before --start {start}; give a window that runs forward")
     if seed is not None or edge is not None:
         cfg = synthetic_config(settings, days=days, start=start, seed=seed, edge=edge)
         market = simulate_market(cfg)

@@ -67,12 +67,26 @@ def sha256_of(path: Path) -> str:
 
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if path.suffix.lower() == ".csv":
-        return pd.read_csv(path)
-    raise DataError(f"{path}: unknown file type {path.suffix!r}; give a .csv or .parquet file")
+        what = (
+            "is a directory; give the quote files themselves" if path.is_dir() else "no such file"
+        )
+        raise DataError(f"{path}: {what}")
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv"):
+        raise DataError(f"{path}: unknown file type {path.suffix!r}; give a .csv or .parquet file")
+    try:
+        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # empty, not UTF-8, not Parquet: all ValueErrors
+        raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, exc: Exception) -> DataError:
+    fmt = "CSV" if path.suffix.lower() == ".csv" else "Parquet"
+    return DataError(
+        f"{path}: not a readable {fmt} file ({exc}); option quotes and open interest are a "
+        "UTF-8 CSV or a Parquet file with a header row (see docs/real-data.md, 'Importing "
+        "option quotes')"
+    )
 
 
 class _Problems:
@@ -248,12 +262,15 @@ def read_option_file(
 
 
 def _columns(path: Path) -> list[str]:
-    if path.suffix.lower() == ".csv":
-        return list(pd.read_csv(path, nrows=0).columns)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
+    import pyarrow.parquet as pq
 
-        return list(pq.read_schema(path).names)
+    try:
+        if path.suffix.lower() == ".csv":
+            return list(pd.read_csv(path, nrows=0).columns)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return list(pq.read_schema(path).names)
+    except (OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from exc
     return []
 
 
