@@ -18,7 +18,7 @@ from zerodte.market.files import import_file
 from zerodte.market.intervals import asof_values, infer_interval
 from zerodte.market.loading import load_market
 from zerodte.market.schema import market_frame
-from zerodte.market.store import ParquetStore
+from zerodte.market.store import ParquetStore, check_feed
 from zerodte.market.synthetic import generate_market
 from zerodte.market.validation import repair_bars
 
@@ -223,6 +223,12 @@ def test_store_refuses_another_interval_and_another_volume_scale(
         store.write("SPY", iex, "file:iex.csv", feed="iex")
     store.write("SPY", iex, "file:iex.csv", feed="iex", mix_feeds=True)
     assert store.provenance()["SPY"]["feeds"] == ["iex", "sip"]
+    before = store.data_hash()
+    for feed in ("", "sip,", "../x", "a" * 33, "SIP IEX"):
+        with pytest.raises(DataError, match=f"feed {feed!r} is not a feed name"):
+            store.write("SPY", day2, "file:odd.csv", feed=feed, mix_feeds=True)
+    assert store.data_hash() == before
+    assert check_feed(" IEX,sip,iex ") == "iex,sip"  # a mixed series as the data manager serves it
 
 
 def test_spy_only_store_needs_vix_or_the_proxy(

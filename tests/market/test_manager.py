@@ -78,6 +78,26 @@ def test_sync_pulls_the_last_days_and_keeps_the_interval(
     assert local.verify().ok
 
 
+def test_sync_of_a_series_that_mixes_feeds_records_both(tmp_path: Path) -> None:
+    """A served symbol whose days come from two feeds (stored with --mix-feeds) reaches the
+    local store with both feeds named, not refused and not relabelled."""
+    remote = ParquetStore(tmp_path / "remote")
+    spy = generate_market(date(2024, 3, 4), 2, seed=4)["SPY"]
+    first = spy["timestamp"].dt.date == date(2024, 3, 4)
+    remote.write("SPY", spy[first], "polygon:collect", feed="sip")
+    iex = spy[~first].assign(volume=(spy[~first]["volume"] / 20).round().clip(lower=1))
+    remote.write("SPY", iex, "alpaca:collect", feed="iex", mix_feeds=True)
+    server = Server(create_app(remote, KEY)).start()
+    try:
+        local = ParquetStore(tmp_path / "local")
+        res = sync(ManagerSource(httpx.Client(), server.url, KEY), local, ["SPY"], days=2,
+                   today=date(2024, 3, 6))  # fmt: skip
+    finally:
+        server.stop()
+    assert res.rows == {"SPY": 2 * 390}
+    assert local.provenance()["SPY"]["feeds"] == ["iex", "sip"]
+
+
 def test_sync_falls_back_to_the_local_store_when_the_manager_is_down(tmp_path: Path) -> None:
     local = ParquetStore(tmp_path / "local")
     local.write("SPY", generate_market(date(2024, 3, 4), 1, seed=4)["SPY"], "file:spy.csv")

@@ -128,10 +128,11 @@ def import_cmd(  # noqa: PLR0917 (typer options)
     needed); it is stored at that interval and joined as of what was known.
     """
     from zerodte.market.files import import_file
-    from zerodte.market.store import ParquetStore
+    from zerodte.market.store import ParquetStore, check_feed
 
     if label not in ("start", "end"):
         raise typer.BadParameter("use start or end", param_hint="--label")
+    check_feed(feed)  # before the file is read
     with console.status(f"reading {file}..."):
         result = import_file(
             file,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +52,25 @@ _FEED_KEY = b"zerodte.feed"
 VOLUME_SCALE_LIMIT = 2.0
 """Largest ratio of median daily volume between two feeds of one symbol accepted without
 ``mix_feeds``: consolidated SPY volume is ~1.5x a BATS-only feed and ~15x IEX alone."""
+
+
+_FEED = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
+def check_feed(feed: object) -> str:
+    """``feed`` lower-cased when it names a feed (``sip``, ``iex``, ``bats``, ...).
+
+    A feed name is 1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit. A
+    comma list names the feeds a served series already mixes (the data manager reports a
+    mixed symbol that way); it comes back sorted, each name once.
+    """
+    parts = feed.strip().lower().split(",") if isinstance(feed, str) else [""]
+    if not all(_FEED.fullmatch(part) for part in parts):
+        raise DataError(
+            f"feed {feed!r} is not a feed name; give 1 to 32 of a-z, 0-9, '_' and '-' (e.g. "
+            "sip, iex, bats), or leave --feed unset for 'unknown'"
+        )
+    return ",".join(sorted(set(parts)))
 
 
 def is_synthetic(source: str) -> bool:
@@ -196,6 +216,7 @@ class StoreTransaction:
         :data:`VOLUME_SCALE_LIMIT` times.
         """
         symbol = check_symbol(symbol)
+        feed = check_feed(feed)
         bars = to_canonical(frame)
         step = check_interval(interval) if interval else infer_interval(bars["timestamp"])
         self._check_kind(source)
@@ -229,7 +250,7 @@ class StoreTransaction:
                 **(table.schema.metadata or {}),
                 _SOURCE_KEY: ",".join(sorted(sources)).encode(),
                 _INTERVAL_KEY: step.encode(),
-                _FEED_KEY: ",".join(sorted(self._feeds(symbol) | {feed})).encode(),
+                _FEED_KEY: ",".join(sorted(self._feeds(symbol) | set(feed.split(",")))).encode(),
             }
             table = table.replace_schema_metadata(meta)
             pq.write_table(
@@ -282,7 +303,8 @@ class StoreTransaction:
                 "stored at one interval. Import into another store (--data-dir) or convert "
                 "the file first"
             )
-        if mix_feeds or symbol in NO_VOLUME_SYMBOLS or feed in self._feeds(symbol) - {"unknown"}:
+        known = self._feeds(symbol) - {"unknown"}
+        if mix_feeds or symbol in NO_VOLUME_SYMBOLS or set(feed.split(",")) <= known:
             return
         old = pd.concat([_read(p) for p in files], ignore_index=True)
         a, b = _median_daily_volume(old), _median_daily_volume(bars)
