@@ -18,7 +18,7 @@ from zerodte.experiments.family import FamilyConfig
 from zerodte.experiments.ideas import open_family, submit_idea
 from zerodte.experiments.meta import run_meta
 from zerodte.experiments.study import default_rungs, parse_param, run_study
-from zerodte.experiments.worker import Worker, WorkerConfig
+from zerodte.experiments.worker import Worker, WorkerConfig, experiment_dir
 from zerodte.store import make_engine
 from zerodte.store.experiments import ExperimentStore
 
@@ -68,6 +68,13 @@ def test_meta_reports_patterns_and_queues_ideas_with_provenance(
     assert "share_ci95" in report["inverted_confidence"]
     for s in report["strategies"]:
         assert s["runs"] >= 1 and s["share_ci95"] is not None
+    assert report["damaged_runs"] == []
+    # a run directory whose trades cannot be read is named and left out, not a crash
+    (experiment_dir(tmp_path, "f", 1, "quick") / "trades.parquet").write_bytes(b"garbage")
+    damaged = run_meta(store, settings, tmp_path, dry_run=True)
+    assert damaged["runs"] == 1
+    assert [(d["idea"], d["stage"]) for d in damaged["damaged_runs"]] == [(1, "quick")]
+    assert "trades.parquet: is not a readable Parquet file" in damaged["damaged_runs"][0]["reason"]
 
 
 def test_a_study_stores_and_counts_every_trial(store: ExperimentStore, tmp_path: Path) -> None:

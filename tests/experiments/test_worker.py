@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from zerodte.cli.main import app
 from zerodte.config import Settings
 from zerodte.config.settings import StoreSettings
 from zerodte.engine.clock import WallClock
@@ -136,5 +138,17 @@ def test_validation_runs_on_later_days_only(store: ExperimentStore, tmp_path: Pa
     assert max(t.last_session for t in quick) < min(t.first_session for t in val)
     assert len({t.first_session for t in val}) == 1
     # backfill rewrites every analysis (force) and leaves complete ones alone otherwise
-    assert backfill(tmp_path / "runs") == []
-    assert len(backfill(tmp_path / "runs", force=True)) == 4
+    assert backfill(tmp_path / "runs").analysed == []
+    assert len(backfill(tmp_path / "runs", force=True).analysed) == 4
+    # a damaged run directory is reported and left as it was; the others are analysed
+    damaged = sorted((tmp_path / "runs").rglob("summary.json"))[0]
+    damaged.write_text('{"a":', encoding="utf-8")
+    res = backfill(tmp_path / "runs", force=True)
+    assert len(res.analysed) == 3 and list(res.damaged) == [damaged.parent]
+    assert "summary.json: is not readable JSON" in res.damaged[damaged.parent]
+    assert damaged.read_text(encoding="utf-8") == '{"a":'
+    cli = CliRunner().invoke(
+        app, ["experiments", "backfill", "--force", "--root", str(tmp_path / "runs")]
+    )
+    assert cli.exit_code == 1 and "analysed 3 run directories" in cli.stdout
+    assert f"not analysed: {damaged}: is not readable JSON" in cli.stderr

@@ -106,3 +106,47 @@ def test_learn_on_a_run_without_an_assessment_is_a_clear_error(tmp_path: Path) -
         assert res.exception is None or isinstance(res.exception, SystemExit)
         assert "qthink_outcomes.parquet is missing" in res.output
         assert f"zerodte learn regret --run {tmp_path}" in res.output
+
+
+def _tree_digest(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("trades.parquet", b"garbage", "trades.parquet: is not a readable Parquet file"),
+        ("decisions.parquet", b"xx", "decisions.parquet: is not a readable Parquet file"),
+        ("manifest.json", b"[]", "manifest.json: holds a JSON list, not an object"),
+        ("manifest.json", b'{"config": 5}', "has no config object (config = 5)"),
+        (
+            "manifest.json",
+            b'{"config": {"exits": {"stop_loss_pct": "x"}}}',
+            "- exits.stop_loss_pct = 'x' (from the run's manifest.json)",
+        ),
+        ("summary.json", b'{"a":', "summary.json: is not readable JSON"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 20 else None,
+)
+def test_a_damaged_run_directory_is_a_data_error_that_changes_nothing(
+    run_dir: Path, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    """A truncated record, a manifest that is not an object or holds invalid settings, and a
+    summary that is not JSON stop `learn regret` (or `experiments analyze`, which reads the
+    summary) with the file named, exit 2, no traceback, and every file as it was."""
+    import shutil
+
+    damaged = tmp_path / "run"
+    shutil.copytree(run_dir, damaged)
+    (damaged / name).write_bytes(content)
+    before = _tree_digest(damaged)
+    command = ["experiments", "analyze"] if name == "summary.json" else ["learn", "regret", "--run"]
+    res = CliRunner().invoke(
+        app, [*command, str(damaged)], env={"ZERODTE_STORE__PATH": str(tmp_path / "s.db")}
+    )
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    assert res.stderr.startswith("data error: ") and message in res.stderr, res.stderr
+    assert _tree_digest(damaged) == before

@@ -8,6 +8,7 @@ Each command parses its options, makes one call into :mod:`zerodte.experiments` 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -299,8 +300,13 @@ def backfill(
     """Analyse every past run directory that lacks SUMMARY.txt (all with --force)."""
     from zerodte.experiments.analysis import backfill as run_backfill
 
-    done = run_backfill(root or current_settings(ctx).engine.runs_dir, force=force)
+    result = run_backfill(root or current_settings(ctx).engine.runs_dir, force=force)
+    done = result.analysed
     print(f"analysed {len(done)} run director{'y' if len(done) == 1 else 'ies'}")
+    for reason in result.damaged.values():
+        print(f"not analysed: {reason}", file=sys.stderr)
+    if result.damaged:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -8,6 +8,7 @@ version go to ``manifest.json``.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import subprocess
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from zerodte import __version__
+from zerodte.errors import DataError
 from zerodte.io import atomic_write, atomic_write_json
 
 logger = logging.getLogger(__name__)
@@ -126,3 +128,45 @@ def _storable(frame: pd.DataFrame) -> pd.DataFrame:
 def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> Path:
     """Write ``manifest.json``."""
     return atomic_write_json(run_dir / MANIFEST, dict(manifest))
+
+
+def _damaged(path: Path, problem: str) -> DataError:
+    return DataError(
+        f"{path}: {problem}; the run directory {path.parent} is damaged. Run it again to "
+        "write it anew, or remove the directory"
+    )
+
+
+def read_run_json(path: Path) -> dict[str, Any]:
+    """A run directory's JSON object (manifest, summary, experiment record).
+
+    Raises
+    ------
+    DataError
+        The file is missing, unreadable, not JSON or not an object; the message names it.
+    """
+    if not path.is_file():
+        raise _damaged(path, "is missing")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are both
+        raise _damaged(path, f"is not readable JSON ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise _damaged(path, f"holds a JSON {type(doc).__name__}, not an object")
+    return doc
+
+
+def read_run_parquet(path: Path) -> pd.DataFrame:
+    """A run directory's record (trades, equity, decisions, journals) as a frame.
+
+    Raises
+    ------
+    DataError
+        The file is missing or not a readable Parquet file; the message names it.
+    """
+    if not path.is_file():
+        raise _damaged(path, "is missing")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise _damaged(path, f"is not a readable Parquet file ({exc})") from exc

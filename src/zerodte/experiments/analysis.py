@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from zerodte.engine.rundir import read_run_json, read_run_parquet
 from zerodte.errors import DataError
 from zerodte.io import atomic_write_text
 from zerodte.qscorer.power import wilson
@@ -247,10 +248,10 @@ def read_run(run_dir: Path) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any
                 f"{run_dir} is not a run directory: {p.name} is missing (a run directory has "
                 "trades.parquet and summary.json; see `zerodte runs list`)"
             )
-    trades = pd.read_parquet(trades_path)
-    summary = json.loads(summary_path.read_text())
+    trades = read_run_parquet(trades_path)
+    summary = read_run_json(summary_path)
     exp_path = run_dir / EXPERIMENT_FILE
-    experiment = json.loads(exp_path.read_text()) if exp_path.exists() else None
+    experiment = read_run_json(exp_path) if exp_path.exists() else None
     return trades, summary, experiment
 
 
@@ -263,16 +264,35 @@ def analyze_run(run_dir: Path, experiment: Mapping[str, Any] | None = None) -> l
     return [a, s]
 
 
-def backfill(root: Path, *, force: bool = False) -> list[Path]:
-    """Analyse every run directory under ``root`` that lacks ``SUMMARY.txt`` (all with force)."""
+@dataclass(frozen=True)
+class Backfill:
+    """What :func:`backfill` did: the run directories analysed, and the damaged ones it
+    left as they were, each with the reason."""
+
+    analysed: list[Path]
+    damaged: dict[Path, str]
+
+
+def backfill(root: Path, *, force: bool = False) -> Backfill:
+    """Analyse every run directory under ``root`` that lacks ``SUMMARY.txt`` (all with force).
+
+    A damaged run directory (a record or summary that cannot be read) does not stop the
+    others: it is left unchanged, logged and returned in :attr:`Backfill.damaged`.
+    """
     done: list[Path] = []
+    damaged: dict[Path, str] = {}
     for summary in sorted(Path(root).rglob("summary.json")):
         run_dir = summary.parent
         if not (run_dir / "trades.parquet").exists():
             continue
         if not force and (run_dir / "SUMMARY.txt").exists():
             continue
-        analyze_run(run_dir)
+        try:
+            analyze_run(run_dir)
+        except DataError as exc:
+            logger.warning("not analysed: %s", exc)
+            damaged[run_dir] = str(exc)
+            continue
         done.append(run_dir)
     logger.info("analysed %d run directories under %s", len(done), root)
-    return done
+    return Backfill(done, damaged)

@@ -9,7 +9,9 @@ Reads every idea, its decisions and the trades of its run directories, and repor
   in which it lost money, with its Wilson interval; reported when the share is above 1/2;
 * **settings values and results**: per override key, the runs grouped by value, each with
   the mean per-trade P&L of its best available stage (validation if run, else quick), the
-  number of runs and a bootstrap 95 % interval over runs (``None`` below 3 runs).
+  number of runs and a bootstrap 95 % interval over runs (``None`` below 3 runs);
+* **damaged runs**: run directories whose records cannot be read are left out of the
+  patterns and listed (``damaged_runs``: idea, stage and the reason), never dropped silently.
 
 New ideas: when the best value of a numeric key is the largest (or smallest) value tried
 and at least two values have results, one step further in that direction is queued in the
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from zerodte.config import Settings
-from zerodte.errors import ConfigError
+from zerodte.errors import ConfigError, DataError
 from zerodte.experiments.analysis import calibration_check, losing_strategies, read_run
 from zerodte.experiments.family import FamilyConfig
 from zerodte.experiments.ideas import submit_idea
@@ -50,15 +52,24 @@ def _best_stage(result: dict[str, Any] | None) -> tuple[str, dict[str, Any]] | N
     return None
 
 
-def _runs(store: ExperimentStore, runs_dir: Path) -> list[dict[str, Any]]:
-    out = []
+def _runs(
+    store: ExperimentStore, runs_dir: Path
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every experiment run's trades, and the damaged run directories (not read, named)."""
+    out, damaged = [], []
     for idea in store.ideas():
         for stage in ("quick", "validation"):
             d = experiment_dir(runs_dir, idea["family"], idea["id"], stage)
-            if (d / "trades.parquet").exists():
+            if not (d / "trades.parquet").exists():
+                continue
+            try:
                 trades, _summary, _exp = read_run(d)
-                out.append({"idea": idea["id"], "stage": stage, "trades": trades})
-    return out
+            except DataError as exc:
+                logger.warning("experiment run left out of the patterns: %s", exc)
+                damaged.append({"idea": idea["id"], "stage": stage, "reason": str(exc)})
+                continue
+            out.append({"idea": idea["id"], "stage": stage, "trades": trades})
+    return out, damaged
 
 
 def _value_table(ideas: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -99,7 +110,7 @@ def _hashable(value: Any) -> Any:
 def patterns(store: ExperimentStore, runs_dir: Path) -> dict[str, Any]:
     """The report of Layer 2 (see the module docstring)."""
     ideas = store.ideas()
-    runs = _runs(store, runs_dir)
+    runs, damaged = _runs(store, runs_dir)
     checks = [c for c in (calibration_check(r["trades"]) for r in runs) if c is not None]
     inverted = sum(1 for c in checks if c["inverted"])
     strategy_runs: dict[str, list[bool]] = defaultdict(list)
@@ -125,6 +136,7 @@ def patterns(store: ExperimentStore, runs_dir: Path) -> dict[str, Any]:
     return {
         "ideas": len(ideas),
         "runs": len(runs),
+        "damaged_runs": damaged,
         "inverted_confidence": {
             "runs_checked": len(checks),
             "inverted": inverted,

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from zerodte.engine.rundir import read_run_parquet
 from zerodte.errors import DataError
 from zerodte.io import atomic_write, atomic_write_json, atomic_write_text
 from zerodte.learning.assess import Assessment
@@ -282,5 +283,5 @@ def read_assessment(run_dir: Path) -> Assessment:
                 f"{run_dir / name} is missing; run `zerodte learn regret --run {run_dir}` first"
             )
     return Assessment(
-        pd.read_parquet(run_dir / OUTCOMES_FILE), pd.read_parquet(run_dir / AGENTS_FILE)
+        read_run_parquet(run_dir / OUTCOMES_FILE), read_run_parquet(run_dir / AGENTS_FILE)
     )

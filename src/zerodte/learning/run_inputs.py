@@ -24,11 +24,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from zerodte.config.fields import field_specs
+from zerodte.config.loader import explain_validation
 from zerodte.config.root import Settings
 from zerodte.engine.backtest import observation_context
-from zerodte.engine.rundir import DECISIONS, MANIFEST, TRADES
+from zerodte.engine.rundir import (
+    DECISIONS,
+    MANIFEST,
+    TRADES,
+    read_run_json,
+    read_run_parquet,
+)
 from zerodte.engine.session_bars import SESSION_KIND, read_session_bars
 from zerodte.errors import DataError
 from zerodte.features import compute_features
@@ -54,17 +62,39 @@ class LoadedRun:
 
 
 def settings_of(manifest: dict[str, Any]) -> Settings:
-    """The run's settings from its manifest (masked secrets dropped)."""
-    tree = json.loads(json.dumps(manifest["config"]))
+    """The run's settings from its manifest (masked secrets dropped).
+
+    Raises
+    ------
+    DataError
+        The manifest has no config object, or its values are not valid settings of this
+        version (each problem named by key).
+    """
+    config = manifest.get("config")
+    if not isinstance(config, dict):
+        raise DataError(
+            f"the run's {MANIFEST} has no config object (config = {config!r}); the assessment "
+            "rebuilds the run's settings from it, so run it again with this version"
+        )
+    tree = json.loads(json.dumps(config))
+    given: dict[str, str] = {}
     for key, spec in field_specs().items():
-        if spec.secret:
-            node = tree
-            *parents, leaf = key.split(".")
-            for part in parents:
-                node = node.get(part, {})
-            if leaf in node:
+        node: Any = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node:
+            given[key] = f"the run's {MANIFEST}"
+            if spec.secret:
                 node[leaf] = None
-    return Settings.model_validate(tree)
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as exc:
+        # `from None`: the pydantic error echoes raw inputs (explain_validation masks secrets)
+        raise DataError(
+            f"the run's {MANIFEST} config is not valid settings for this version "
+            f"({explain_validation(exc, given)}); run it again with this version"
+        ) from None
 
 
 def frame_of(settings: Settings, manifest: dict[str, Any], run_dir: Path) -> pd.DataFrame:
@@ -152,13 +182,13 @@ def load_run(run_dir: Path, config: RegretConfig | None = None) -> LoadedRun:
     manifest_path = run_dir / MANIFEST
     if not manifest_path.exists():
         raise DataError(f"{run_dir} has no {MANIFEST}; pass a run directory (runs/<run_id>)")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = read_run_json(manifest_path)
     settings = settings_of(manifest)
-    trades = pd.read_parquet(run_dir / TRADES)
+    trades = read_run_parquet(run_dir / TRADES)
     decisions_file = run_dir / DECISIONS
     if not decisions_file.exists():
         raise DataError(f"{run_dir} has no {DECISIONS}; rerun the backtest with its records")
-    decisions = pd.read_parquet(decisions_file)
+    decisions = read_run_parquet(decisions_file)
     frame = frame_of(settings, manifest, run_dir)
     records = records_from_frame(
         settings,
