@@ -186,3 +186,22 @@ def test_default_cycles_is_the_first_half_of_the_sessions(tmp_path) -> None:
     md = load_market(_settings(tmp_path), days=6, seed=11, edge=1.0)
     ds, oos = split_sessions(md, default_cycles(md))
     assert len(ds) == len(oos) == 3
+
+
+def test_a_dataset_too_small_to_split_says_why_its_rows_are_few(tmp_path) -> None:
+    """Five logged sessions are all feature warm-up: training is refused with the dataset's
+    own counts (decisions, matched, each unmatched reason) and what to change."""
+    from typer.testing import CliRunner
+
+    from zerodte.cli.main import app
+
+    res = CliRunner().invoke(
+        app,
+        ["q", "train", "--days", "10", "--seed", "3", "--out", str(tmp_path / "q")],
+        env={"ZERODTE_ENGINE__RUNS_DIR": str(tmp_path / "runs")},
+    )
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert "0 labelled rows are too few to split" in res.stderr
+    assert "0 matched" in res.stderr and "state features unavailable (warm-up" in res.stderr
+    assert "Use more sessions (--days" in res.stderr

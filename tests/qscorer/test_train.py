@@ -165,6 +165,22 @@ def test_ensemble_members_are_bagged_by_session() -> None:
     assert not np.array_equal(w[0], w[1])
 
 
+def test_every_bagged_member_holds_data_even_with_few_sessions() -> None:
+    """With one or two sessions a Poisson(1) draw is often all zeros (e^-1 per member for
+    one session); such a member is drawn again, so none trains on nothing (xgboost refused
+    it with a NaN base score)."""
+    from zerodte.qscorer.train import session_bootstrap_weights
+
+    for n_sessions in (1, 2):
+        w = session_bootstrap_weights(
+            np.repeat(np.arange(n_sessions), 10), 200, np.random.default_rng(0)
+        )
+        assert w.shape == (200, 10 * n_sessions)
+        assert (w.sum(axis=1) > 0).all()
+    many = session_bootstrap_weights(np.repeat(np.arange(30), 5), 50, np.random.default_rng(1))
+    assert abs(many.mean() - 1.0) < 0.05  # Poisson(1) draws where no redraw is needed
+
+
 def test_early_stopping_uses_its_own_window() -> None:
     q = QScorerSettings(
         model="mlp", epochs=5, ensemble_size=2, hidden=(8,), early_stopping_fraction=0.2

@@ -278,10 +278,19 @@ def session_bootstrap_weights(
     Labels of one session overlap in time and share its regime: a row-wise bootstrap
     treats them as independent draws and makes the members agree more than the data
     allows (a narrow ensemble spread, so an optimistic LCB and confidence). Every row of
-    a session gets its session's weight.
+    a session gets its session's weight. A member whose draw holds no session is drawn
+    again (a bootstrap replicate has data).
     """
     codes, uniq = pd.factorize(pd.Series(sessions), sort=True)
+    if len(uniq) == 0:
+        raise DataError("no training rows to draw bagging weights for")
     per_session = rng.poisson(1.0, size=(members, len(uniq))).astype(np.float64)
+    # A member that drew no session at all would train on nothing (xgboost refuses it, an
+    # MLP's loss is 0/0): such a member draws again, so each one is a bootstrap of the data.
+    empty = per_session.sum(axis=1) == 0
+    while empty.any():
+        per_session[empty] = rng.poisson(1.0, size=(int(empty.sum()), len(uniq)))
+        empty = per_session.sum(axis=1) == 0
     return per_session[:, np.asarray(codes)]
 
 
@@ -297,14 +306,20 @@ def train_q_scorer(ds: QDataset, q: QScorerSettings, horizon: int | None = None)
         raise ConfigError(f"the label horizon must be at least 1 minute, got {h}")
     rows = ds.labelled.sort_values("timestamp", kind="stable").reset_index(drop=True)
     embargo = max(h, int(q.embargo_minutes or 0))
-    split = walk_forward_split(
-        rows["timestamp"],
-        rows["label_end"],
-        q.validation_fraction,
-        embargo,
-        early_stopping_fraction=q.early_stopping_fraction,
-        calibration_fraction=q.calibration_fraction,
-    )
+    try:
+        split = walk_forward_split(
+            rows["timestamp"],
+            rows["label_end"],
+            q.validation_fraction,
+            embargo,
+            early_stopping_fraction=q.early_stopping_fraction,
+            calibration_fraction=q.calibration_fraction,
+        )
+    except DataError as exc:  # the dataset's own counts say why its rows are few
+        raise DataError(
+            f"{exc}. The dataset: {'; '.join(line.strip() for line in ds.report.lines())}. "
+            "Use more sessions (--days, or --cycles for the logged part)"
+        ) from exc
     x = ds.features(rows)
     y = rows[list(TARGETS)].to_numpy(np.float64)
     es = split.early_stopping
