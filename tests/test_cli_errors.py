@@ -166,6 +166,26 @@ def test_the_newer_commands_map_errors_once(
     assert res.stdout == "", res.stdout
 
 
+def test_a_file_that_is_not_a_database_is_refused_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store path or an order journal naming a file of other bytes is a configuration
+    error naming it (no SQLAlchemy traceback), and the file is not touched."""
+    junk = tmp_path / "notes.db"
+    junk.write_bytes(b"garbage garbage garbage")
+    monkeypatch.chdir(tmp_path)
+    for args, env in (
+        (["runs", "list"], {"ZERODTE_STORE__PATH": str(junk)}),
+        (["experiments", "status", "--store", f"sqlite:///{junk}"], {}),
+        (["trade", "--replay", "--days", "1", "--seed", "1", "--journal", str(junk)], {}),
+    ):
+        res = runner.invoke(app, args, env=env)
+        _no_traceback(res)
+        assert res.exit_code == 2, res.output
+        assert f"sqlite:///{junk} cannot be used: file is not a database" in res.stderr
+    assert junk.read_bytes() == b"garbage garbage garbage"
+
+
 def test_unreachable_database(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     res = runner.invoke(app, ["runs", "list"])
@@ -230,3 +250,23 @@ def test_out_of_range_numbers_are_flag_errors(
     assert res.exit_code == 2, res.output
     assert needle in res.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["backtest"], ["trade", "--replay"]])
+def test_a_run_dir_that_is_not_a_run_is_refused_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """``--run-dir`` naming a file, or a directory of other files, stops the command before
+    it replays or trades (a run would have replaced them); nothing is deleted or written."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "ch1.tex").write_text("draft", encoding="utf-8")
+    for target, needle in (("notes.txt", "is a file"), ("thesis", "holds files but no")):
+        res = runner.invoke(app, [*command, "--days", "1", "--seed", "1", "--run-dir", target])
+        _no_traceback(res)
+        assert res.exit_code == 2, res.output
+        assert res.stderr.startswith("configuration error: ") and needle in res.stderr
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert [p.name for p in (tmp_path / "thesis").iterdir()] == ["ch1.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "thesis"]

@@ -150,3 +150,30 @@ def test_finish_run_publishes_the_directory_with_its_row(tmp_path: Path) -> None
         backtest(broken, market, write=True, record=True, run_dir=target)
     assert not target.exists()
     assert not [p.name for p in target.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_a_run_never_replaces_a_file_or_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
+    """Publishing to a file, or to a directory holding anything but an earlier run, is
+    refused before any file is written, and both stay as they were; an empty directory and
+    an earlier run's directory (a rerun) are replaced."""
+    from zerodte.errors import ConfigError
+
+    def write_files(where: Path) -> None:
+        (where / "manifest.json").write_text(json.dumps({"run_id": "r1"}))
+
+    note = tmp_path / "notes.txt"
+    note.write_text("mine", encoding="utf-8")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "paper.tex").write_text("draft", encoding="utf-8")
+    for target, message in ((note, "is a file"), (mine, "holds files but no manifest.json")):
+        with pytest.raises(ConfigError, match=message):
+            publish_run(target, "r1", write_files, None)
+    assert note.read_text(encoding="utf-8") == "mine"
+    assert [p.name for p in mine.iterdir()] == ["paper.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "notes.txt"]  # no staging
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for _ in range(2):  # the second publish is a rerun over the first
+        publish_run(empty, "r1", write_files, None)
+        assert [p.name for p in empty.iterdir()] == ["manifest.json"]

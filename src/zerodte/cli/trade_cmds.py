@@ -87,6 +87,10 @@ def trade(  # noqa: PLR0917 (typer maps parameters to options)
 
     if paper and live:
         raise ConfigError("--paper and --live exclude each other; give one of them")
+    if run_dir is not None:
+        from zerodte.engine.publish import check_run_dir
+
+        check_run_dir(run_dir)  # before the session trades, not when its records are written
     if replay and broker == "paper":
         broker = "fake-tradier"
     options = TradeOptions(

@@ -33,6 +33,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from zerodte.engine.rundir import MANIFEST
+from zerodte.errors import ConfigError
 from zerodte.io import atomic_write_json, fsync_dir, fsync_tree
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,38 @@ def _move_into_place(staging: Path, target: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
+RUN_MARK = MANIFEST
+"""The file every run directory holds: only a directory with it (or an empty one) is
+replaced by a run published to the same path."""
+
+
+def check_run_dir(target: Path) -> Path:
+    """``target`` when a run may be published there: absent, an empty directory, or an
+    earlier run's directory (it holds :data:`RUN_MARK`), which a rerun replaces.
+
+    Raises
+    ------
+    ConfigError
+        ``target`` is a file, or a directory holding anything but a run; publishing would
+        delete it.
+    """
+    target = Path(target)
+    if not target.exists():
+        return target
+    if not target.is_dir():
+        raise ConfigError(
+            f"the run directory {target} is a file; a run would replace it. Name a new "
+            "directory (--run-dir) or move the file away"
+        )
+    if (target / RUN_MARK).is_file() or not any(target.iterdir()):
+        return target
+    raise ConfigError(
+        f"the run directory {target} holds files but no {RUN_MARK}, so it is not an earlier "
+        "run's; a run would replace it and delete them. Name a new or empty directory "
+        "(--run-dir), or move those files away"
+    )
+
+
 def publish_run(
     target: Path,
     run_id: str,
@@ -92,7 +126,8 @@ def publish_run(
     Parameters
     ----------
     target
-        The run directory to create (replaced when it exists: a rerun of the same run).
+        The run directory to create (replaced when it is an earlier run's: a rerun; see
+        :func:`check_run_dir`).
     run_id
         The run's id.
     write_files
@@ -103,7 +138,7 @@ def publish_run(
     lookup
         Token of a recorded run, for :func:`recover_runs` of ``target.parent`` first.
     """
-    target = Path(target)
+    target = check_run_dir(Path(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     recover_runs(target.parent, lookup)
     token = secrets.token_hex(6)

@@ -261,4 +261,11 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
             f"cannot open the run store {shown_url(engine)}: {reason}. Check store.url (host, "
             "port, database, user) or store.path, and that the server is running"
         ) from None
+    except sa.exc.DatabaseError as exc:  # reached, but not a database (a file of other bytes)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise ConfigError(
+            f"the run store {shown_url(engine)} cannot be used: {reason}. It is left as it is; "
+            "name another database (store.path or store.url; --journal for an order "
+            "journal), or move that file away"
+        ) from None
     logger.debug("store migrated to %s", revision)
