@@ -270,3 +270,33 @@ def test_a_run_dir_that_is_not_a_run_is_refused_before_the_run(
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert [p.name for p in (tmp_path / "thesis").iterdir()] == ["ch1.tex"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "thesis"]
+
+
+def test_every_out_option_checks_its_kind_of_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every ``--out`` is checked as a directory or as a file when it is parsed, so a file
+    where a directory belongs (or the reverse) is a flag error before any work, never a
+    FileExistsError or IsADirectoryError after the training."""
+    from cli_tree import cli_commands
+    from zerodte.cli.paths import output_dir, output_file
+
+    kinds = {}
+    for name, cmd in cli_commands():
+        for param in cmd.params:
+            if "--out" in getattr(param, "opts", []):
+                kinds[name] = getattr(param.callback, "__wrapped__", param.callback)
+    assert {"train trees", "q train", "q power", "compare", "train bandit"} <= set(kinds)
+    assert {n: c for n, c in kinds.items() if c not in (output_dir, output_file)} == {}
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    for args, needle in (
+        (["train", "trees", "--days", "16", "--out", "notes.txt"], "notes.txt is a file"),
+        (["train", "bandit", "--days", "4", "--out", "folder"], "folder is a directory"),
+    ):
+        res = runner.invoke(app, args)
+        _no_traceback(res)
+        assert res.exit_code == 2 and needle in res.output, res.output
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "notes.txt"]

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
-import typer.main
 from typer.testing import CliRunner
 
+from cli_tree import cli_commands
 from zerodte.cli.main import app
 from zerodte.market.store import ParquetStore
 from zerodte.market.synthetic import generate_market
@@ -45,14 +43,6 @@ def test_an_empty_named_data_dir_is_an_error(tmp_path: Path) -> None:
     assert not (empty / "bars").exists()
 
 
-def _commands(cmd: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
-    if hasattr(cmd, "commands"):
-        for name, sub in cmd.commands.items():
-            yield from _commands(sub, (*path, name))
-    else:
-        yield " ".join(path), cmd
-
-
 # A power study runs on synthetic seeds by construction (its --seeds name them).
 SYNTHETIC_ONLY = {"q power"}
 
@@ -60,9 +50,8 @@ SYNTHETIC_ONLY = {"q power"}
 def test_every_command_that_loads_market_data_takes_data_dir(tmp_path: Path) -> None:
     """A command with a market window (--days or --start) also takes --data-dir, and a named
     empty store stops it with the same message as backtest."""
-    root = typer.main.get_command(app)
     windowed = {}
-    for name, cmd in _commands(root):
+    for name, cmd in cli_commands():
         opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
         if {"--days", "--start"} & opts and name not in SYNTHETIC_ONLY:
             windowed[name] = "--data-dir" in opts

@@ -27,6 +27,7 @@ from zerodte.cli.market_opts import (
     load_market_options,
     with_threshold_model,
 )
+from zerodte.cli.paths import output_dir, output_file
 from zerodte.errors import ConfigError
 
 
@@ -65,7 +66,10 @@ def compare(  # noqa: PLR0917 (typer maps parameters to options)
     regime: Annotated[
         bool, typer.Option("--regime/--no-regime", help="Join the walk-forward HMM regime.")
     ] = True,
-    out: Annotated[Path | None, typer.Option("--out", help="Directory of the equity plot.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", callback=output_dir, help="Directory of the equity plot."),
+    ] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap replicas.")] = 2000,
     threshold_model: ThresholdModel = None,
     json_out: Json = False,
@@ -152,7 +156,9 @@ def train_ppo_cmd(  # noqa: PLR0917
     vix_proxy: VixProxy = False,
     skip_missing_days: SkipMissingDays = False,
     preset: Preset = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Model directory.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", callback=output_dir, help="Model directory.")
+    ] = None,
     timesteps: Annotated[
         int | None, typer.Option("--timesteps", help="Environment steps (else entry.ppo).")
     ] = None,
@@ -180,7 +186,11 @@ def train_ppo_cmd(  # noqa: PLR0917
 
 StateOut = Annotated[
     Path | None,
-    typer.Option("--out", help="State file (else entry.bandit / entry.threshold .state_path)."),
+    typer.Option(
+        "--out",
+        callback=output_file,
+        help="State file (else entry.bandit / entry.threshold .state_path).",
+    ),
 ]
 LearnerController = Annotated[
     str | None,

@@ -9,6 +9,7 @@ import typer
 
 from zerodte.cli.context import current_settings
 from zerodte.cli.output import print_json
+from zerodte.cli.paths import output_file
 
 app = typer.Typer(no_args_is_help=True, help="QThink: regret scoring, journals and weights.")
 
@@ -50,7 +51,10 @@ def regret(ctx: typer.Context, run: RunDir, json_out: Json = False) -> None:
 def apply(
     run: RunDir,
     out: Annotated[
-        Path | None, typer.Option("--out", help="State file (else RUN/qthink_state.json).")
+        Path | None,
+        typer.Option(
+            "--out", callback=output_file, help="State file (else RUN/qthink_state.json)."
+        ),
     ] = None,
     start: Annotated[
         Path | None, typer.Option("--from-state", help="Continue from this state file.")

@@ -10,6 +10,7 @@ import typer
 from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import Json
 from zerodte.cli.output import print_json
+from zerodte.cli.paths import output_file
 from zerodte.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -31,7 +32,9 @@ def calibrate_cmd(  # noqa: PLR0917 (typer maps parameters to options)
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Parameter file (default <data_dir>/option_params_<ROOT>.json)."
+            "--out",
+            callback=output_file,
+            help="Parameter file (default <data_dir>/option_params_<ROOT>.json).",
         ),
     ] = None,
     as_json: Json = False,

@@ -26,6 +26,7 @@ from zerodte.cli.market_opts import (
 )
 from zerodte.cli.output import format_figure as _fmt
 from zerodte.cli.output import print_json
+from zerodte.cli.paths import OutDir
 from zerodte.config import Settings
 from zerodte.errors import DataError
 
@@ -51,7 +52,6 @@ ModelDir = Annotated[
     typer.Option("--model-dir", help="Model directory (else qscorer.model_dir / MODEL_RUN_DIR)."),
 ]
 Baseline = Annotated[str, typer.Option("--baseline", help="Baseline entry controller.")]
-OutDir = Annotated[Path | None, typer.Option("--out", help="Output directory.")]
 
 
 def _code_version() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +13,7 @@ from zerodte.cli.context import current_settings
 from zerodte.cli.market_opts import Config, Json, Preset
 from zerodte.cli.output import format_figure as _fmt
 from zerodte.cli.output import print_json
+from zerodte.cli.paths import OutDir
 from zerodte.cli.state import cli_state
 from zerodte.errors import ConfigError
 
@@ -53,7 +53,7 @@ def power(  # noqa: PLR0917 (typer maps parameters to options)
         str, typer.Option("--executor", help="'local' or dask://HOST:PORT (a Dask scheduler).")
     ] = "local",
     baseline: Annotated[str, typer.Option("--baseline", help="Baseline controller.")] = "momentum",
-    out: Annotated[Path | None, typer.Option("--out", help="Output directory.")] = None,
+    out: OutDir = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap replicas.")] = 1000,
     config: Config = None,
     preset: Preset = None,

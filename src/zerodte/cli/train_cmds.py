@@ -23,13 +23,13 @@ from zerodte.cli.market_opts import (
     load_market_options,
 )
 from zerodte.cli.output import print_json
+from zerodte.cli.paths import OutDir
 
 app = typer.Typer(no_args_is_help=True, help="Train predictors walk-forward and save bundles.")
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate predictors on held-out data.")
 
 Folds = Annotated[int, typer.Option("--folds", min=1, help="Walk-forward test windows.")]
 FeatureSetOpt = Annotated[str, typer.Option("--feature-set", help="Feature set name.")]
-OutDir = Annotated[Path | None, typer.Option("--out", help="Output directory.")]
 HorizonsOpt = Annotated[
     str | None,
     typer.Option(
