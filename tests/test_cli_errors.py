@@ -300,3 +300,31 @@ def test_every_out_option_checks_its_kind_of_path(
         assert res.exit_code == 2 and needle in res.output, res.output
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "notes.txt"]
+
+
+def test_a_file_where_a_runs_or_data_directory_belongs_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """engine.runs_dir, a parent of --run-dir, the data directory or its ``bars`` being a
+    file is a clear error before the run (never a FileExistsError or NotADirectoryError
+    traceback), and the file stays as it was."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes").write_text("mine", encoding="utf-8")
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "bars").write_text("mine", encoding="utf-8")
+    day = ["--days", "1", "--seed", "1"]
+    for args, env, needle in (
+        (["backtest", *day], {"ZERODTE_ENGINE__RUNS_DIR": "notes"}, "notes is a file, where"),
+        (["trade", "--replay", *day], {"ZERODTE_ENGINE__RUNS_DIR": "notes/runs"},
+         "notes is a file, so the directory notes/runs cannot be made"),
+        (["backtest", *day, "--run-dir", "notes/run"], {}, "notes is a file, where"),
+        (["data", "info", "--data-dir", "notes"], {}, "notes is a file, not a directory"),
+        (["backtest", "--days", "1", "--data-dir", "store"], {},
+         "store/bars is a file, not a directory"),
+    ):  # fmt: skip
+        res = runner.invoke(app, args, env=env)
+        _no_traceback(res)
+        assert res.exit_code == 2, res.output
+        assert needle in res.stderr, res.stderr
+    assert (tmp_path / "notes").read_text(encoding="utf-8") == "mine"
+    assert (tmp_path / "store" / "bars").read_text(encoding="utf-8") == "mine"

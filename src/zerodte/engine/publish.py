@@ -87,6 +87,32 @@ RUN_MARK = MANIFEST
 replaced by a run published to the same path."""
 
 
+def check_can_create(path: Path) -> Path:
+    """``path`` when it is a directory or can be made one: its nearest existing ancestor (or
+    itself) is a directory.
+
+    Raises
+    ------
+    ConfigError
+        A file stands where ``path`` or one of its parents would be.
+    """
+    path = Path(path)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = (
+                    "where a directory is needed"
+                    if part == path
+                    else f"so the directory {path} cannot be made under it"
+                )
+                raise ConfigError(
+                    f"{part} is a file, {where}; set engine.runs_dir (or --run-dir) to a "
+                    "directory, or move the file away"
+                )
+            break
+    return path
+
+
 def check_run_dir(target: Path) -> Path:
     """``target`` when a run may be published there: absent, an empty directory, or an
     earlier run's directory (it holds :data:`RUN_MARK`), which a rerun replaces.
@@ -98,6 +124,7 @@ def check_run_dir(target: Path) -> Path:
         delete it.
     """
     target = Path(target)
+    check_can_create(target.parent)
     if not target.exists():
         return target
     if not target.is_dir():

@@ -327,6 +327,13 @@ class ParquetStore:
 
     def __init__(self, data_dir: Path | str, calendar: TradingCalendar | None = None) -> None:
         self.data_dir = Path(data_dir)
+        for path in (self.data_dir, self.data_dir / "bars"):
+            if path.exists() and not path.is_dir():
+                raise DataError(
+                    f"the market store at {self.data_dir} cannot be used: {path} is a file, "
+                    "not a directory. Name a data directory (--data-dir or data.data_dir), or "
+                    "move the file away"
+                )
         self.root = self.data_dir / "bars"
         self._cal = calendar
         self._generations = Generations(self.root)
