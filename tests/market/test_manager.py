@@ -108,6 +108,24 @@ def test_sync_falls_back_to_the_local_store_when_the_manager_is_down(tmp_path: P
     assert local.data_hash() == before
 
 
+def test_sync_cli_with_the_manager_down_warns_or_fails_on_an_empty_store(tmp_path: Path) -> None:
+    """With bars in the local store the command warns on stderr and exits 0 (training goes
+    on with them); with an empty local store there is nothing to fall back on: exit 2."""
+    from typer.testing import CliRunner
+
+    from zerodte.cli.main import app
+
+    down = ["data", "sync", "--from", "http://127.0.0.1:9", "--days", "2", "--data-dir"]
+    empty = CliRunner().invoke(app, [*down, str(tmp_path / "empty")])
+    assert empty.exit_code == 2, empty.output
+    assert "nothing to fall back on" in empty.stderr and "holds no bars" in empty.stderr
+    local = ParquetStore(tmp_path / "local")
+    local.write("SPY", generate_market(date(2024, 3, 4), 1, seed=4)["SPY"], "file:spy.csv")
+    warned = CliRunner().invoke(app, [*down, str(tmp_path / "local")])
+    assert warned.exit_code == 0, warned.output
+    assert "\nwarning: local store" in warned.stderr and warned.stdout == ""
+
+
 def test_collect_once_through_the_router(tmp_path: Path) -> None:
     class Down:
         name = "polygon"

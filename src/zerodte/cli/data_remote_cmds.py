@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -198,7 +199,7 @@ def sync(  # noqa: PLR0917 (typer options)
     """Pull the last DAYS sessions from the data manager into the local store."""
     import httpx
 
-    from zerodte.errors import ConfigError
+    from zerodte.errors import ConfigError, DataError
     from zerodte.market.manager import ManagerSource
     from zerodte.market.manager import sync as pull
 
@@ -211,7 +212,12 @@ def sync(  # noqa: PLR0917 (typer options)
     source = ManagerSource(httpx.Client(timeout=30.0), target, key)
     res = pull(source, store, _symbols(ctx, symbols), days=days, today=_today())
     if res.fallback:
-        print(f"warning: {res.fallback}")
+        if not store.has_data():
+            raise DataError(
+                f"nothing to fall back on: {res.fallback}, and {store.root} holds no bars. "
+                "Start the data manager (or fix --from), or import bars into the local store"
+            )
+        print(f"warning: {res.fallback}", file=sys.stderr)
         return
     for sym, rows in res.rows.items():
         print(f"synced {rows} {sym} bars from {target} -> {store.root}")
