@@ -100,6 +100,25 @@ def test_a_study_stores_and_counts_every_trial(store: ExperimentStore, tmp_path:
     assert all("daily_pnl" in t.user_attrs for t in study.trials)
 
 
+def test_a_misspelt_executor_claims_nothing(store: ExperimentStore, tmp_path: Path) -> None:
+    """An unknown executor (or a dask:// address without a port) is refused before any
+    idea is claimed: the queue stays pending, not stuck as running until it goes stale."""
+    settings = Settings()
+    cfg = open_family(store, _cfg("x"))
+    submit_idea(store, settings, cfg, "stop 6", {"exits.stop_loss_pct": 6})
+    worker = Worker(store, settings, runs_dir=tmp_path, config=FAST)
+    for executor in ("bad", "dask://", "dask://host", "ray://h:1"):
+        with pytest.raises(ConfigError, match=f"unknown executor '{executor}'"):
+            run_batch(store, settings, executor, 1, tmp_path, worker)
+    assert [i["status"] for i in store.ideas()] == ["pending"]
+    from zerodte.cli.main import app
+
+    env = {"ZERODTE_STORE__PATH": str(tmp_path / "exp.db")}
+    res = CliRunner().invoke(app, ["experiments", "run", "--executor", "bad"], env=env)
+    assert res.exit_code == 2 and "unknown executor 'bad'; use 'local', 'inline'" in res.stderr
+    assert [i["status"] for i in store.ideas()] == ["pending"]
+
+
 def test_run_batch_records_each_trial_once(store: ExperimentStore, tmp_path: Path) -> None:
     settings = Settings()
     cfg = open_family(store, _cfg("b"))

@@ -38,7 +38,9 @@ Interval = Annotated[float, typer.Option("--interval", min=1, help="Seconds betw
 Executor = Annotated[
     str,
     typer.Option(
-        "--executor", help="'local' (processes), 'dask' (LocalCluster) or 'dask://HOST:PORT'."
+        "--executor",
+        help="'inline' (this process), 'local' (processes), 'dask' (LocalCluster) or "
+        "'dask://HOST:PORT'.",
     ),
 ]
 
@@ -187,6 +189,9 @@ def run(  # noqa: PLR0917 (typer options)
     json_out: Json = False,
 ) -> None:
     """Layer 1: quick-test pending ideas, validate promoted ones, until the queue is empty."""
+    from zerodte.qscorer.power import check_executor
+
+    check_executor(executor, also=("inline", "dask"))
     settings = _settings(ctx, store_url)
     store = _store(settings)
     if dry_run:

@@ -72,6 +72,9 @@ def run_batch(  # noqa: PLR0917
     worker: Worker,
 ) -> list[dict[str, Any]]:
     """Claim up to ``workers`` ideas, run them on ``executor`` and record the decisions."""
+    from zerodte.qscorer.power import check_executor
+
+    check_executor(executor, also=("dask",))  # before any idea is claimed
     store.requeue_stale(worker.config.stale_s, max_attempts=worker.config.max_attempts)
     claims: list[Claim] = []
     while len(claims) < max(1, workers):

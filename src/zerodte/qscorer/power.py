@@ -26,6 +26,7 @@ market.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -238,8 +239,26 @@ def _one_thread() -> None:
     threadpool_limits(1)
 
 
+_DASK_ADDRESS = re.compile(r"dask://[^\s:/]+:\d{1,5}")
+
+
+def check_executor(executor: str, also: tuple[str, ...] = ()) -> str:
+    """``executor`` when it is ``'local'``, ``'dask://HOST:PORT'`` or one of ``also``.
+
+    Checked before any work is claimed or started, so a misspelt executor changes nothing.
+    """
+    if executor in ("local", *also) or _DASK_ADDRESS.fullmatch(executor):
+        return executor
+    named = ", ".join(f"'{name}'" for name in ("local", *also))
+    raise ConfigError(
+        f"unknown executor {executor!r}; use {named} (this machine) or 'dask://HOST:PORT' "
+        "(a Dask scheduler, e.g. dask://127.0.0.1:8786)"
+    )
+
+
 def map_tasks(fn: Callable[[Any], T], tasks: Sequence[Any], executor: str, workers: int) -> list[T]:
     """``[fn(t) for t in tasks]`` on local processes or a Dask scheduler, in task order."""
+    check_executor(executor)
     if executor == "local":
         if workers <= 1:
             return [fn(t) for t in tasks]
@@ -251,17 +270,12 @@ def map_tasks(fn: Callable[[Any], T], tasks: Sequence[Any], executor: str, worke
             max_workers=workers, mp_context=ctx, initializer=_one_thread
         ) as pool:
             return list(pool.map(fn, tasks))
-    if executor.startswith("dask://"):
-        from distributed import Client
+    from distributed import Client
 
-        address = "tcp://" + executor.removeprefix("dask://")
-        with Client(address) as client:
-            futures = client.map(fn, list(tasks), pure=False)
-            return list(client.gather(futures))
-    raise ConfigError(
-        f"unknown executor {executor!r}; use 'local' (processes on this machine) or "
-        "'dask://HOST:PORT' (a Dask scheduler)"
-    )
+    address = "tcp://" + executor.removeprefix("dask://")
+    with Client(address) as client:
+        futures = client.map(fn, list(tasks), pure=False)
+        return list(client.gather(futures))
 
 
 def power_study(
@@ -289,6 +303,7 @@ def power_study(
         logger.info("power study runs on synthetic markets generated per seed")
     if not seeds:
         raise ConfigError("a power study needs at least one seed (--seeds A-B)")
+    check_executor(executor)
     with_overrides(settings, {"entry.controller": baseline}, "--baseline")  # refused up front
     c = int(cycles) if cycles is not None else DEFAULT_LOGGED_SESSIONS * SESSION_MINUTES
     tasks = [
