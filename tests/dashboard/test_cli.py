@@ -38,6 +38,8 @@ def test_status_of_a_running_dashboard(served: Served) -> None:
 def test_status_when_nothing_answers() -> None:
     code, out = _invoke("--status", "--port", str(free_port()))
     assert code == 1 and "no dashboard answers at http://127.0.0.1:" in out
+    res = CliRunner().invoke(app, ["dashboard", "--status", "--json", "--port", str(free_port())])
+    assert res.exit_code == 1 and res.stdout == "" and "no dashboard answers" in res.stderr
 
 
 def test_a_bad_port_is_a_configuration_error() -> None:

@@ -87,8 +87,9 @@ def test_cli_backtest_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert shown.exit_code == 0 and summary["run_id"] in shown.output
     bad = runner.invoke(app, ["backtest", "--controller", "randm", "--days", "2"])
     assert bad.exit_code == 2 and "did you mean 'random'" in bad.output.lower()
-    missing = runner.invoke(app, ["runs", "show", "nope"])
-    assert missing.exit_code == 1
+    missing = runner.invoke(app, ["runs", "show", "nope", "--json"])
+    assert missing.exit_code == 1 and missing.stdout == ""  # --json output stays JSON or empty
+    assert "no run 'nope' in the store" in missing.stderr
 
 
 def test_default_wiring_with_modelled_quotes(tmp_path: Path) -> None:

@@ -103,6 +103,7 @@ def test_quote_book_open_close_and_expiry() -> None:
 def test_strike_grid_and_rules() -> None:
     assert float(atm_strike(590.5, 1.0)) == 591.0
     assert list(strike_grid(590.2, 1.0, 2)) == [588.0, 589.0, 590.0, 591.0, 592.0]
+    assert list(strike_grid(2.2, 1.0, 4)) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # no strike <= 0
     spots = np.array([590.2, 590.7, np.nan])
     np.testing.assert_array_equal(
         select_strikes(spots, Right.CALL, SETTINGS, rule="atm"), [590.0, 591.0, np.nan]

@@ -222,7 +222,10 @@ def runs_show(
     """Show one run's summary and metadata."""
     row = _store(ctx).get_run(run_id)
     if row is None:
-        print(f"no run {run_id!r} in the store; `zerodte runs list` shows the recorded runs")
+        print(
+            f"no run {run_id!r} in the store; `zerodte runs list` shows the recorded runs",
+            file=sys.stderr,
+        )
         raise typer.Exit(1)
     if json_out:
         print_json(row)

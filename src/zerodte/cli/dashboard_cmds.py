@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -57,7 +58,10 @@ def dashboard(  # noqa: PLR0917 (typer options)
             answer = httpx.get(f"{where}/api/health", timeout=3.0)
             answer.raise_for_status()
         except httpx.HTTPError as exc:
-            print(f"no dashboard answers at {where} ({exc.__class__.__name__}: {exc})")
+            print(
+                f"no dashboard answers at {where} ({exc.__class__.__name__}: {exc})",
+                file=sys.stderr,
+            )
             raise typer.Exit(1) from None
         body = answer.json()
         if json_out:

@@ -38,9 +38,11 @@ def atm_strike(spot: ArrayLike, step: float) -> FloatArray:
 
 
 def strike_grid(spot: float, step: float, width: int) -> FloatArray:
-    """``2 * width + 1`` grid strikes centred on the ATM strike."""
+    """``2 * width + 1`` grid strikes centred on the ATM strike; a strike at or below 0
+    does not exist, so a grid wider than the spot has fewer below the money."""
     centre = float(atm_strike(spot, step))
-    return centre + step * np.arange(-width, width + 1, dtype=np.float64)
+    grid = centre + step * np.arange(-width, width + 1, dtype=np.float64)
+    return grid[grid > 0]
 
 
 def select_strikes(
