@@ -14,11 +14,12 @@ from zerodte.config import Settings
 from zerodte.errors import DataError
 from zerodte.features.compute import compute_features
 from zerodte.market.calendar import TradingCalendar
+from zerodte.market.feeds import check_feed
 from zerodte.market.files import import_file
 from zerodte.market.intervals import asof_values, infer_interval
 from zerodte.market.loading import load_market
 from zerodte.market.schema import market_frame
-from zerodte.market.store import ParquetStore, check_feed
+from zerodte.market.store import ParquetStore
 from zerodte.market.synthetic import generate_market
 from zerodte.market.validation import repair_bars
 

@@ -127,8 +127,9 @@ def import_cmd(  # noqa: PLR0917 (typer options)
     VIX may come at 1-minute, 5-minute or daily interval (a date column, no volume column
     needed); it is stored at that interval and joined as of what was known.
     """
+    from zerodte.market.feeds import check_feed
     from zerodte.market.files import import_file
-    from zerodte.market.store import ParquetStore, check_feed
+    from zerodte.market.store import ParquetStore
 
     if label not in ("start", "end"):
         raise typer.BadParameter("use start or end", param_hint="--label")

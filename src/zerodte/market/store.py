@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +31,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zerodte.errors import DataError
-from zerodte.market.calendar import TradingCalendar, local_days
+from zerodte.market.calendar import TradingCalendar
+from zerodte.market.feeds import check_feed, check_volume_scale
 from zerodte.market.generations import Generations, Staging
 from zerodte.market.intervals import check_interval, infer_interval
 from zerodte.market.schema import BAR_COLUMNS, PRICE_COLUMNS, TIMEZONE, empty_bars, to_canonical
@@ -49,28 +49,6 @@ logger = logging.getLogger(__name__)
 _SOURCE_KEY = b"zerodte.source"
 _INTERVAL_KEY = b"zerodte.interval"
 _FEED_KEY = b"zerodte.feed"
-VOLUME_SCALE_LIMIT = 2.0
-"""Largest ratio of median daily volume between two feeds of one symbol accepted without
-``mix_feeds``: consolidated SPY volume is ~1.5x a BATS-only feed and ~15x IEX alone."""
-
-
-_FEED = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
-
-
-def check_feed(feed: object) -> str:
-    """``feed`` lower-cased when it names a feed (``sip``, ``iex``, ``bats``, ...).
-
-    A feed name is 1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit. A
-    comma list names the feeds a served series already mixes (the data manager reports a
-    mixed symbol that way); it comes back sorted, each name once.
-    """
-    parts = feed.strip().lower().split(",") if isinstance(feed, str) else [""]
-    if not all(_FEED.fullmatch(part) for part in parts):
-        raise DataError(
-            f"feed {feed!r} is not a feed name; give 1 to 32 of a-z, 0-9, '_' and '-' (e.g. "
-            "sip, iex, bats), or leave --feed unset for 'unknown'"
-        )
-    return ",".join(sorted(set(parts)))
 
 
 def is_synthetic(source: str) -> bool:
@@ -160,11 +138,6 @@ def _meta_of(path: Path, key: bytes, default: str) -> str:
     return meta.get(key, default.encode()).decode()
 
 
-def _median_daily_volume(frame: pd.DataFrame) -> float:
-    daily = frame.groupby(local_days(frame["timestamp"]))["volume"].sum()
-    return float(daily.median()) if len(daily) else float("nan")
-
-
 def _merge(symbol: str, old: pd.DataFrame, new: pd.DataFrame, *, replace: bool) -> pd.DataFrame:
     overlap = old["timestamp"].isin(new["timestamp"])
     if overlap.any() and not replace:
@@ -213,7 +186,7 @@ class StoreTransaction:
         each file. Refused: synthetic bars into a store holding real ones or the reverse;
         another interval than the one stored for ``symbol``; and, unless ``mix_feeds``,
         another feed of ``symbol`` whose median daily volume differs by more than
-        :data:`VOLUME_SCALE_LIMIT` times.
+        :data:`zerodte.market.feeds.VOLUME_SCALE_LIMIT` times.
         """
         symbol = check_symbol(symbol)
         feed = check_feed(feed)
@@ -307,15 +280,7 @@ class StoreTransaction:
         if mix_feeds or symbol in NO_VOLUME_SYMBOLS or set(feed.split(",")) <= known:
             return
         old = pd.concat([_read(p) for p in files], ignore_index=True)
-        a, b = _median_daily_volume(old), _median_daily_volume(bars)
-        if a > 0 and b > 0 and max(a, b) / min(a, b) > VOLUME_SCALE_LIMIT:
-            raise DataError(
-                f"{symbol}: median daily volume {b:,.0f} (feed {feed}) against {a:,.0f} stored "
-                f"(feed {', '.join(sorted(self._feeds(symbol)))}): {max(a, b) / min(a, b):.1f}x "
-                "apart, so these look like different feeds (consolidated SIP vs one exchange "
-                "such as IEX or BATS) and volume features would mix scales. Import into another "
-                "store (--data-dir), or pass --mix-feeds to accept the mix"
-            )
+        check_volume_scale(symbol, old, bars, feed, self._feeds(symbol))
 
 
 class ParquetStore:
