@@ -154,6 +154,17 @@ def test_ideas_are_validated_idempotent_and_queued(client: TestClient) -> None:
     assert client.get("/api/agent/status").json()["queue"] == {"pending": 1}
     training = client.get("/api/training").json()
     assert [i["param_hash"] for i in training["queue"]] == [idea["param_hash"]]
+    # a body with NaN or Infinity (Python's JSON reader takes them) is a 422 that echoes them
+    # as strings, not a 500 from encoding the echo; a NaN setting is refused like any other
+    for raw in (b'{"params": {}, "note": NaN}', b'{"params": {"x": 1}, "extra": -Infinity}'):
+        odd = client.post("/api/agent/ideas", content=raw,
+                          headers={**auth, "Content-Type": "application/json"})  # fmt: skip
+        assert odd.status_code == 422, odd.text
+        assert {"NaN", "-Infinity"} & {str(e.get("input")) for e in odd.json()["detail"]}
+    nan = client.post("/api/agent/ideas", content=b'{"params": {"exits.stop_loss_pct": NaN}}',
+                      headers={**auth, "Content-Type": "application/json"})  # fmt: skip
+    assert nan.status_code == 400 and "finite number" in nan.json()["detail"]
+    assert client.get("/api/agent/status").json()["queue"] == {"pending": 1}
 
 
 def test_a_rerun_that_replaces_a_run_is_not_served_from_the_cache(

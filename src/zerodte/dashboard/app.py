@@ -16,12 +16,17 @@ health endpoint names the store's kind, never its URL.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from zerodte import __version__
@@ -53,6 +58,30 @@ def journal_reader(settings: Settings) -> tuple[sa.Engine | None, str]:
     if not path.is_file():
         return None, f"sqlite {path.name} (not created yet)"
     return make_engine(StoreSettings(path=path)), f"sqlite {path.name}"
+
+
+_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every non-finite float spelt as a string (``NaN``, ``Infinity``), so an
+    error that echoes the request's input is still JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return _NON_FINITE.get(obj, "NaN")
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 for an invalid request, with non-finite inputs echoed as strings (the
+    default handler cannot encode a body's ``NaN`` and answers 500)."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(
+        status_code=422, content={"detail": _finite(jsonable_encoder(exc.errors()))}
+    )
 
 
 def create_app(
@@ -114,6 +143,7 @@ def create_app(
             "trial count and deflated Sharpe."
         ),
     )
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.state.ctx = ctx
     app.state.sections = enabled
     origins = list(settings.dashboard.cors_origins)
