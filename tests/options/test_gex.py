@@ -110,6 +110,10 @@ def test_bad_chains_are_named() -> None:
         validate_chain(pd.DataFrame({"strike": [1.0]}))
     with pytest.raises(ValueError, match="row 1 has open_interest"):
         validate_chain(CHAIN.assign(open_interest=[1.0, float("nan"), 2.0]))
+    with pytest.raises(ValueError, match="row 2 has open_interest=inf; open_interest must be a fi"):
+        validate_chain(CHAIN.assign(open_interest=[1.0, 3.0, float("inf")]))
+    with pytest.raises(ValueError, match="row 0 has strike"):
+        validate_chain(CHAIN.assign(strike=[float("inf"), 100.0, 101.0]))
     with pytest.raises(ValueError, match="row 0 has right"):
         validate_chain(CHAIN.assign(right=["X", "P", "P"]))
     with pytest.raises(ValueError, match="surface"):

@@ -51,6 +51,8 @@ def test_generic_csv_is_canonical_and_open_is_previous_close(tmp_path: Path) -> 
         ("2021-01-04 10:02:00-05:00,QQQX,C,3700,2021-01-04,5.0,5.40", "root", "contract rules"),
         ("2021-01-04 10:02:00-05:00,SPXW,C,3700,2021-01-04,,", "bid", "neither"),
         ("2021-01-04 10:02:00-05:00,SPXW,C,3700,2021-01-04,abc,5.4", "bid", "not a number"),
+        ("2021-01-04 10:02:00-05:00,SPXW,C,3700,2021-01-04,4.9,inf", "ask", "not a finite"),
+        ("2021-01-04 10:02:00-05:00,SPXW,C,inf,2021-01-04,5.0,5.40", "strike", "grid"),
         ("not a time,SPXW,C,3700,2021-01-04,5.0,5.40", "timestamp", "not a time"),
         ("2021-01-04 10:00:00-05:00,SPXW,C,3700,2021-01-04,4.80,5.40", "timestamp", "duplicated"),
     ],
@@ -108,10 +110,11 @@ def test_open_interest_csv_and_bad_values(tmp_path: Path) -> None:
     text = "date,root,right,strike,expiry,open_interest\n2021-01-04,SPXW,C,3700,2021-01-04,120\n"
     got = read_option_file(_write(tmp_path, text, "oi.csv"))
     assert got.kind == "open_interest" and got.frame["open_interest"].tolist() == [120]
-    with pytest.raises(DataError, match=r"row 1 \(line 3\), field 'open_interest'"):
-        read_option_file(
-            _write(tmp_path, text + "2021-01-04,SPXW,P,3700,2021-01-04,1.5\n", "oi.csv")
-        )
+    for value in ("1.5", "inf", "-1", "x"):
+        with pytest.raises(DataError, match=r"row 1 \(line 3\), field 'open_interest'"):
+            read_option_file(
+                _write(tmp_path, text + f"2021-01-04,SPXW,P,3700,2021-01-04,{value}\n", "oi.csv")
+            )
 
 
 def test_real_lean_slice_imports_with_provenance(tmp_path: Path) -> None:

@@ -67,11 +67,14 @@ def validate_chain(chain: pd.DataFrame, where: str = "chain") -> pd.DataFrame:
     out["right"] = out["right"].astype(str).str.upper().str[0]
     for field in ("strike", "open_interest"):
         values = pd.to_numeric(out[field], errors="coerce")
-        bad = np.flatnonzero(values.isna().to_numpy() | (values.to_numpy() < 0))
+        numbers = values.to_numpy(np.float64)
+        bad = np.flatnonzero(~np.isfinite(numbers) | (numbers < 0))
         if len(bad):
+            given = chain[field].iloc[bad[0]]
+            given = given.item() if isinstance(given, np.generic) else given
             raise ValueError(
-                f"{where}: row {int(bad[0])} has {field}={chain[field].iloc[bad[0]]!r}; "
-                f"{field} must be a non-negative number (drop or fix the row)"
+                f"{where}: row {int(bad[0])} has {field}={given!r}; "
+                f"{field} must be a finite, non-negative number (drop or fix the row)"
             )
         out[field] = values.astype(np.float64)
     bad_right = np.flatnonzero(~out["right"].isin(["C", "P"]).to_numpy())

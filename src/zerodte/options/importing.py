@@ -19,9 +19,10 @@ A missing side (NaN bid or ask) is kept as missing: the contract has no two-side
 in that minute and the quote book falls back to the model there. Refused, with the file,
 row and field: missing columns, unparseable or missing times, roots without contract
 rules, rights other than C/P, strikes that are not positive or off the root's grid,
-expiries before the quote date, negative prices, rows with neither side, crossed quotes
-(bid above ask; ``drop_crossed=True`` drops them and reports the count), duplicated keys,
-negative or fractional open interest. Nothing is written unless the whole file passes.
+expiries before the quote date, negative or infinite prices and sizes, rows with neither
+side, crossed quotes (bid above ask; ``drop_crossed=True`` drops them and reports the
+count), duplicated keys, negative or fractional open interest. Nothing is written unless
+the whole file passes.
 """
 
 from __future__ import annotations
@@ -205,6 +206,7 @@ def read_quotes(
             bad = raw[src].notna().to_numpy() & value.isna().to_numpy()
             probs.add(bad, src, "not a number", raw[src])
             probs.add((value < 0).to_numpy(), src, "negative", raw[src])
+            probs.add(np.isinf(value.to_numpy()), src, "not a finite number", raw[src])
             out[name] = value
         else:
             out[name] = np.nan
@@ -283,7 +285,7 @@ def read_open_interest(path: Path) -> OptionFile:
     out = _contract_keys(raw, probs, day.dt.date)
     out.insert(0, "date", day.dt.date)
     oi = pd.to_numeric(raw["open_interest"], errors="coerce")
-    bad = oi.isna() | (oi < 0) | (oi != np.floor(oi))
+    bad = ~np.isfinite(oi.astype(float)) | (oi < 0) | (oi != np.floor(oi))
     probs.add(bad.to_numpy(), "open_interest", "not a whole number >= 0", raw["open_interest"])
     probs.add(
         out.loc[:, list(OI_KEYS)].astype(str).duplicated(keep=False).to_numpy(),
