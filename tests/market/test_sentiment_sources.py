@@ -192,6 +192,9 @@ def test_put_call_ratio_without_calls_is_unknown_and_bad_rights_are_named() -> N
     bad = pd.DataFrame({"right": ["call", "straddle"], "volume": [1, 2], "open_interest": [1, 1]})
     with pytest.raises(DataError, match=r"row 2 \[right\] is 'straddle'"):
         snapshot_row(bad, t, "test")
+    endless = pd.DataFrame({"right": ["C", "P"], "volume": [1.0, np.inf], "open_interest": [1, 1]})
+    with pytest.raises(DataError, match="negative or infinite volume or open interest"):
+        snapshot_row(endless, t, "test")
 
 
 def test_put_call_from_stored_minute_volumes_is_cumulative_per_session() -> None:

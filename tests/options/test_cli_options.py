@@ -140,6 +140,8 @@ def test_calibrate_bad_vix_file_is_a_data_error(tmp_path: Path, spxw_store: Path
         ("empty.csv", "", ["not a readable CSV file"]),
         ("bad_open.csv", "date,open,close\n2021-01-04,x,22\n",
          ["row 0 (line 2) has open='x'", "not a positive number"]),
+        ("inf_close.csv", "date,open,close\n2021-01-04,22,inf\n",
+         ["row 0 (line 2) has close=", "not a positive number"]),
         ("bad_date.csv", "date,open,close\n2021-01-04,22,22\nsomeday,22,22\n",
          ["row 1 (line 3) has date='someday'"]),
         ("twice.csv", "date,open,close\n2021-01-04,22,22\n2021-01-04,23,23\n",

@@ -42,7 +42,7 @@ def read_vix_daily(path: Path) -> pd.DataFrame:
     checks = [("date", day.isna(), "not a date (YYYY-MM-DD)")]
     for col in ("open", "close"):
         value = pd.to_numeric(raw[col], errors="coerce")
-        checks.append((col, ~(value > 0), "not a positive number"))
+        checks.append((col, ~(np.isfinite(value) & (value > 0)), "not a positive number"))
     checks.append(("date", day.duplicated(keep=False) & day.notna(), "a date that repeats"))
     for col, bad, what in checks:
         rows = np.flatnonzero(bad.to_numpy())

@@ -53,8 +53,8 @@ def snapshot_row(chain: pd.DataFrame, known_at: pd.Timestamp, source: str) -> pd
     rights = _rights(chain["right"], where)
     vol = pd.to_numeric(chain["volume"], errors="coerce").to_numpy(dtype=float)
     oi = pd.to_numeric(chain["open_interest"], errors="coerce").to_numpy(dtype=float)
-    if (vol < 0).any() or (oi < 0).any():
-        raise DataError(f"{where}: negative volume or open interest")
+    if (vol < 0).any() or (oi < 0).any() or np.isinf(vol).any() or np.isinf(oi).any():
+        raise DataError(f"{where}: negative or infinite volume or open interest")
     put = (rights == "put").to_numpy()
     both = np.isfinite(vol) & np.isfinite(oi)
     pv, cv = float(np.nansum(vol[put])), float(np.nansum(vol[~put]))
@@ -86,8 +86,8 @@ def from_minute_volumes(bars: pd.DataFrame, source: str) -> pd.DataFrame:
         return empty("put-call")
     rights = _rights(bars["right"], where)
     vol = pd.to_numeric(bars["volume"], errors="coerce").fillna(0.0)  # no print: no volume
-    if (vol < 0).any():
-        raise DataError(f"{where}: negative volume")
+    if (vol < 0).any() or np.isinf(vol).any():
+        raise DataError(f"{where}: negative or infinite volume")
     ts = pd.to_datetime(bars["timestamp"]).dt.tz_convert("America/New_York")
     frame = pd.DataFrame({"t": ts, "put": vol.where(rights == "put", 0.0)})
     frame["call"] = vol.where(rights == "call", 0.0)
