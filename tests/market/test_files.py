@@ -80,6 +80,21 @@ def test_non_numeric_cells_are_reported(tmp_path: Path) -> None:
         import_file(path, symbol="SPY")
 
 
+def test_an_epoch_column_with_a_few_other_values_names_them(tmp_path: Path) -> None:
+    """Epoch seconds with one 'inf' (or any non-number) point at that row, not at the first
+    row as an unreadable ISO time."""
+    path = tmp_path / "ep.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "1704205800,470,471,469,470,100\n1704205860,470,471,469,470,100\n"
+        "inf,470,471,469,470,100\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError, match=r"holds Unix epoch numbers, but 1 value\(s\) are not "
+                       r"\(row 3: 'inf'\)"):  # fmt: skip
+        import_file(path, symbol="SPY", tz="UTC")
+
+
 MAP = "Time=timestamp,Vol=volume"
 
 

@@ -6,6 +6,8 @@ Rules, in order:
 2. Numbers (or all-digit text) are Unix epoch times in UTC. The unit is the one of
    seconds, milliseconds, microseconds or nanoseconds under which every value falls inside
    the trading calendar (2000-01-03 .. 2035-12-31); if none does, the column is refused.
+   A text column that is mostly digits but not entirely is refused naming the other values
+   (an ``inf`` or a stray word among epoch seconds), never read as text from its first row.
 3. Text with ``--time-format`` (a ``strftime`` format) is parsed with exactly that format.
 4. Other text: the format is inferred from the first value (``pandas``'
    ``guess_datetime_format``). Year-first dates (``2024-03-04``) are read year-month-day.
@@ -170,13 +172,23 @@ def parse_times(
     present = raw[~missing]
     if present.empty:
         raise DataError(f"{source}: every timestamp is empty; the time column has no values")
+    typed = pd.api.types.is_datetime64_any_dtype(raw) or pd.api.types.is_numeric_dtype(raw)
+    digits = (
+        np.zeros(len(raw), dtype=bool)
+        if typed or time_format is not None
+        else raw.astype("string").str.strip().str.fullmatch(_DIGITS).fillna(False).to_numpy()
+    )
     if pd.api.types.is_datetime64_any_dtype(raw):
         ts = raw
-    elif pd.api.types.is_numeric_dtype(raw) or (
-        time_format is None and present.astype(str).str.strip().str.fullmatch(_DIGITS).all()
-    ):
+    elif pd.api.types.is_numeric_dtype(raw) or (time_format is None and digits[~missing].all()):
         ts, note = _epoch(pd.to_numeric(raw, errors="coerce"), rows, source)
         notes.append(note)
+    elif time_format is None and digits[~missing].mean() >= 0.5:
+        odd = ~digits & ~missing
+        raise DataError(
+            f"{source}: the time column holds Unix epoch numbers, but {int(odd.sum())} "
+            f"value(s) are not ({_first_rows(odd, rows, raw)}); fix or drop those rows"
+        )
     else:
         text = raw.astype("string").str.strip()
         fmt = time_format
