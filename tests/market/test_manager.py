@@ -126,6 +126,12 @@ def test_sync_cli_with_the_manager_down_warns_or_fails_on_an_empty_store(tmp_pat
     assert "\nwarning: local store" in warned.stderr and warned.stdout == ""
 
 
+def test_serve_on_an_address_that_is_not_this_machines_is_a_data_error(tmp_path: Path) -> None:
+    """An unknown host name is a DataError naming it, not a socket traceback."""
+    with pytest.raises(DataError, match=r"cannot listen on notahost\.invalid"):
+        Server(create_app(ParquetStore(tmp_path / "s"), KEY), host="notahost.invalid")
+
+
 def test_collect_once_through_the_router(tmp_path: Path) -> None:
     class Down:
         name = "polygon"

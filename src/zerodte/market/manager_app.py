@@ -200,7 +200,13 @@ class Server:
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
         if port == 0:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.bind((host, 0))
+                try:
+                    sock.bind((host, 0))
+                except OSError as exc:  # an unknown name or another machine's address
+                    raise DataError(
+                        f"the data manager cannot listen on {host} ({exc.strerror or exc}); "
+                        "use an address of this machine, such as 127.0.0.1 or 0.0.0.0"
+                    ) from exc
                 port = int(sock.getsockname()[1])
         self.host, self.port = host, port
         cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
@@ -218,7 +224,10 @@ class Server:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise DataError(f"the data manager did not start on {self.url}")
+                raise DataError(
+                    f"the data manager did not start on {self.url} (the error above says why: "
+                    "the port in use, or an address that is not this machine's)"
+                )
             time.sleep(0.02)
         return self
 
