@@ -45,3 +45,19 @@ def test_status_when_nothing_answers() -> None:
 def test_a_bad_port_is_a_configuration_error() -> None:
     result = CliRunner().invoke(app, ["dashboard", "--status", "--port", "0"])
     assert result.exit_code == 2 and "dashboard.port = 0" in result.output
+
+
+def test_an_address_it_cannot_listen_on_is_refused_before_serving() -> None:
+    """A port another process listens on, or a host name that is not this machine's, is a
+    configuration error naming the address (exit 2), not uvicorn's log line and exit 3."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = CliRunner().invoke(app, ["dashboard", "--port", str(port)])
+    assert taken.exit_code == 2, taken.output
+    assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in taken.stderr
+    unknown = CliRunner().invoke(app, ["dashboard", "--host", "notahost.invalid"])
+    assert unknown.exit_code == 2 and "cannot listen on notahost.invalid:" in unknown.stderr

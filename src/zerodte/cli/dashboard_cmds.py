@@ -11,6 +11,7 @@ import typer
 
 from zerodte.cli.context import current_settings
 from zerodte.config import with_overrides
+from zerodte.errors import ConfigError
 
 
 def _loopback(host: str) -> bool:
@@ -20,6 +21,21 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Refuse, before the app is built, an address uvicorn could not listen on."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"the dashboard cannot listen on {host}:{port} ({exc.strerror or exc}); choose "
+                "a free port (--port) and an address of this machine (--host 127.0.0.1)"
+            ) from exc
 
 
 def dashboard(  # noqa: PLR0917 (typer options)
@@ -75,6 +91,8 @@ def dashboard(  # noqa: PLR0917 (typer options)
     import uvicorn
 
     from zerodte.dashboard import create_app
+
+    _check_listen(settings.dashboard.host, settings.dashboard.port)
 
     sections = [
         name for name, on in (("live", live), ("training", training), ("history", history)) if on
