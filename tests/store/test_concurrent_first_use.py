@@ -140,3 +140,37 @@ def test_interrupted_sqlite_migration_leaves_no_half_schema(
     store.record_run({"run_id": "after", "controller": "x"}, {"pnl": 1.0}, make_trades([]))
     assert [r["run_id"] for r in store.list_runs()] == ["after"]
     engine.dispose()
+
+
+def test_a_migration_sqlite_answers_locked_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite may answer "database is locked" at once, without its busy timeout, when several
+    processes open a new file together: the idempotent migration is tried again; any other
+    driver error is reported at once, as a ConfigError."""
+    from zerodte.store import engine as store_engine
+
+    real = store_engine._migrate_once
+    calls: list[int] = []
+
+    def flaky(engine: sa.Engine, revision: str) -> None:
+        calls.append(1)
+        if len(calls) < 3:
+            raise sa.exc.OperationalError("BEGIN", {}, Exception("database is locked"))
+        real(engine, revision)
+
+    monkeypatch.setattr(store_engine, "_migrate_once", flaky)
+    engine = make_engine(StoreSettings(path=tmp_path / "runs.db"))
+    store_engine.migrate(engine)
+    assert len(calls) == 3 and RunStore(engine, migrate_schema=False).list_runs() == []
+
+    def broken(engine: sa.Engine, revision: str) -> None:
+        calls.append(1)
+        raise sa.exc.OperationalError("SELECT", {}, Exception("disk I/O error"))
+
+    calls.clear()
+    monkeypatch.setattr(store_engine, "_migrate_once", broken)
+    with pytest.raises(ConfigError, match="disk I/O error"):
+        store_engine.migrate(engine)
+    assert len(calls) == 1
+    engine.dispose()

@@ -91,7 +91,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
     """Backtest an entry controller on the market data and write its run directory."""
     from zerodte.engine.backtest import run_backtest
     from zerodte.engine.clock import WallClock
-    from zerodte.engine.publish import check_can_create, check_run_dir
+    from zerodte.engine.publish import check_run_target
     from zerodte.engine.rundir import code_version
     from zerodte.policy.controllers import build_controller
 
@@ -101,10 +101,7 @@ def backtest(  # noqa: PLR0917 (typer maps parameters to options)
     if predictor is not None:
         settings = with_overrides(settings, {"models.predictor_bundle": predictor}, "--predictor")
     settings = with_threshold_model(settings, threshold_model)
-    if run_dir is not None:  # checked before the replay, not after it
-        check_run_dir(run_dir)
-    else:
-        check_can_create(settings.engine.runs_dir)
+    check_run_target(run_dir, settings.engine.runs_dir)  # before the replay, not after it
     ctrl = build_controller(settings)
     # What exists now (the modules, the settings, the controller) lives as long as the
     # process: the cyclic collector need not walk it again in each full collection of the run.

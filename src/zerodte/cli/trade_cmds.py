@@ -84,7 +84,7 @@ def trade(  # noqa: PLR0917 (typer maps parameters to options)
 ) -> None:
     """Trade the live loop: paper by default, live only deliberately, or replay a day."""
     from zerodte.cli.trade_compose import TradeOptions, quiet_http_logs, run_trade
-    from zerodte.engine.publish import check_can_create, check_run_dir
+    from zerodte.engine.publish import check_run_target
 
     if paper and live:
         raise ConfigError("--paper and --live exclude each other; give one of them")
@@ -109,11 +109,7 @@ def trade(  # noqa: PLR0917 (typer maps parameters to options)
         run_dir=run_dir,
     )
     settings = with_threshold_model(current_settings(ctx), threshold_model)
-    # before the session trades, not when its records are written
-    if run_dir is not None:
-        check_run_dir(run_dir)
-    else:
-        check_can_create(settings.engine.runs_dir)
+    check_run_target(run_dir, settings.engine.runs_dir)  # before the session trades
     console = Console(stderr=True)
     # zerodte's errors leave through cli.main, which maps them to exit codes 2 and 3.
     with quiet_http_logs(), console.status("starting", spinner="dots") as line:

@@ -141,6 +141,15 @@ def check_run_dir(target: Path) -> Path:
     )
 
 
+def check_run_target(run_dir: Path | None, runs_dir: Path) -> None:
+    """Before a run: ``run_dir`` may take it (:func:`check_run_dir`), or, when the run will
+    go under ``runs_dir/<run_id>``, that directory can be made (:func:`check_can_create`)."""
+    if run_dir is not None:
+        check_run_dir(run_dir)
+    else:
+        check_can_create(runs_dir)
+
+
 def publish_run(
     target: Path,
     run_id: str,

@@ -22,6 +22,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from filelock import FileLock, Timeout
 from sqlalchemy import event
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from zerodte.config.settings import StoreSettings
 from zerodte.errors import ConfigError
@@ -222,6 +229,38 @@ def _sqlite_lock(engine: sa.Engine) -> FileLock | None:
     return FileLock(f"{database}.migrate.lock")
 
 
+SQLITE_BUSY_ATTEMPTS = 4
+"""Tries of a migration that SQLite answered with "database is locked": it can answer so
+at once, without its busy timeout, when waiting could deadlock (a file several processes
+open and switch to WAL at the same moment). The migration is idempotent, so it is tried
+again, then reported."""
+
+
+def _sqlite_busy(exc: BaseException) -> bool:
+    return isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc)
+
+
+def _migrate_once(engine: sa.Engine, revision: str) -> None:
+    if _at_head_quick(engine, revision):
+        return
+    cfg = alembic_config()
+    lock = _sqlite_lock(engine)
+    if lock is None:
+        with engine.connect() as conn:
+            if _at(conn, revision, cfg):
+                return
+        _upgrade(engine, revision, cfg)
+        return
+    # SQLite: the first connection (which switches a new file to WAL) and the upgrade both
+    # run under the lock; a migrated database takes it for a moment
+    mig = _sqlite_migration_engine(engine)
+    try:
+        with lock.acquire(timeout=MIGRATE_LOCK_TIMEOUT):
+            _upgrade(mig, revision, cfg)
+    finally:
+        mig.dispose()
+
+
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
     """Upgrade the database behind ``engine`` to ``revision`` (idempotent, race-safe).
 
@@ -232,24 +271,15 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
         masked, and the driver's reason).
     """
     try:
-        if _at_head_quick(engine, revision):
-            return
-        cfg = alembic_config()
-        lock = _sqlite_lock(engine)
-        if lock is None:
-            with engine.connect() as conn:
-                if _at(conn, revision, cfg):
-                    return
-            _upgrade(engine, revision, cfg)
-        else:
-            # SQLite: the first connection (which switches a new file to WAL) and the
-            # upgrade both run under the lock; a migrated database takes it for a moment
-            mig = _sqlite_migration_engine(engine)
-            try:
-                with lock.acquire(timeout=MIGRATE_LOCK_TIMEOUT):
-                    _upgrade(mig, revision, cfg)
-            finally:
-                mig.dispose()
+        for attempt in Retrying(
+            retry=retry_if_exception(_sqlite_busy),
+            stop=stop_after_attempt(SQLITE_BUSY_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.2, max=2.0),
+            before_sleep=before_sleep_log(logger, logging.INFO),
+            reraise=True,
+        ):
+            with attempt:
+                _migrate_once(engine, revision)
     except Timeout:
         raise ConfigError(
             f"the run store {shown_url(engine)} is being migrated by another process for more "
