@@ -158,3 +158,13 @@ def test_the_state_file_and_the_setting(tmp_path: Path) -> None:
     bad.write_text(json.dumps({**st.to_json(), "format": "other"}))
     with pytest.raises(ConfigError, match="learn apply"):
         load_state(bad)
+    # a list, a field of the wrong kind and bytes that are not UTF-8 are ConfigErrors too
+    for content, message in (
+        (b"[]", "holds a JSON list, not a QThink state object"),
+        (json.dumps({**st.to_json(), "versions": 5}).encode(), "versions must be a JSON list"),
+        (json.dumps({**st.to_json(), "meta": []}).encode(), "meta must be a JSON dict"),
+        (b"\xff\xfe{", "cannot read the QThink state"),
+    ):
+        bad.write_bytes(content)
+        with pytest.raises(ConfigError, match=message):
+            load_state(bad)

@@ -142,11 +142,19 @@ def neutral_version(agents: Sequence[str]) -> StateVersion:
 
 def state_from_json(data: Mapping[str, Any], where: str = "state") -> QThinkState:
     """Parse a state written by :meth:`QThinkState.to_json` (errors name the field)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"{where}: holds a JSON {type(data).__name__}, not a QThink state object; write "
+            "the state with `zerodte learn apply`"
+        )
     if data.get("format") != STATE_FORMAT:
         raise ConfigError(
             f"{where}: format {data.get('format')!r} is not {STATE_FORMAT!r}; write the state "
             "with `zerodte learn apply`"
         )
+    for name, kind in (("versions", list), ("agents", list), ("meta", dict)):
+        if not isinstance(data.get(name, kind()), kind):
+            raise ConfigError(f"{where}: {name} must be a JSON {kind.__name__}")
     versions = []
     for i, v in enumerate(data.get("versions", [])):
         try:
@@ -176,6 +184,6 @@ def load_state(path: Path) -> QThinkState:
     """Read a state file (``zerodte learn apply --out``)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are both
         raise ConfigError(f"cannot read the QThink state {path}: {exc}") from exc
     return state_from_json(data, where=str(path))
