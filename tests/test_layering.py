@@ -29,7 +29,7 @@ LAYERS: tuple[str, ...] = (
     "dashboard",
     "cli",
 )
-ROOT_MODULES = {"types", "errors", "io", "records"}
+ROOT_MODULES = {"types", "errors", "io", "net", "records"}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

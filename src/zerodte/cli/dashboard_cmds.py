@@ -25,17 +25,15 @@ def _loopback(host: str) -> bool:
 
 def _check_listen(host: str, port: int) -> None:
     """Refuse, before the app is built, an address uvicorn could not listen on."""
-    import socket
+    from zerodte.net import bound_port
 
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise ConfigError(
-                f"the dashboard cannot listen on {host}:{port} ({exc.strerror or exc}); choose "
-                "a free port (--port) and an address of this machine (--host 127.0.0.1)"
-            ) from exc
+    try:
+        bound_port(host, port)
+    except OSError as exc:
+        raise ConfigError(
+            f"the dashboard cannot listen on {host}:{port} ({exc.strerror or exc}); choose "
+            "a free port (--port) and an address of this machine (--host 127.0.0.1)"
+        ) from exc
 
 
 def dashboard(  # noqa: PLR0917 (typer options)

@@ -60,14 +60,11 @@ def journal_reader(settings: Settings) -> tuple[sa.Engine | None, str]:
     return make_engine(StoreSettings(path=path)), f"sqlite {path.name}"
 
 
-_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
-
-
 def _finite(obj: Any) -> Any:
     """``obj`` with every non-finite float spelt as a string (``NaN``, ``Infinity``), so an
     error that echoes the request's input is still JSON."""
     if isinstance(obj, float) and not math.isfinite(obj):
-        return _NON_FINITE.get(obj, "NaN")
+        return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

@@ -12,7 +12,6 @@ import hmac
 import html
 import json
 import logging
-import socket
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from fastapi.responses import HTMLResponse, Response
 from zerodte.errors import DataError
 from zerodte.market.manager import bars_payload
 from zerodte.market.store import ParquetStore
+from zerodte.net import bound_port
 
 logger = logging.getLogger(__name__)
 
@@ -199,15 +199,13 @@ class Server:
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
         if port == 0:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                try:
-                    sock.bind((host, 0))
-                except OSError as exc:  # an unknown name or another machine's address
-                    raise DataError(
-                        f"the data manager cannot listen on {host} ({exc.strerror or exc}); "
-                        "use an address of this machine, such as 127.0.0.1 or 0.0.0.0"
-                    ) from exc
-                port = int(sock.getsockname()[1])
+            try:
+                port = bound_port(host)
+            except OSError as exc:  # an unknown name or another machine's address
+                raise DataError(
+                    f"the data manager cannot listen on {host} ({exc.strerror or exc}); "
+                    "use an address of this machine, such as 127.0.0.1 or 0.0.0.0"
+                ) from exc
         self.host, self.port = host, port
         cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         self.server = uvicorn.Server(cfg)

@@ -81,6 +81,22 @@ def _first_rows(mask: np.ndarray, rows: np.ndarray, values: pd.Series, k: int = 
     return ", ".join(f"row {int(rows[p])}: {values.iloc[p]!r}" for p in pos)
 
 
+def _epoch_text(raw: pd.Series, missing: np.ndarray, rows: np.ndarray, source: str) -> bool:
+    """Whether a text column is epoch times (every value all digits); a column mostly of
+    digits with a few other values is refused, naming them."""
+    digits = raw.astype("string").str.strip().str.fullmatch(_DIGITS).fillna(False).to_numpy()
+    present = digits[~missing]
+    if present.all():
+        return True
+    if present.mean() >= 0.5:
+        odd = ~digits & ~missing
+        raise DataError(
+            f"{source}: the time column holds Unix epoch numbers, but {int(odd.sum())} "
+            f"value(s) are not ({_first_rows(odd, rows, raw)}); fix or drop those rows"
+        )
+    return False
+
+
 def _epoch(numbers: pd.Series, rows: np.ndarray, source: str) -> tuple[pd.Series, str]:
     finite = numbers.dropna().to_numpy(dtype=np.float64)
     for unit, per_second in _EPOCH_UNITS:
@@ -172,23 +188,13 @@ def parse_times(
     present = raw[~missing]
     if present.empty:
         raise DataError(f"{source}: every timestamp is empty; the time column has no values")
-    typed = pd.api.types.is_datetime64_any_dtype(raw) or pd.api.types.is_numeric_dtype(raw)
-    digits = (
-        np.zeros(len(raw), dtype=bool)
-        if typed or time_format is not None
-        else raw.astype("string").str.strip().str.fullmatch(_DIGITS).fillna(False).to_numpy()
-    )
     if pd.api.types.is_datetime64_any_dtype(raw):
         ts = raw
-    elif pd.api.types.is_numeric_dtype(raw) or (time_format is None and digits[~missing].all()):
+    elif pd.api.types.is_numeric_dtype(raw) or (
+        time_format is None and _epoch_text(raw, missing, rows, source)
+    ):
         ts, note = _epoch(pd.to_numeric(raw, errors="coerce"), rows, source)
         notes.append(note)
-    elif time_format is None and digits[~missing].mean() >= 0.5:
-        odd = ~digits & ~missing
-        raise DataError(
-            f"{source}: the time column holds Unix epoch numbers, but {int(odd.sum())} "
-            f"value(s) are not ({_first_rows(odd, rows, raw)}); fix or drop those rows"
-        )
     else:
         text = raw.astype("string").str.strip()
         fmt = time_format

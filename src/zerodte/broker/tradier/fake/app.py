@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -28,6 +27,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response, Streami
 
 from zerodte.broker.tradier.fake.server import ROUTES, FakeTradier
 from zerodte.errors import BrokerError
+from zerodte.net import bound_port
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +68,7 @@ async def _broken() -> AsyncIterator[bytes]:
 
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return bound_port("127.0.0.1")
 
 
 class LoopbackServer:
